@@ -1,0 +1,36 @@
+-- The storefront demo: what a merchant sees, step by step.
+-- Run it with tools/demo (a throwaway cluster with staging preloaded).
+\pset footer off
+\echo
+\echo '== 1. A shop database with the staging extension'
+CREATE DATABASE shop;
+\c -reuse-previous=on dbname=shop
+\set QUIET on
+CREATE EXTENSION staging;
+SELECT extname AS extension, extversion AS version,
+       staging.live_version() AS live_version,
+       staging.to_timestamp(staging.live_version()) AS live_since
+  FROM pg_extension WHERE extname = 'staging';
+
+\echo '== 2. The catalog: products with EAV attributes, as Magento keeps them'
+CREATE TABLE catalog_product_entity (
+    entity_id  serial PRIMARY KEY,
+    sku        text NOT NULL UNIQUE,
+    type_id    text NOT NULL DEFAULT 'simple'
+);
+CREATE TABLE catalog_product_entity_decimal (
+    value_id     serial PRIMARY KEY,
+    attribute_id int NOT NULL,
+    store_id     int NOT NULL DEFAULT 0,
+    entity_id    int NOT NULL REFERENCES catalog_product_entity ON DELETE CASCADE,
+    value        numeric(12,2),
+    UNIQUE (entity_id, attribute_id, store_id)
+);
+INSERT INTO catalog_product_entity (sku) VALUES ('tee-red'), ('tee-blue'), ('hoodie');
+INSERT INTO catalog_product_entity_decimal (attribute_id, entity_id, value)
+VALUES (77, 1, 19.90), (77, 2, 19.90), (77, 3, 49.00);
+SELECT p.entity_id, p.sku, price.value AS price
+  FROM catalog_product_entity p
+  JOIN catalog_product_entity_decimal price
+    ON price.entity_id = p.entity_id AND price.attribute_id = 77
+ ORDER BY p.entity_id;

@@ -1,0 +1,282 @@
+/*-------------------------------------------------------------------------
+ *
+ * registry.c
+ *	  Backend-local cache of the versioning registrations.
+ *
+ * The registrations live in two extension tables, staging.versioned_table
+ * and staging.attribute_table (regclass columns, so they survive
+ * pg_dump/pg_restore).  Hooks and triggers need to ask "is this relation
+ * versioned, and where are its columns?" many times per statement, so the
+ * answer is kept in a hash table that is rebuilt lazily after any
+ * invalidation that may change it:
+ *
+ *	- a change of a registry table: its row trigger _registry_changed()
+ *	  sends a relcache invalidation for the registry table and for the
+ *	  registered relation (the latter also makes cached plans replan);
+ *	- a relcache invalidation of a registered relation (RENAME COLUMN, ...)
+ *	  or of everything (InvalidOid).
+ *
+ * The invalidation callback only flips a flag; catalogs are read on the
+ * next lookup, inside a transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "staging.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(staging_registry_changed);
+PG_FUNCTION_INFO_V1(staging_versioned_kind);
+
+#define MAIN_REGISTRY "versioned_table"
+#define ATTRIBUTE_REGISTRY "attribute_table"
+
+static HTAB *registry_hash = NULL;
+static bool registry_valid = false;
+static Oid	main_registry_relid = InvalidOid;
+static Oid	attribute_registry_relid = InvalidOid;
+
+/*
+ * Relcache callback: the cache is stale if everything was invalidated,
+ * if a registry table changed, or if a registered relation changed.
+ */
+static void
+registry_relcache_callback(Datum arg, Oid relid)
+{
+	if (!registry_valid)
+		return;
+	if (relid == InvalidOid ||
+		relid == main_registry_relid ||
+		relid == attribute_registry_relid ||
+		(registry_hash != NULL &&
+		 hash_search(registry_hash, &relid, HASH_FIND, NULL) != NULL))
+		registry_valid = false;
+}
+
+/* Register the invalidation callback. */
+void
+registry_init(void)
+{
+	CacheRegisterRelcacheCallback(registry_relcache_callback, (Datum) 0);
+}
+
+/* Attribute number of a column that must exist, or InvalidAttrNumber. */
+static AttrNumber
+column_attno(Oid relid, const char *column)
+{
+	AttrNumber	attno = get_attnum(relid, column);
+
+	return attno > 0 ? attno : InvalidAttrNumber;
+}
+
+/*
+ * Scan one registry table, calling add() for each row.  Rows whose
+ * relation no longer exists are skipped (they are removed by the DROP
+ * cleanup, but may be seen by a concurrent snapshot).
+ */
+static void
+scan_registry(Oid registry_relid,
+			  void (*add) (HeapTuple tuple, TupleDesc desc))
+{
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	Snapshot	snapshot;
+
+	rel = table_open(registry_relid, AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		add(tuple, RelationGetDescr(rel));
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+}
+
+/* Fetch a non-null column of a registry row. */
+static Datum
+registry_column(HeapTuple tuple, TupleDesc desc, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		isnull;
+		Datum		value;
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
+			continue;
+		value = heap_getattr(tuple, i + 1, desc, &isnull);
+		if (isnull)
+			elog(ERROR, "staging registry column \"%s\" is null", name);
+		return value;
+	}
+	elog(ERROR, "staging registry has no column \"%s\"", name);
+	return (Datum) 0;			/* keep compiler quiet */
+}
+
+/* Add a main table's registration to the cache. */
+static void
+add_main_table(HeapTuple tuple, TupleDesc desc)
+{
+	Oid			relid = DatumGetObjectId(registry_column(tuple, desc, "relid"));
+	Name		entity = DatumGetName(registry_column(tuple, desc, "entity_column"));
+	VersionedRel *entry;
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		return;
+	entry = hash_search(registry_hash, &relid, HASH_ENTER, NULL);
+	entry->kind = VERSIONED_MAIN;
+	entry->main_relid = relid;
+	entry->sequence_relid =
+		DatumGetObjectId(registry_column(tuple, desc, "sequence_table"));
+	entry->entity_attno = column_attno(relid, NameStr(*entity));
+	entry->row_id_attno = column_attno(relid, "row_id");
+	entry->created_in_attno = column_attno(relid, "created_in");
+	entry->updated_in_attno = column_attno(relid, "updated_in");
+}
+
+/* Add an attribute table's registration; needs its main table first. */
+static void
+add_attribute_table(HeapTuple tuple, TupleDesc desc)
+{
+	Oid			relid = DatumGetObjectId(registry_column(tuple, desc, "relid"));
+	Oid			main_relid = DatumGetObjectId(registry_column(tuple, desc, "main_table"));
+	VersionedRel *main;
+	VersionedRel *entry;
+
+	main = hash_search(registry_hash, &main_relid, HASH_FIND, NULL);
+	if (main == NULL || !SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		return;
+	entry = hash_search(registry_hash, &relid, HASH_ENTER, NULL);
+	entry->kind = VERSIONED_ATTRIBUTE;
+	entry->main_relid = main_relid;
+	entry->sequence_relid = main->sequence_relid;
+	entry->entity_attno = main->entity_attno;
+	entry->row_id_attno = column_attno(relid, "row_id");
+	entry->created_in_attno = InvalidAttrNumber;
+	entry->updated_in_attno = InvalidAttrNumber;
+}
+
+/* Rebuild the cache from the registry tables. */
+static void
+registry_load(void)
+{
+	HASHCTL		ctl;
+	Oid			schema = staging_schema_oid();
+
+	if (registry_hash != NULL)
+		hash_destroy(registry_hash);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(VersionedRel);
+	ctl.hcxt = CacheMemoryContext;
+	registry_hash = hash_create("staging registry", 64, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	main_registry_relid = get_relname_relid(MAIN_REGISTRY, schema);
+	attribute_registry_relid = get_relname_relid(ATTRIBUTE_REGISTRY, schema);
+	/* Mark valid first: an invalidation arriving while we scan wins. */
+	registry_valid = true;
+	if (OidIsValid(main_registry_relid))
+		scan_registry(main_registry_relid, add_main_table);
+	if (OidIsValid(attribute_registry_relid))
+		scan_registry(attribute_registry_relid, add_attribute_table);
+}
+
+/* Make sure the cache is current; false when the extension is absent. */
+static bool
+registry_ensure(void)
+{
+	if (!staging_extension_present())
+		return false;
+	if (!registry_valid)
+		registry_load();
+	return true;
+}
+
+/*
+ * The registration of a relation, or NULL when it is not versioned (or
+ * the extension is not created in this database).
+ */
+const VersionedRel *
+registry_lookup(Oid relid)
+{
+	if (!registry_ensure())
+		return NULL;
+	return hash_search(registry_hash, &relid, HASH_FIND, NULL);
+}
+
+/* True when no relation of this database is versioned. */
+bool
+registry_is_empty(void)
+{
+	if (!registry_ensure())
+		return true;
+	return hash_get_num_entries(registry_hash) == 0;
+}
+
+/*
+ * Send a relcache invalidation for a relation if it still exists (it is
+ * gone when its registration is removed by the DROP TABLE cleanup).
+ */
+static void
+invalidate_relation(Oid relid)
+{
+	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		CacheInvalidateRelcacheByRelid(relid);
+}
+
+/*
+ * Row trigger on the registry tables: tell every backend (and the plan
+ * cache) that the registration of a relation changed, however it was
+ * changed (helper functions, pg_restore, or by hand).
+ */
+Datum
+staging_registry_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "staging._registry_changed() must be an AFTER ROW trigger");
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	if (trigdata->tg_trigtuple != NULL)
+		invalidate_relation(DatumGetObjectId(registry_column(trigdata->tg_trigtuple,
+															 desc, "relid")));
+	if (trigdata->tg_newtuple != NULL)
+		invalidate_relation(DatumGetObjectId(registry_column(trigdata->tg_newtuple,
+															 desc, "relid")));
+	return PointerGetDatum(NULL);
+}
+
+/* SQL: staging.versioned_kind(regclass) -> 'main', 'attribute' or NULL. */
+Datum
+staging_versioned_kind(PG_FUNCTION_ARGS)
+{
+	const VersionedRel *entry = registry_lookup(PG_GETARG_OID(0));
+
+	if (entry == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(entry->kind == VERSIONED_MAIN ?
+									 "main" : "attribute"));
+}

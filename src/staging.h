@@ -1,0 +1,52 @@
+/*-------------------------------------------------------------------------
+ *
+ * staging.h
+ *	  Declarations shared by the modules of the staging extension.
+ *
+ * Each module (one .c file per concern) exposes an init function that
+ * _PG_init calls, and the few functions other modules need.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef STAGING_H
+#define STAGING_H
+
+#include "postgres.h"
+
+#include "access/attnum.h"
+
+/* Name of the extension, its schema and its GUC prefix. */
+#define STAGING_NAME "staging"
+
+/* extension.c: was the library preloaded, is the extension in this db? */
+extern void extension_init(void);
+extern bool staging_extension_present(void);
+extern Oid	staging_schema_oid(void);
+
+/* registry.c: which relations are versioned, cached per backend */
+typedef enum VersionedKind
+{
+	VERSIONED_MAIN,				/* table with row_id, created_in, updated_in */
+	VERSIONED_ATTRIBUTE			/* EAV/attribute table linked by row_id */
+} VersionedKind;
+
+typedef struct VersionedRel
+{
+	Oid			relid;			/* hash key */
+	VersionedKind kind;
+	Oid			main_relid;		/* the main table (itself for a main table) */
+	Oid			sequence_relid; /* main table's sequence table */
+	AttrNumber	entity_attno;	/* main table's entity column */
+	AttrNumber	row_id_attno;
+	AttrNumber	created_in_attno;	/* main tables only */
+	AttrNumber	updated_in_attno;	/* main tables only */
+} VersionedRel;
+
+extern void registry_init(void);
+extern const VersionedRel *registry_lookup(Oid relid);
+extern bool registry_is_empty(void);
+
+/* planner.c: the planner hook */
+extern void planner_init(void);
+
+#endif							/* STAGING_H */
