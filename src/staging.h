@@ -46,7 +46,25 @@ extern void registry_init(void);
 extern const VersionedRel *registry_lookup(Oid relid);
 extern bool registry_is_empty(void);
 
-/* planner.c: the planner hook */
+/* planner.c: the planner hook that adds the version filter */
 extern void planner_init(void);
+
+/*
+ * version.c: the session version (GUC staging.version).  The version this
+ * session reads and writes at, resolved at the time of the call ('live'
+ * follows staging.live_version()); STAGING_VERSION_ALL for 'all'.
+ */
+#define STAGING_VERSION_ALL (-1)
+extern void version_init(void);
+extern int64 staging_session_version(void);
+extern int64 staging_live_version(void);
+
+/* versioning.c: DDL helpers and guards of versioned tables (issue 3) */
+
+/* writes.c, updates.c, scheduler.c: versioned writes, campaigns (issue 4) */
+
+/* changelog.c: changelog triggers and consumers (issue 5) */
+
+/* swap.c: clone, compare and swap of schemas (issue 6) */
 
 #endif							/* STAGING_H */
