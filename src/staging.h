@@ -62,6 +62,7 @@ extern int64 staging_live_version(void);
 /* versioning.c: DDL helpers and guards of versioned tables (issue 3) */
 
 /* writes.c, updates.c, scheduler.c: versioned writes, campaigns (issue 4) */
+extern void scheduler_init(void);
 
 /* changelog.c: changelog triggers and consumers (issue 5) */
 
