@@ -130,17 +130,6 @@ COMMENT ON TABLE staging.updates IS
     'rollback_id the version at which a temporary update ends.';
 SELECT pg_catalog.pg_extension_config_dump('staging.updates', '');
 
--- Any change of the live version tells every backend, so that sessions
--- that cache it (reads at 'live') see the new one at their next statement.
-CREATE FUNCTION staging._live_state_changed() RETURNS trigger
-    LANGUAGE c
-    AS 'MODULE_PATHNAME', 'staging_live_state_changed';
-COMMENT ON FUNCTION staging._live_state_changed() IS
-    'Trigger: sends a relcache invalidation of staging.live_state when the live version changes.';
-CREATE TRIGGER live_state_changed
-    AFTER INSERT OR UPDATE OR DELETE ON staging.live_state
-    FOR EACH STATEMENT EXECUTE FUNCTION staging._live_state_changed();
-
 -- The start and end versions of a schedule, checked: start in the future
 -- (after now() and after the live version), end after start, and neither
 -- taken by another update (except the one being rescheduled).
@@ -532,6 +521,57 @@ $$;
 COMMENT ON FUNCTION staging.advance(timestamptz) IS
     'Makes every update starting (or ending) at or before until live; returns the new live version.';
 
+-- Versioned writes: row triggers in C (src/writes.c) place every INSERT,
+-- UPDATE and DELETE of a versioned table at the session version.
+CREATE FUNCTION staging._main_write_before() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_main_write_before';
+COMMENT ON FUNCTION staging._main_write_before() IS
+    'Trigger: places a write of a versioned main table at the session version.';
+CREATE FUNCTION staging._main_write_after() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_main_write_after';
+COMMENT ON FUNCTION staging._main_write_after() IS
+    'Trigger: keeps the history of a versioned write, adds rollback rows, merges edits into later versions.';
+CREATE FUNCTION staging._attribute_write_before() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_attribute_write_before';
+COMMENT ON FUNCTION staging._attribute_write_before() IS
+    'Trigger: makes a write of an attribute table land in the version row of the session version.';
+
+-- Install the write triggers on a registered main table and its attribute
+-- tables (again: CREATE OR REPLACE).  The AFTER DELETE trigger's name
+-- sorts before the foreign keys' "RI_ConstraintTrigger_..." so that it
+-- copies the attribute rows before the cascade removes them.
+CREATE FUNCTION staging._enable_versioned_writes(tbl regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    a regclass;
+BEGIN
+    IF staging.versioned_kind(tbl) IS DISTINCT FROM 'main' THEN
+        RAISE EXCEPTION 'table % is not a versioned main table', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Use staging.enable_versioning() first.';
+    END IF;
+    EXECUTE format('CREATE OR REPLACE TRIGGER staging_write BEFORE INSERT OR UPDATE OR DELETE ON %s
+                    FOR EACH ROW EXECUTE FUNCTION staging._main_write_before()', tbl);
+    EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_after AFTER UPDATE ON %s
+                    FOR EACH ROW WHEN (OLD.created_in <> NEW.created_in
+                                       OR NEW.updated_in <> 9223372036854775807)
+                    EXECUTE FUNCTION staging._main_write_after()', tbl);
+    EXECUTE format('CREATE OR REPLACE TRIGGER "A_staging_keep_history" AFTER DELETE ON %s
+                    FOR EACH ROW EXECUTE FUNCTION staging._main_write_after()', tbl);
+    FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER staging_write BEFORE INSERT OR UPDATE OR DELETE ON %s
+                        FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_before()', a);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._enable_versioned_writes(regclass) IS
+    'Installs the versioned-write triggers on a main table and its attribute tables.';
+
 -------------------------------------------------------------------------------
 -- Changelogs (for indexers)
 -------------------------------------------------------------------------------
@@ -553,7 +593,6 @@ GRANT SELECT ON staging.live_state, staging.versioned_table,
 
 -- Campaigns change data in every versioned table, and their schedule may
 -- be confidential: editors get these by GRANT from the DBA.
-REVOKE ALL ON FUNCTION staging._live_state_changed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION staging._schedule_versions(text, timestamptz, timestamptz, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION staging._move_version(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION staging._drop_rollback(bigint) FROM PUBLIC;
@@ -564,3 +603,4 @@ REVOKE ALL ON FUNCTION staging.create_update(text, timestamptz, timestamptz, tex
 REVOKE ALL ON FUNCTION staging.reschedule_update(bigint, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION staging.delete_update(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION staging.advance(timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION staging._enable_versioned_writes(regclass) FROM PUBLIC;

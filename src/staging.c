@@ -29,6 +29,7 @@ _PG_init(void)
 	registry_init();
 	planner_init();
 	scheduler_init();
+	writes_init();
 
 	MarkGUCPrefixReserved(STAGING_NAME);
 }

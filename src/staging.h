@@ -63,6 +63,7 @@ extern int64 staging_live_version(void);
 
 /* writes.c, updates.c, scheduler.c: versioned writes, campaigns (issue 4) */
 extern void scheduler_init(void);
+extern void writes_init(void);
 
 /* changelog.c: changelog triggers and consumers (issue 5) */
 
