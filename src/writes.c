@@ -63,6 +63,7 @@
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
+#include "storage/lmgr.h"
 
 PG_FUNCTION_INFO_V1(staging_main_write_before);
 PG_FUNCTION_INFO_V1(staging_main_write_after);
@@ -81,7 +82,7 @@ typedef struct WritePlans
 	SPIPlanPtr	insert_copy;	/* INSERT values, created_in, updated_in */
 	SPIPlanPtr	copy_row;		/* INSERT ... SELECT from a row_id */
 	SPIPlanPtr	set_bounds;		/* UPDATE created_in, updated_in */
-	SPIPlanPtr	row_bounds;		/* SELECT created_in, updated_in, entity text */
+	SPIPlanPtr	row_bounds;		/* lock a row, SELECT its bounds and entity */
 	SPIPlanPtr	next_version;	/* first version of an entity after v */
 	SPIPlanPtr	delete_later;	/* DELETE the rows of an entity from v */
 	SPIPlanPtr	propagate;		/* the three-way merge into later rows */
@@ -124,11 +125,32 @@ staging_session_version(void)
 	return staging_live_version();
 }
 
+/* staging.live_state, looked up once after each invalidation */
+static Oid	live_state_relid = InvalidOid;
+
 /* Relcache callback: prepared statements may name changed columns. */
 static void
 writes_relcache_callback(Datum arg, Oid relid)
 {
 	plans_valid = false;
+	live_state_relid = InvalidOid;
+}
+
+/*
+ * The live version, for a write: first take a ROW SHARE lock on
+ * staging.live_state, held until commit, so that advance() (EXCLUSIVE)
+ * waits for this transaction's writes and a write never lands at a
+ * version that went into history while it ran.  Taking the lock again
+ * later in the transaction costs a local hash lookup.
+ */
+static int64
+live_version_for_write(void)
+{
+	if (!OidIsValid(live_state_relid))
+		live_state_relid = get_relname_relid("live_state", staging_schema_oid());
+	if (OidIsValid(live_state_relid))
+		LockRelationOid(live_state_relid, RowShareLock);
+	return staging_live_version();
 }
 
 /* Register the invalidation callback (called from registry_init's peers). */
@@ -263,7 +285,8 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 	p->set_bounds = prepare(sql.data, 3, int8s);
 
 	resetStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT created_in, updated_in, %s::text FROM %s WHERE row_id = $1",
+	appendStringInfo(&sql, "SELECT created_in, updated_in, %s::text FROM %s WHERE row_id = $1 "
+					 "FOR NO KEY UPDATE",
 					 entity, tbl);
 	p->row_bounds = prepare(sql.data, 1, int8s);
 
@@ -531,14 +554,22 @@ entity_text(Datum entity, Oid type)
 
 /*
  * Checks before a row [c, u) of an entity is split at version v by a
- * write of an update that ends at end (0: permanent or live).
+ * write of an update that ends at end (0: permanent or live).  With
+ * filtered (the row was picked by the version filter), a row that ended
+ * at the live version means advance() moved it while the statement ran.
  */
 static void
 check_split(Relation rel, const char *entity, int64 c, int64 u,
-			int64 v, int64 end, int64 live)
+			int64 v, int64 end, int64 live, bool filtered)
 {
 	int64		other_end;
 
+	if (filtered && u <= v && v == live)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not write table \"%s\": the live version moved to " INT64_FORMAT " while the statement ran",
+						RelationGetRelationName(rel), live),
+				 errhint("Retry the transaction.")));
 	if (c > v || u <= v)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -605,10 +636,10 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 
 	if (vr == NULL || internal_depth > 0)
 		return proceed(td);
+	live = live_version_for_write();
 	v = staging_session_version();
 	if (v == STAGING_VERSION_ALL)
 		return proceed(td);
-	live = staging_live_version();
 	cols[0] = vr->created_in_attno;
 	cols[1] = vr->updated_in_attno;
 
@@ -640,7 +671,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 			return PointerGetDatum(new);
 		check_split(rel, entity_text(heap_getattr(old, vr->entity_attno, desc, &isnull),
 									 TupleDescAttr(desc, vr->entity_attno - 1)->atttypid),
-					c, u, v, end, live);
+					c, u, v, end, live, true);
 		vals[0] = Int64GetDatum(v);
 		vals[1] = Int64GetDatum(end != 0 ? end : u);
 		return PointerGetDatum(heap_modify_tuple_by_cols(new, desc, 2, cols, vals, nulls));
@@ -656,7 +687,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		if (c != v)
 			check_split(rel, entity_text(heap_getattr(old, vr->entity_attno, desc, &isnull),
 										 TupleDescAttr(desc, vr->entity_attno - 1)->atttypid),
-						c, u, v, end, live);
+						c, u, v, end, live, true);
 		return PointerGetDatum(old);
 	}
 	else
@@ -888,7 +919,8 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 				 errmsg("row_id of attribute table \"%s\" is kept by the staging extension",
 						RelationGetRelationName(rel)),
 				 errhint("Delete the attribute row and insert it for the other entity.")));
-	live = staging_live_version();
+	live = live_version_for_write();
+	v = staging_session_version();
 	main_vr = registry_lookup(vr->main_relid);
 	if (main_vr == NULL)
 		return proceed(td);
@@ -911,7 +943,7 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 		if (c != v)
 		{
 			check_split(rel, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3),
-						c, u, v, end, live);
+						c, u, v, end, live, false);
 			run(p->set_bounds, (Datum[]) {Int64GetDatum(row_id), Int64GetDatum(v),
 				Int64GetDatum(end != 0 ? end : u)}, NULL, SPI_OK_UPDATE);
 			run(p->copy_row, (Datum[]) {Int64GetDatum(row_id), Int64GetDatum(c),
