@@ -64,6 +64,7 @@
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 
 PG_FUNCTION_INFO_V1(staging_main_write_before);
 PG_FUNCTION_INFO_V1(staging_main_write_after);
@@ -106,17 +107,22 @@ extern int64 staging_live_version(void) __attribute__((weak));
 int64
 staging_live_version(void)
 {
-	int64		live;
+	static LocalTransactionId cached_lxid = InvalidLocalTransactionId;
+	static int64 cached_live = 0;
 	bool		isnull;
 
+	/* Writers hold a lock that keeps it for the transaction. */
+	if (cached_lxid == MyProc->lxid)
+		return cached_live;
 	SPI_connect();
 	if (SPI_execute("SELECT version FROM staging.live_state", true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "staging.live_state holds no live version");
-	live = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &isnull));
+	cached_live = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
-	return live;
+	cached_lxid = MyProc->lxid;
+	return cached_live;
 }
 
 int64
