@@ -538,6 +538,11 @@ CREATE FUNCTION staging._attribute_write_before() RETURNS trigger
     AS 'MODULE_PATHNAME', 'staging_attribute_write_before';
 COMMENT ON FUNCTION staging._attribute_write_before() IS
     'Trigger: makes a write of an attribute table land in the version row of the session version.';
+CREATE FUNCTION staging._attribute_write_after() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_attribute_write_after';
+COMMENT ON FUNCTION staging._attribute_write_after() IS
+    'Trigger: merges an edit of an attribute row into the matching attribute rows of later versions.';
 
 -- Install the write triggers on a registered main table and its attribute
 -- tables (again: CREATE OR REPLACE).  The AFTER DELETE trigger's name
@@ -566,6 +571,8 @@ BEGIN
     FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl LOOP
         EXECUTE format('CREATE OR REPLACE TRIGGER staging_write BEFORE INSERT OR UPDATE OR DELETE ON %s
                         FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_before()', a);
+        EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_after AFTER UPDATE ON %s
+                        FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_after()', a);
     END LOOP;
 END
 $$;

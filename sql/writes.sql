@@ -128,6 +128,8 @@ SELECT staging._copy_version_row('catalog_product_entity', row_id, :summer, stag
   FROM catalog_product_entity WHERE entity_id = 4 \gset
 UPDATE catalog_product_entity SET price = 45, description = 'Summer description'
  WHERE entity_id = 4 AND created_in = :summer;
+UPDATE catalog_product_entity_varchar SET value = 'Product 4 for summer'
+ WHERE row_id = (SELECT row_id FROM catalog_product_entity WHERE entity_id = 4 AND created_in = :summer);
 RESET session_replication_role;
 SELECT * FROM timeline WHERE e IN (3, 4);
 
@@ -139,6 +141,13 @@ UPDATE catalog_product_entity SET description = 'Better description', price = 33
  WHERE entity_id = 3 AND created_in <= staging.live_version() AND updated_in > staging.live_version();
 UPDATE catalog_product_entity SET description = 'Better description 4', price = 44, sku = 'sku-4b'
  WHERE entity_id = 4 AND created_in <= staging.live_version() AND updated_in > staging.live_version();
+-- Attribute rows too: the weight edited at the live version flows into the
+-- sale and its end and into the summer update (none set it); the name of
+-- product 3 flows on, the summer name of product 4 stays.
+UPDATE catalog_product_entity_decimal SET value = value + 0.5
+ WHERE attribute_id = 82 AND row_id IN (SELECT row_id FROM live WHERE entity_id IN (3, 4));
+UPDATE catalog_product_entity_varchar SET value = value || ' (new name)'
+ WHERE attribute_id = 73 AND row_id IN (SELECT row_id FROM live WHERE entity_id IN (3, 4));
 SELECT * FROM timeline WHERE e IN (3, 4);
 
 -- DELETE at the live version: DELETE 1; the entity is gone from the live

@@ -44,6 +44,8 @@
 #include "staging.h"
 
 #include "access/genam.h"
+#include "catalog/pg_index.h"
+#include "access/relation.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
@@ -69,6 +71,7 @@
 PG_FUNCTION_INFO_V1(staging_main_write_before);
 PG_FUNCTION_INFO_V1(staging_main_write_after);
 PG_FUNCTION_INFO_V1(staging_attribute_write_before);
+PG_FUNCTION_INFO_V1(staging_attribute_write_after);
 
 #define MAX_VERSION PG_INT64_MAX
 
@@ -91,6 +94,22 @@ typedef struct WritePlans
 	SPIPlanPtr *copy_attr;		/* per attribute table: copy its rows */
 } WritePlans;
 
+/*
+ * The three-way merge of an attribute table: its rows are matched across
+ * versions by the other columns of its unique key on row_id (attribute_id,
+ * store_id in Magento's EAV tables).
+ */
+typedef struct AttrMergePlan
+{
+	Oid			relid;			/* hash key: the attribute table */
+	int			nkey;
+	AttrNumber *key;
+	int			nval;
+	AttrNumber *val;
+	SPIPlanPtr	merge;			/* NULL: no unique key on row_id */
+} AttrMergePlan;
+
+static HTAB *attr_plans_hash = NULL;
 static HTAB *plans_hash = NULL;
 static bool plans_valid = false;
 
@@ -173,6 +192,17 @@ drop_plans(void)
 	HASH_SEQ_STATUS status;
 	WritePlans *p;
 
+	if (attr_plans_hash != NULL)
+	{
+		AttrMergePlan *a;
+
+		hash_seq_init(&status, attr_plans_hash);
+		while ((a = hash_seq_search(&status)) != NULL)
+			if (a->merge)
+				SPI_freeplan(a->merge);
+		hash_destroy(attr_plans_hash);
+		attr_plans_hash = NULL;
+	}
 	if (plans_hash == NULL)
 		return;
 	hash_seq_init(&status, plans_hash);
@@ -970,4 +1000,227 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	internal_end(&st);
 	table_close(main_rel, NoLock);
 	return proceed(td);
+}
+
+/*
+ * Build the three-way merge of an attribute table: $1 the entity (as
+ * text), $2 the first version; per value column its old and new value;
+ * then the key columns.
+ */
+static void
+build_attr_merge(AttrMergePlan *a, Relation rel, Relation main_rel,
+				 const VersionedRel *vr, const VersionedRel *main_vr)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleDesc	main_desc = RelationGetDescr(main_rel);
+	Form_pg_attribute entity_att = TupleDescAttr(main_desc, main_vr->entity_attno - 1);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	int			ncols;
+	AttrNumber *cols;
+	StringInfoData sql;
+	StringInfoData where;
+	Oid		   *types;
+	int			i;
+	int			n;
+
+	a->nkey = 0;
+	a->key = MemoryContextAlloc(TopMemoryContext, sizeof(AttrNumber) * INDEX_MAX_KEYS);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index ix = index->rd_index;
+		bool		has_row_id = false;
+		bool		plain = ix->indisunique &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL);
+
+		for (i = 0; plain && i < ix->indnkeyatts; i++)
+			if (ix->indkey.values[i] == vr->row_id_attno)
+				has_row_id = true;
+		if (plain && has_row_id && a->nkey == 0)
+			for (i = 0; i < ix->indnkeyatts; i++)
+				if (ix->indkey.values[i] != vr->row_id_attno)
+					a->key[a->nkey++] = ix->indkey.values[i];
+		index_close(index, AccessShareLock);
+		if (a->nkey > 0)
+			break;
+	}
+	list_free(indexes);
+	if (a->nkey == 0)
+		return;
+
+	(void) copied_columns(a->relid, false, &ncols, &cols);
+	a->val = MemoryContextAlloc(TopMemoryContext, sizeof(AttrNumber) * Max(1, ncols));
+	a->nval = 0;
+	for (i = 0; i < ncols; i++)
+	{
+		bool		is_key = false;
+		int			k;
+
+		for (k = 0; k < a->nkey; k++)
+			if (a->key[k] == cols[i])
+				is_key = true;
+		if (!is_key)
+			a->val[a->nval++] = cols[i];
+	}
+	if (a->nval == 0)
+		return;
+
+	initStringInfo(&sql);
+	initStringInfo(&where);
+	types = palloc(sizeof(Oid) * (2 + 2 * a->nval + a->nkey));
+	types[0] = TEXTOID;
+	types[1] = INT8OID;
+	appendStringInfo(&sql, "UPDATE %s a SET ",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
+	n = 3;
+	for (i = 0; i < a->nval; i++, n += 2)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a->val[i] - 1);
+		const char *col = quote_identifier(NameStr(att->attname));
+
+		types[n - 1] = att->atttypid;
+		types[n] = att->atttypid;
+		appendStringInfo(&sql, "%s%s = CASE WHEN a.%s IS NOT DISTINCT FROM $%d THEN $%d ELSE a.%s END",
+						 i > 0 ? ", " : "", col, col, n, n + 1, col);
+		appendStringInfo(&where, "%s(a.%s IS NOT DISTINCT FROM $%d AND $%d IS DISTINCT FROM $%d)",
+						 i > 0 ? " OR " : "", col, n, n, n + 1);
+	}
+	appendStringInfo(&sql, " FROM %s m WHERE m.row_id = a.row_id AND m.%s = $1::%s AND m.created_in >= $2",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(main_rel)),
+												RelationGetRelationName(main_rel)),
+					 quote_identifier(NameStr(entity_att->attname)),
+					 format_type_be_qualified(entity_att->atttypid));
+	for (i = 0; i < a->nkey; i++, n++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a->key[i] - 1);
+
+		types[n - 1] = att->atttypid;
+		appendStringInfo(&sql, " AND a.%s = $%d", quote_identifier(NameStr(att->attname)), n);
+	}
+	appendStringInfo(&sql, " AND (%s)", where.data);
+	a->merge = prepare(sql.data, n - 1, types);
+}
+
+/* The merge plan of an attribute table, built on first use. */
+static AttrMergePlan *
+attr_merge_for(Relation rel, Relation main_rel, const VersionedRel *vr,
+			   const VersionedRel *main_vr)
+{
+	Oid			relid = RelationGetRelid(rel);
+	AttrMergePlan *a;
+	bool		found;
+
+	if (attr_plans_hash == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(AttrMergePlan);
+		ctl.hcxt = TopMemoryContext;
+		attr_plans_hash = hash_create("staging attribute merge plans", 16, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	a = hash_search(attr_plans_hash, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset(((char *) a) + sizeof(Oid), 0, sizeof(AttrMergePlan) - sizeof(Oid));
+		a->relid = relid;
+		PG_TRY();
+		{
+			build_attr_merge(a, rel, main_rel, vr, main_vr);
+		}
+		PG_CATCH();
+		{
+			hash_search(attr_plans_hash, &relid, HASH_REMOVE, NULL);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	return a;
+}
+
+/*
+ * AFTER UPDATE ROW trigger of an attribute table: the edit flows into the
+ * matching attribute rows (same key) of the entity's later versions, by
+ * the same three-way merge as the main table's columns.
+ */
+Datum
+staging_attribute_write_after(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const VersionedRel *vr = trigger_target(fcinfo, VERSIONED_ATTRIBUTE,
+											"staging._attribute_write_after()");
+	Relation	rel = td->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+	HeapTuple	old = td->tg_trigtuple;
+	HeapTuple	new = td->tg_newtuple;
+	const VersionedRel *main_vr;
+	Relation	main_rel;
+	InternalState st;
+	WritePlans *p;
+	AttrMergePlan *a;
+	int64		v;
+	int64		live;
+	int64		end = 0;
+	int64		u;
+	bool		isnull;
+	char	   *entity;
+
+	if (vr == NULL || internal_depth > 0 || !TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		return PointerGetDatum(NULL);
+	v = staging_session_version();
+	if (v == STAGING_VERSION_ALL)
+		return PointerGetDatum(NULL);
+	live = staging_live_version();
+	if (v > live)
+		(void) update_starting_at(v, &end);
+	if (end != 0)
+		return PointerGetDatum(NULL);	/* a temporary update's own edit */
+	main_vr = registry_lookup(vr->main_relid);
+	if (main_vr == NULL)
+		return PointerGetDatum(NULL);
+
+	main_rel = table_open(vr->main_relid, AccessShareLock);
+	internal_begin(main_rel, &st);
+	p = plans_for(main_rel, main_vr);
+	a = attr_merge_for(rel, main_rel, vr, main_vr);
+	run(p->row_bounds, (Datum[]) {heap_getattr(new, vr->row_id_attno, desc, &isnull)},
+		NULL, SPI_OK_SELECT);
+	if (a->merge != NULL && SPI_processed == 1)
+	{
+		u = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		entity = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		if (u != MAX_VERSION)
+		{
+			int			nargs = 2 + 2 * a->nval + a->nkey;
+			Datum	   *values = palloc(sizeof(Datum) * nargs);
+			char	   *nulls = palloc(nargs);
+			int			i;
+			int			n = 2;
+
+			values[0] = CStringGetTextDatum(entity);
+			values[1] = Int64GetDatum(u);
+			nulls[0] = nulls[1] = ' ';
+			for (i = 0; i < a->nval; i++, n += 2)
+			{
+				values[n] = heap_getattr(old, a->val[i], desc, &isnull);
+				nulls[n] = isnull ? 'n' : ' ';
+				values[n + 1] = heap_getattr(new, a->val[i], desc, &isnull);
+				nulls[n + 1] = isnull ? 'n' : ' ';
+			}
+			for (i = 0; i < a->nkey; i++, n++)
+			{
+				values[n] = heap_getattr(new, a->key[i], desc, &isnull);
+				nulls[n] = isnull ? 'n' : ' ';
+			}
+			run(a->merge, values, nulls, SPI_OK_UPDATE);
+		}
+	}
+	internal_end(&st);
+	table_close(main_rel, NoLock);
+	return PointerGetDatum(NULL);
 }
