@@ -579,6 +579,27 @@ $$;
 COMMENT ON FUNCTION staging._enable_versioned_writes(regclass) IS
     'Installs the versioned-write triggers on a main table and its attribute tables.';
 
+-- The reverse, for disable_versioning: afterwards writes go to the rows
+-- as given.
+CREATE FUNCTION staging._disable_versioned_writes(tbl regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    a regclass;
+BEGIN
+    EXECUTE format('DROP TRIGGER IF EXISTS staging_write ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS staging_write_after ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS "A_staging_keep_history" ON %s', tbl);
+    FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS staging_write ON %s', a);
+        EXECUTE format('DROP TRIGGER IF EXISTS staging_write_after ON %s', a);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._disable_versioned_writes(regclass) IS
+    'Removes the versioned-write triggers from a main table and its attribute tables.';
+
 -------------------------------------------------------------------------------
 -- Changelogs (for indexers)
 -------------------------------------------------------------------------------
@@ -611,3 +632,4 @@ REVOKE ALL ON FUNCTION staging.reschedule_update(bigint, timestamptz, timestampt
 REVOKE ALL ON FUNCTION staging.delete_update(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION staging.advance(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION staging._enable_versioned_writes(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION staging._disable_versioned_writes(regclass) FROM PUBLIC;

@@ -181,6 +181,12 @@ SELECT entity_id, created_in, updated_in
           FROM catalog_product_entity) s
  WHERE prev_end IS NOT NULL AND prev_end > created_in;
 
+-- Without the triggers, writes go to the rows as given.
+SELECT staging._disable_versioned_writes('catalog_product_entity');
+SELECT count(*) AS write_triggers FROM pg_trigger
+ WHERE tgrelid IN ('catalog_product_entity'::regclass, 'catalog_product_entity_varchar'::regclass,
+                   'catalog_product_entity_decimal'::regclass) AND NOT tgisinternal;
+
 -- Clean up: the live version goes back to the beginning for later tests.
 DELETE FROM staging.updates;
 UPDATE staging.live_state SET version = 1;
