@@ -181,6 +181,34 @@ SELECT entity_id, created_in, updated_in
           FROM catalog_product_entity) s
  WHERE prev_end IS NOT NULL AND prev_end > created_in;
 
+-- An error inside the triggers' own writes (here a user trigger that
+-- refuses a copy) rolls back the statement and leaves the triggers on:
+-- the next write still keeps the history.
+CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.value = 'boom' THEN
+        RAISE EXCEPTION 'no copies of boom';
+    END IF;
+    RETURN NEW;
+END $$;
+UPDATE catalog_product_entity_varchar SET value = 'boom'
+ WHERE row_id = (SELECT row_id FROM live WHERE entity_id = 2);
+CREATE TRIGGER refuse_boom BEFORE INSERT ON catalog_product_entity_varchar
+    FOR EACH ROW EXECUTE FUNCTION refuse_boom();
+SELECT staging.create_update('Autumn', '2035-09-01 00:00+00') AS autumn \gset
+SELECT staging.advance('2035-09-01 00:00+00') = :autumn AS autumn_live;
+DO $$
+BEGIN
+    UPDATE catalog_product_entity SET price = 21
+     WHERE entity_id = 2 AND created_in <= staging.live_version() AND updated_in > staging.live_version();
+EXCEPTION WHEN raise_exception THEN
+    RAISE NOTICE 'caught: %', SQLERRM;
+END $$;
+UPDATE catalog_product_entity SET price = 13
+ WHERE entity_id = 1 AND created_in <= staging.live_version() AND updated_in > staging.live_version();
+SELECT * FROM timeline WHERE e IN (1, 2);
+DROP TRIGGER refuse_boom ON catalog_product_entity_varchar;
+
 -- Without the triggers, writes go to the rows as given.
 SELECT staging._disable_versioned_writes('catalog_product_entity');
 SELECT count(*) AS write_triggers FROM pg_trigger

@@ -178,11 +178,77 @@ live_version_for_write(void)
 	return staging_live_version();
 }
 
-/* Register the invalidation callback (called from registry_init's peers). */
+/*
+ * internal_depth after an error: an error inside our own writes leaves
+ * the depth raised, and the triggers must not stay aside afterwards.  A
+ * subtransaction started inside our writes (a user trigger's exception
+ * block) gets the depth back at its abort; anything else gets 0.
+ */
+typedef struct DepthMark
+{
+	SubTransactionId subid;
+	int			depth;
+} DepthMark;
+
+static List *depth_marks = NIL;
+
+static void
+writes_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	DepthMark  *mark = depth_marks != NIL ? linitial(depth_marks) : NULL;
+
+	switch (event)
+	{
+		case SUBXACT_EVENT_START_SUB:
+			if (internal_depth > 0)
+			{
+				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+				mark = palloc(sizeof(DepthMark));
+				mark->subid = mySubid;
+				mark->depth = internal_depth;
+				depth_marks = lcons(mark, depth_marks);
+				MemoryContextSwitchTo(old);
+			}
+			break;
+		case SUBXACT_EVENT_COMMIT_SUB:
+		case SUBXACT_EVENT_ABORT_SUB:
+			if (mark != NULL && mark->subid == mySubid)
+			{
+				if (event == SUBXACT_EVENT_ABORT_SUB)
+					internal_depth = mark->depth;
+				depth_marks = list_delete_first(depth_marks);
+				pfree(mark);
+			}
+			else if (event == SUBXACT_EVENT_ABORT_SUB)
+				internal_depth = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+writes_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		internal_depth = 0;
+		list_free_deep(depth_marks);
+		depth_marks = NIL;
+	}
+}
+
+/* Register the invalidation and transaction callbacks. */
 void
 writes_init(void)
 {
 	CacheRegisterRelcacheCallback(writes_relcache_callback, (Datum) 0);
+	RegisterXactCallback(writes_xact_callback, NULL);
+	RegisterSubXactCallback(writes_subxact_callback, NULL);
 }
 
 /* Forget every prepared statement (after an invalidation). */
