@@ -222,8 +222,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Versioned tables must outlive the session; use a permanent table.';
     ELSIF NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table % to %', tbl, action
-            USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'must be owner of table % to % it', tbl, action
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Versioning changes the table''s definition: run it as the table''s owner.';
     END IF;
 END
 $$;
@@ -443,6 +444,15 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Only references to the entity column can follow the entity; drop or change that foreign key first.';
     END IF;
+    FOR k IN SELECT DISTINCT c.conrelid::pg_catalog.regclass AS referencing, r.relowner
+               FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class r ON r.oid = c.conrelid
+              WHERE c.contype = 'f' AND c.confrelid = tbl
+    LOOP
+        IF NOT pg_catalog.pg_has_role(k.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of table % to version %: its foreign key to % changes', k.referencing, tbl, tbl
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END LOOP;
     seq_name := 'sequence_' || rel;
     IF pg_catalog.octet_length(seq_name) > 63 THEN
         RAISE EXCEPTION 'the name of the sequence table of % would be longer than 63 bytes', tbl
@@ -709,13 +719,19 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     -- every table whose foreign keys change must be the caller's
-    PERFORM staging._check_table(tbl, 'unversion');
-    FOR k IN SELECT a.relid FROM staging.attribute_table a WHERE a.main_table = tbl
-             UNION
-             SELECT c.conrelid::pg_catalog.regclass FROM pg_catalog.pg_constraint c
-              WHERE c.contype = 'f' AND c.confrelid = reg.sequence_table AND c.conparentid = 0
+    PERFORM staging._check_table(tbl, 'disable versioning of');
+    FOR k IN SELECT r.oid::pg_catalog.regclass AS relid, r.relowner
+               FROM pg_catalog.pg_class r
+              WHERE r.oid IN (SELECT a.relid FROM staging.attribute_table a WHERE a.main_table = tbl
+                              UNION
+                              SELECT c.conrelid FROM pg_catalog.pg_constraint c
+                               WHERE c.contype = 'f' AND c.confrelid = reg.sequence_table)
     LOOP
-        PERFORM staging._check_table(k.relid, 'unversion');
+        IF NOT pg_catalog.pg_has_role(k.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of table % to disable versioning of %: its foreign key to % changes',
+                            k.relid, tbl, tbl
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
     END LOOP;
     SELECT a.attnum, a.atttypid::pg_catalog.regtype AS type INTO ent
       FROM pg_catalog.pg_attribute a WHERE a.attrelid = tbl AND a.attname = reg.entity_column;
