@@ -107,6 +107,23 @@ CREATE FUNCTION staging.versioned_kind(tbl regclass) RETURNS text
 COMMENT ON FUNCTION staging.versioned_kind(regclass) IS
     '''main'' for a versioned main table, ''attribute'' for one of its attribute tables, NULL otherwise.';
 
+-- pg_restore loads the dumped row of staging.live_state into a database
+-- where CREATE EXTENSION already inserted one: the restored row replaces
+-- it instead of failing on the primary key.
+CREATE FUNCTION staging._live_state_restore() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    UPDATE staging.live_state SET version = NEW.version WHERE singleton = NEW.singleton;
+    RETURN CASE WHEN FOUND THEN NULL ELSE NEW END;
+END
+$$;
+COMMENT ON FUNCTION staging._live_state_restore() IS
+    'Trigger: an insert of the live_state row (pg_restore) updates the existing row.';
+CREATE TRIGGER live_state_restore
+    BEFORE INSERT ON staging.live_state
+    FOR EACH ROW EXECUTE FUNCTION staging._live_state_restore();
+
 -- Only the owner of a table may change its registration (the helpers
 -- below run as their caller, who needs to write the registry).  A
 -- relation that no longer exists is being dropped: its row may go.
@@ -977,3 +994,4 @@ GRANT INSERT, UPDATE, DELETE ON staging.versioned_table,
     staging.attribute_table TO PUBLIC;
 GRANT SELECT ON staging.versioned_tables TO PUBLIC;
 REVOKE ALL ON FUNCTION staging._forget_dropped() FROM PUBLIC;
+REVOKE ALL ON FUNCTION staging._live_state_restore() FROM PUBLIC;
