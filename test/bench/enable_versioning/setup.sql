@@ -2,7 +2,7 @@
 -- attribute tables of 5M rows each (int entity ids, as Magento's).
 -- prepare.sql copies it into the working tables before every run.
 CREATE TABLE pristine_entity (
-    entity_id  int PRIMARY KEY,
+    entity_id  int NOT NULL,
     sku        text NOT NULL,
     type_id    text NOT NULL DEFAULT 'simple',
     created_at timestamptz NOT NULL DEFAULT now()
