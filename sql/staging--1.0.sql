@@ -272,25 +272,16 @@ COMMENT ON FUNCTION staging._foreign_key_actions(oid) IS
     'The MATCH, ON UPDATE/DELETE and DEFERRABLE clauses of a foreign key.';
 
 -- Point a single-column foreign key at another table's column, keeping
--- its name, column, actions and deferrability.
-CREATE FUNCTION staging._redirect_foreign_key(con oid, target regclass, target_column name)
+-- its name, column, and actions unless new ones are given.  The
+-- referencing table is not read again when the old referenced column's
+-- values are all in the new one (see src/versioning.c).
+CREATE FUNCTION staging._move_foreign_key(con oid, target regclass, target_column name,
+                                          actions text DEFAULT NULL)
     RETURNS void
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    c record;
-BEGIN
-    SELECT k.conrelid::pg_catalog.regclass AS tbl, k.conname, a.attname INTO c
-      FROM pg_catalog.pg_constraint k
-      JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
-     WHERE k.oid = con;
-    EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES %s (%I)%s',
-                              c.tbl, c.conname, c.conname, c.attname, target, target_column,
-                              staging._foreign_key_actions(con));
-END
-$$;
-COMMENT ON FUNCTION staging._redirect_foreign_key(oid, regclass, name) IS
-    'Makes a single-column foreign key reference another table, keeping its actions.';
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_move_foreign_key';
+COMMENT ON FUNCTION staging._move_foreign_key(oid, regclass, name, text) IS
+    'Makes a single-column foreign key reference another table, validating it by the referenced tables when possible.';
 
 -- Drop the unique constraints and unique indexes of a table that contain
 -- a column, returning the statements that recreate them (by the column
@@ -517,7 +508,7 @@ BEGIN
     FOR k IN SELECT c.oid FROM pg_catalog.pg_constraint c
               WHERE c.contype = 'f' AND c.confrelid = tbl AND c.conparentid = 0
     LOOP
-        PERFORM staging._redirect_foreign_key(k.oid, seq, 'sequence_value');
+        PERFORM staging._move_foreign_key(k.oid, seq, 'sequence_value');
     END LOOP;
 
     -- Every other unique key would refuse a second version of a row: it
@@ -607,6 +598,7 @@ DECLARE
     copied text;
     source text;
     actions text;
+    fk_name name;
 BEGIN
     PERFORM staging._check_table(attribute_table, 'link');
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = main_table;
@@ -657,11 +649,19 @@ BEGIN
         INTO versions;
 
     actions := staging._foreign_key_actions(fk.oid);
-    EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', attribute_table, fk.conname);
+    fk_name := pg_catalog.left((SELECT relname FROM pg_catalog.pg_class WHERE oid = attribute_table), 48) || '_row_id_fkey';
     IF fk.attname <> 'row_id' THEN
         EXECUTE pg_catalog.format('ALTER TABLE %s RENAME COLUMN %I TO row_id', attribute_table, fk.attname);
     END IF;
-    IF versions THEN
+    IF NOT versions THEN
+        -- one row per entity and row_id = entity id: the same values, so
+        -- the foreign key moves without reading the attribute rows
+        PERFORM staging._move_foreign_key(fk.oid, main_table, 'row_id', ' ON DELETE CASCADE');
+        IF fk.conname <> fk_name THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', attribute_table, fk.conname, fk_name);
+        END IF;
+    ELSE
+        EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', attribute_table, fk.conname);
         -- Each version row gets its own copy of its entity's attribute
         -- rows: the first version row keeps the rows, the others get
         -- copies (identity and serial columns take new values).
@@ -683,13 +683,12 @@ BEGIN
             '  JOIN firsts f ON f.entity = m.%2$I WHERE m.row_id <> f.first',
             main_table, reg.entity_column, attribute_table,
             coalesce(copied || ',', ''), coalesce(source || ',', ''));
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (row_id) REFERENCES %s (row_id) ON DELETE CASCADE',
+                                  attribute_table, fk_name, main_table);
     END IF;
-    EXECUTE pg_catalog.format('ALTER TABLE %s %s ALTER COLUMN row_id SET NOT NULL, '
-                              'ADD CONSTRAINT %I FOREIGN KEY (row_id) REFERENCES %s (row_id) ON DELETE CASCADE',
+    EXECUTE pg_catalog.format('ALTER TABLE %s %s ALTER COLUMN row_id SET NOT NULL',
                               attribute_table,
-                              CASE WHEN fk.type <> 'bigint'::regtype THEN 'ALTER COLUMN row_id TYPE bigint,' ELSE '' END,
-                              pg_catalog.left((SELECT relname FROM pg_catalog.pg_class WHERE oid = attribute_table), 48) || '_row_id_fkey',
-                              main_table);
+                              CASE WHEN fk.type <> 'bigint'::regtype THEN 'ALTER COLUMN row_id TYPE bigint,' ELSE '' END);
     FOREACH statement IN ARRAY coalesce(keys, '{}') LOOP
         EXECUTE statement;
     END LOOP;
@@ -723,6 +722,7 @@ DECLARE
     renumber boolean;
     u jsonb;
     attrs jsonb;
+    last_id bigint;
 BEGIN
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = tbl;
     IF NOT FOUND THEN
@@ -754,6 +754,12 @@ BEGIN
       FROM pg_catalog.pg_attribute a WHERE a.attrelid = tbl AND a.attname = reg.entity_column;
 
     EXECUTE pg_catalog.format('LOCK TABLE %s, %s IN ACCESS EXCLUSIVE MODE', tbl, reg.sequence_table);
+    -- the greatest id ever handed out: the sequence table's, or its identity's
+    EXECUTE pg_catalog.format('SELECT GREATEST((SELECT max(sequence_value) FROM %s), '
+                              '(SELECT CASE WHEN is_called THEN last_value END FROM %s))',
+                              reg.sequence_table,
+                              pg_catalog.pg_get_serial_sequence(reg.sequence_table::text, 'sequence_value'))
+        INTO last_id;
     -- Unregistered first: from here on these are plain tables, read and
     -- written without version filter.
     WITH gone AS (DELETE FROM staging.attribute_table a WHERE a.main_table = tbl
@@ -836,33 +842,27 @@ BEGIN
             END IF;
         END IF;
     END LOOP;
+    -- New ids continue after every id handed out while versioned.
     IF reg.saved->>'entity_identity' IS NOT NULL THEN
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I ADD GENERATED %s AS IDENTITY (START WITH %s)',
                                   tbl, reg.entity_column,
                                   CASE reg.saved->>'entity_identity' WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END,
-                                  (SELECT s.last_value FROM pg_catalog.pg_sequences s
-                                    WHERE pg_catalog.format('%I.%I', s.schemaname, s.sequencename)::regclass
-                                          = pg_catalog.pg_get_serial_sequence(reg.sequence_table::text, 'sequence_value')::regclass)
-                                  + 1);
+                                  coalesce(last_id, 0) + 1);
     ELSIF reg.saved->>'entity_default' IS NOT NULL THEN
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s',
                                   tbl, reg.entity_column, reg.saved->>'entity_default');
-    END IF;
-    statement := pg_catalog.pg_get_serial_sequence(tbl::text, reg.entity_column);
-    IF statement IS NOT NULL THEN
-        -- the table's own sequence continues after every id handed out
-        EXECUTE pg_catalog.format('SELECT pg_catalog.setval(%L, GREATEST(s.last_value, 1), s.last_value IS NOT NULL) '
-                                  'FROM pg_catalog.pg_sequences s '
-                                  'WHERE pg_catalog.format(''%%I.%%I'', s.schemaname, s.sequencename)::regclass = %L::regclass',
-                                  statement,
-                                  pg_catalog.pg_get_serial_sequence(reg.sequence_table::text, 'sequence_value'));
+        statement := pg_catalog.pg_get_serial_sequence(tbl::text, reg.entity_column);
+        IF statement IS NOT NULL AND last_id IS NOT NULL THEN
+            EXECUTE pg_catalog.format('SELECT pg_catalog.setval(%1$L, GREATEST(%2$s, (SELECT last_value FROM %1$s)))',
+                                      statement, last_id);
+        END IF;
     END IF;
 
     -- Relations by entity again, then the sequence table goes.
     FOR k IN SELECT c.oid FROM pg_catalog.pg_constraint c
               WHERE c.contype = 'f' AND c.confrelid = reg.sequence_table AND c.conparentid = 0
     LOOP
-        PERFORM staging._redirect_foreign_key(k.oid, tbl, reg.entity_column);
+        PERFORM staging._move_foreign_key(k.oid, tbl, reg.entity_column);
     END LOOP;
     FOR attr IN SELECT * FROM pg_catalog.jsonb_to_recordset(attrs) AS d(relid regclass, entity_column name, saved jsonb) LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES %s (%I)%s',
@@ -882,7 +882,7 @@ COMMENT ON FUNCTION staging.disable_versioning(regclass) IS
 -- Row counts of a versioned table for the staging.versioned_tables view
 -- (every version; NULL for tables the caller may not read).
 CREATE FUNCTION staging._counts(tbl regclass, OUT entities bigint, OUT versions bigint)
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     reg record;
@@ -918,7 +918,7 @@ COMMENT ON VIEW staging.versioned_tables IS
 
 -- Check every invariant of a versioned table; no rows when all hold.
 CREATE FUNCTION staging.verify(tbl regclass) RETURNS TABLE(entity_id bigint, problem text)
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     reg record;

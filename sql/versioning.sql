@@ -201,9 +201,8 @@ SELECT try('ALTER TABLE catalog_product_entity ALTER COLUMN created_in DROP NOT 
 SELECT try('ALTER TABLE catalog_product_entity_int DROP COLUMN row_id');
 SELECT try('ALTER TABLE catalog_product_entity_int ALTER COLUMN row_id TYPE int');
 SELECT try('ALTER TABLE catalog_product_entity_int RENAME row_id TO product_row');
-\set VERBOSITY verbose
+-- the whole message
 ALTER TABLE catalog_product_entity DROP COLUMN updated_in;
-\set VERBOSITY default
 ALTER TABLE catalog_product_entity ADD COLUMN news_from_date date;
 ALTER TABLE catalog_product_entity RENAME COLUMN type_id TO product_type;
 CREATE INDEX catalog_product_entity_sku_created ON catalog_product_entity (sku, created_in);
@@ -252,6 +251,7 @@ SELECT staging.enable_versioning('catalog_product_entity');
 SELECT staging.add_attribute_table('catalog_product_entity_int', 'catalog_product_entity');
 SELECT * FROM staging.versioned_tables WHERE table_name::text LIKE 'catalog%';
 SELECT staging.disable_versioning('catalog_product_entity');
+INSERT INTO catalog_product_entity (sku) VALUES ('after again') RETURNING entity_id;
 
 -- Bad input: a clear error with its SQLSTATE, and nothing changed.
 CREATE TABLE no_entity (id int PRIMARY KEY);
@@ -293,6 +293,16 @@ SELECT try($$SELECT staging.add_attribute_table('catalog_product_entity_int', 'c
 SELECT try($$SELECT staging.enable_versioning('catalog_product_entity_int')$$);
 SELECT try($$SELECT staging.disable_versioning('catalog_product_entity_int')$$);
 SELECT try($$SELECT staging.verify('catalog_product_entity_int')$$);
+-- attribute rows of an entity without any version row cannot be linked
+-- (the foreign key is checked, not assumed)
+BEGIN;
+DELETE FROM catalog_product_entity WHERE entity_id = 7;
+SELECT try($$SELECT staging.add_attribute_table('catalog_product_entity_varchar', 'catalog_product_entity')$$);
+ROLLBACK;
+SELECT c.conrelid::regclass, c.conname, c.convalidated
+  FROM pg_constraint c WHERE c.contype = 'f' AND c.confrelid IN
+       ('catalog_product_entity'::regclass, 'sequence_catalog_product_entity'::regclass)
+ ORDER BY 1::text, 2;
 -- an error late in the work leaves everything as it was: copies of
 -- attribute rows would break a primary key that has no default
 CREATE TABLE natural_key (code text PRIMARY KEY,

@@ -12,15 +12,37 @@
  * Every other DDL (ADD COLUMN, renaming the table or other columns,
  * CREATE INDEX, ...) goes through untouched.
  *
+ * It also holds staging._move_foreign_key(), which points a foreign key at
+ * another table without rescanning the referencing table when that is
+ * provably unnecessary: versioning a catalog moves the foreign keys of
+ * every attribute and relation table (millions of rows) twice, and each
+ * ordinary validation would read them all.
+ *
  *-------------------------------------------------------------------------
  */
 #include "staging.h"
 
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(staging_move_foreign_key);
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -156,4 +178,158 @@ versioning_init(void)
 {
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = staging_ProcessUtility;
+}
+
+/* The schema-qualified, quoted name of a relation, for SQL text. */
+static char *
+qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * True when every non-null value of column a of relation ra is also a value
+ * of column b of relation rb (one anti-join of the two referenced tables,
+ * which are small next to the tables referencing them).
+ */
+static bool
+values_contained(Oid ra, const char *a, Oid rb, const char *b)
+{
+	char	   *query;
+	bool		isnull;
+	Datum		result;
+
+	query = psprintf("SELECT NOT EXISTS (SELECT FROM ONLY %s x WHERE x.%s IS NOT NULL "
+					 "AND NOT EXISTS (SELECT FROM ONLY %s y WHERE y.%s = x.%s))",
+					 qualified_name(ra), quote_identifier(a),
+					 qualified_name(rb), quote_identifier(b), quote_identifier(a));
+	if (SPI_execute(query, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "staging: could not compare %s with %s", get_rel_name(ra),
+			 get_rel_name(rb));
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull && DatumGetBool(result);
+}
+
+/* The one column of a single-column key array of a pg_constraint row. */
+static AttrNumber
+single_key(HeapTuple tuple, AttrNumber attno, const char *conname)
+{
+	bool		isnull;
+	Datum		keys = SysCacheGetAttr(CONSTROID, tuple, attno, &isnull);
+	Datum	   *elems;
+	int			n;
+
+	if (isnull)
+		elog(ERROR, "staging: foreign key \"%s\" has no columns", conname);
+	deconstruct_array(DatumGetArrayTypeP(keys), INT2OID, sizeof(int16), true,
+					  TYPALIGN_SHORT, &elems, NULL, &n);
+	if (n != 1)
+		elog(ERROR, "staging: foreign key \"%s\" is not on a single column", conname);
+	return DatumGetInt16(elems[0]);
+}
+
+/*
+ * SQL: staging._move_foreign_key(con oid, target regclass, target_column
+ * name, actions text DEFAULT NULL).  Makes the single-column foreign key
+ * con reference target(target_column) instead, keeping its name, column,
+ * and its actions and deferrability unless actions gives new ones (the
+ * caller must own the referencing table).
+ *
+ * When con is validated and every value of the column it referenced is a
+ * value of target_column, every referencing value is one too, so the new
+ * constraint is marked validated without reading the referencing table --
+ * exactly what ALTER TABLE ... VALIDATE CONSTRAINT would conclude.  The
+ * tables are locked against writes first.  Otherwise it is validated as
+ * usual.
+ */
+Datum
+staging_move_foreign_key(PG_FUNCTION_ARGS)
+{
+	Oid			conoid;
+	Oid			target;
+	char	   *target_column;
+	HeapTuple	tuple;
+	Form_pg_constraint con;
+	Oid			relid;
+	Oid			old_target;
+	char	   *conname;
+	char	   *column;
+	char	   *old_column;
+	bool		valid;
+	bool		proven;
+	char	   *actions;
+	char	   *query;
+	Oid			newoid;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		elog(ERROR, "staging._move_foreign_key: arguments must not be null");
+	conoid = PG_GETARG_OID(0);
+	target = PG_GETARG_OID(1);
+	target_column = NameStr(*PG_GETARG_NAME(2));
+	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "staging: constraint %u does not exist", conoid);
+	con = (Form_pg_constraint) GETSTRUCT(tuple);
+	if (con->contype != CONSTRAINT_FOREIGN)
+		elog(ERROR, "staging: constraint %u is not a foreign key", conoid);
+	relid = con->conrelid;
+	old_target = con->confrelid;
+	valid = con->convalidated;
+	conname = pstrdup(NameStr(con->conname));
+	column = get_attname(relid, single_key(tuple, Anum_pg_constraint_conkey, conname), false);
+	old_column = get_attname(old_target,
+							 single_key(tuple, Anum_pg_constraint_confkey, conname), false);
+	ReleaseSysCache(tuple);
+
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+
+	/* no writes to the three tables until the end of the transaction */
+	LockRelationOid(relid, ShareRowExclusiveLock);
+	LockRelationOid(old_target, ShareRowExclusiveLock);
+	LockRelationOid(target, ShareRowExclusiveLock);
+
+	SPI_connect();
+	proven = valid && values_contained(old_target, old_column, target, target_column);
+
+	if (!PG_ARGISNULL(3))
+		actions = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	else
+	{
+		query = psprintf("SELECT staging._foreign_key_actions(%u)", conoid);
+		if (SPI_execute(query, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "staging: could not read foreign key \"%s\"", conname);
+		actions = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
+	query = psprintf("ALTER TABLE %s DROP CONSTRAINT %s, ADD CONSTRAINT %s "
+					 "FOREIGN KEY (%s) REFERENCES %s (%s)%s%s",
+					 qualified_name(relid), quote_identifier(conname),
+					 quote_identifier(conname), quote_identifier(column),
+					 qualified_name(target), quote_identifier(target_column),
+					 actions ? actions : "", proven ? " NOT VALID" : "");
+	if (SPI_execute(query, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "staging: could not move foreign key \"%s\"", conname);
+	SPI_finish();
+
+	if (proven)
+	{
+		Relation	conrel;
+		HeapTuple	copy;
+
+		/* as ATExecValidateConstraint does once its check passed */
+		newoid = get_relation_constraint_oid(relid, conname, false);
+		conrel = table_open(ConstraintRelationId, RowExclusiveLock);
+		copy = SearchSysCacheCopy1(CONSTROID, ObjectIdGetDatum(newoid));
+		if (!HeapTupleIsValid(copy))
+			elog(ERROR, "staging: constraint %u does not exist", newoid);
+		((Form_pg_constraint) GETSTRUCT(copy))->convalidated = true;
+		CatalogTupleUpdate(conrel, &copy->t_self, copy);
+		InvokeObjectPostAlterHook(ConstraintRelationId, newoid, 0);
+		heap_freetuple(copy);
+		table_close(conrel, RowExclusiveLock);
+		CacheInvalidateRelcacheByRelid(relid);
+		CommandCounterIncrement();
+	}
+	PG_RETURN_VOID();
 }
