@@ -201,7 +201,7 @@ values_contained(Oid ra, const char *a, Oid rb, const char *b)
 	Datum		result;
 
 	query = psprintf("SELECT NOT EXISTS (SELECT FROM ONLY %s x WHERE x.%s IS NOT NULL "
-					 "AND NOT EXISTS (SELECT FROM ONLY %s y WHERE y.%s = x.%s))",
+					 "AND NOT EXISTS (SELECT FROM ONLY %s y WHERE y.%s OPERATOR(pg_catalog.=) x.%s))",
 					 qualified_name(ra), quote_identifier(a),
 					 qualified_name(rb), quote_identifier(b), quote_identifier(a));
 	if (SPI_execute(query, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
@@ -209,6 +209,19 @@ values_contained(Oid ra, const char *a, Oid rb, const char *b)
 			 get_rel_name(rb));
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return !isnull && DatumGetBool(result);
+}
+
+/* Is this column a smallint, integer or bigint? */
+static bool
+is_integer_column(Oid relid, const char *column)
+{
+	AttrNumber	attno = get_attnum(relid, column);
+	Oid			type;
+
+	if (attno == InvalidAttrNumber)
+		return false;
+	type = get_atttype(relid, attno);
+	return type == INT2OID || type == INT4OID || type == INT8OID;
 }
 
 /* The one column of a single-column key array of a pg_constraint row. */
@@ -241,7 +254,8 @@ single_key(HeapTuple tuple, AttrNumber attno, const char *conname)
  * constraint is marked validated without reading the referencing table --
  * exactly what ALTER TABLE ... VALIDATE CONSTRAINT would conclude.  The
  * tables are locked against writes first.  Otherwise it is validated as
- * usual.
+ * usual.  (The proof is made for integer columns, compared with the
+ * built-in equality, which is the foreign key's.)
  */
 Datum
 staging_move_foreign_key(PG_FUNCTION_ARGS)
@@ -291,7 +305,12 @@ staging_move_foreign_key(PG_FUNCTION_ARGS)
 	LockRelationOid(target, ShareRowExclusiveLock);
 
 	SPI_connect();
-	proven = valid && values_contained(old_target, old_column, target, target_column);
+	/* the proof compares integers with the built-in equality only */
+	proven = valid &&
+		is_integer_column(relid, column) &&
+		is_integer_column(old_target, old_column) &&
+		is_integer_column(target, target_column) &&
+		values_contained(old_target, old_column, target, target_column);
 
 	if (!PG_ARGISNULL(3))
 		actions = text_to_cstring(PG_GETARG_TEXT_PP(3));
