@@ -10,7 +10,7 @@ CREATE TABLE sequence_catalog_product_entity (sequence_value bigint PRIMARY KEY)
 CREATE TABLE catalog_product_entity (
     row_id      bigserial PRIMARY KEY,
     entity_id   bigint NOT NULL REFERENCES sequence_catalog_product_entity,
-    created_in  bigint NOT NULL DEFAULT 1,
+    created_in  bigint NOT NULL DEFAULT staging.live_version(),
     updated_in  bigint NOT NULL DEFAULT staging.max_version(),
     sku         text NOT NULL,
     price       numeric(12,2),
@@ -167,7 +167,9 @@ RESET session_replication_role;
 INSERT INTO catalog_product_entity (entity_id, sku, price) VALUES (6, 'sku-6', 60);
 SELECT * FROM timeline WHERE e IN (5, 6);
 
--- The version columns and row_id are the extension's.
+-- Setting the version columns lays out version rows by hand: written as
+-- given, and the constraints still guard the timeline.  row_id of an
+-- attribute row stays.
 \set VERBOSITY terse
 UPDATE catalog_product_entity SET updated_in = 5 WHERE entity_id = 5;
 UPDATE catalog_product_entity_varchar SET row_id = row_id + 1

@@ -677,7 +677,7 @@ check_split(Relation rel, const char *entity, int64 c, int64 u,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("a row of table \"%s\" written at version " INT64_FORMAT " is not visible at that version",
 						RelationGetRelationName(rel), v),
-				 errhint("Write rows as the session version shows them.")));
+				 errhint("Write rows as the session version shows them; for an attribute table, restrict the write to the row_id of rows visible at that version (join the main table).")));
 	if (end != 0 && u < end)
 		ereport(ERROR,
 				(errcode(ERRCODE_EXCLUSION_VIOLATION),
@@ -759,15 +759,16 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 			int8_column(new, desc, vr->updated_in_attno) == u)
 			return PointerGetDatum(new);
 
+		/*
+		 * An UPDATE that sets the version columns itself lays out version
+		 * rows by hand: written as given (the exclusion constraint still
+		 * guards the timeline).
+		 */
 		if (int8_column(new, desc, vr->created_in_attno) != c ||
 			int8_column(new, desc, vr->updated_in_attno) != u ||
 			!datumIsEqual(heap_getattr(old, vr->row_id_attno, desc, &isnull),
 						  heap_getattr(new, vr->row_id_attno, desc, &isnull), true, 8))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("row_id, created_in and updated_in of table \"%s\" are kept by the staging extension",
-							RelationGetRelationName(rel)),
-					 errhint("Change them only with staging.version = 'all'.")));
+			return PointerGetDatum(new);
 		end = check_write_version(rel, v, live);
 		if (c == v)
 			return PointerGetDatum(new);
@@ -800,6 +801,18 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		Datum		entity = heap_getattr(new, vr->entity_attno, desc, &isnull);
 		int64		until = MAX_VERSION;
 
+		/*
+		 * An INSERT that gives its own version interval (created_in other
+		 * than the live or session version, or an updated_in) lays out a
+		 * version row by hand: written as given.
+		 */
+		{
+			int64		given_c = int8_column(new, desc, vr->created_in_attno);
+
+			if ((given_c != live && given_c != v) ||
+				int8_column(new, desc, vr->updated_in_attno) != MAX_VERSION)
+				return PointerGetDatum(new);
+		}
 		end = check_write_version(rel, v, live);
 		if (!isnull)
 		{
@@ -945,6 +958,12 @@ staging_main_write_after(PG_FUNCTION_ARGS)
 		int64		c2 = int8_column(new, desc, vr->created_in_attno);
 		int64		u2 = int8_column(new, desc, vr->updated_in_attno);
 
+		if (c2 != c && !(c2 == v && c < v))
+		{
+			/* version columns set by hand: written as given */
+			internal_end(&st);
+			return PointerGetDatum(NULL);
+		}
 		if (c2 != c)
 		{
 			copy_attributes(p, row_id, insert_copy(p, old, desc, c, c2));
@@ -1039,6 +1058,19 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	}
 	c = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	u = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	/*
+	 * An INSERT of an attribute row for a version row that is not visible
+	 * at the session version completes a version row laid out by hand:
+	 * written as given.  UPDATE and DELETE of such rows are refused below
+	 * (attribute tables are not filtered, so an unrestricted UPDATE would
+	 * otherwise change other versions, history included).
+	 */
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && !(c <= v && v < u))
+	{
+		internal_end(&st);
+		table_close(main_rel, NoLock);
+		return proceed(td);
+	}
 	if (!(c == v && v == live))
 	{
 		end = check_write_version(rel, v, live);

@@ -8,7 +8,7 @@ INSERT INTO sequence_products SELECT generate_series(1, 100000);
 CREATE TABLE products (
     row_id      bigserial PRIMARY KEY,
     entity_id   bigint NOT NULL REFERENCES sequence_products,
-    created_in  bigint NOT NULL DEFAULT 1,
+    created_in  bigint NOT NULL DEFAULT staging.live_version(),
     updated_in  bigint NOT NULL DEFAULT 9223372036854775807,
     sku text, price numeric, description text,
     CHECK (created_in < updated_in),
