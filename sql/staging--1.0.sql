@@ -355,8 +355,8 @@ DECLARE
     -- they name its objects unqualified, and run with the clone in front:
     -- they then name the clone's tables and sequences, and the source's
     -- functions and types (which are not cloned).
-    deparse_path text := format('pg_catalog, %I, pg_temp', source);
-    target_path text := format('pg_catalog, %I, %I, pg_temp', target, source);
+    deparse_path text;
+    target_path text;
     unsupported text;
     version_setting text;
     ddl text[];
@@ -372,6 +372,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM staging._assert_user_schema(target);
+    deparse_path := format('pg_catalog, %I, pg_temp', source);
+    target_path := format('pg_catalog, %I, %I, pg_temp', target, source);
     IF with_data IS NULL THEN
         RAISE EXCEPTION 'argument with_data must not be NULL' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -688,7 +690,7 @@ BEGIN
             EXECUTE format('SELECT count(*) FROM %I.%I', candidate, t.name) INTO candidate_rows;
         END IF;
         difference := candidate_rows - live_rows;
-        difference_pct := CASE WHEN live_rows = 0 THEN CASE WHEN candidate_rows = 0 THEN 0 END
+        difference_pct := CASE WHEN live_rows = 0 THEN CASE WHEN candidate_rows = 0 THEN 0.00 END
                                ELSE round(100.0 * difference / live_rows, 2) END;
         RETURN NEXT;
     END LOOP;
@@ -780,10 +782,11 @@ BEGIN
 
     -- Counting is O(data): done before the locks, while readers run freely.
     IF max_difference_pct IS NOT NULL THEN
-        SELECT string_agg(format('%I: %s live rows, %s candidate rows (%s%%)', c.table_name,
-                                 coalesce(c.live_rows::text, 'no table'),
-                                 coalesce(c.candidate_rows::text, 'no table'),
-                                 coalesce(c.difference_pct::text, 'n/a')), E'\n')
+        SELECT string_agg(format('%I: %s in live, %s in candidate (%s)', c.table_name,
+                                 coalesce(c.live_rows || ' rows', 'no table'),
+                                 coalesce(c.candidate_rows || ' rows', 'no table'),
+                                 coalesce(c.difference_pct || '%', 'no percentage')),
+                          E'\n' ORDER BY c.table_name)
           INTO exceeded
           FROM staging.compare_schemas(live, candidate) c
          WHERE abs(c.difference_pct) > max_difference_pct
