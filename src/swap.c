@@ -260,18 +260,21 @@ staging_swap_lock(PG_FUNCTION_ARGS)
 			break;
 		if (GetCurrentTimestamp() >= give_up)
 		{
-			char	   *relname = OidIsValid(waited_relid) ?
-				get_rel_name(waited_relid) : NULL;
+			char	   *relname = NULL;
 
+			if (OidIsValid(waited_relid) && get_rel_name(waited_relid) != NULL)
+				relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(waited_relid)),
+													 get_rel_name(waited_relid));
 			ereport(ERROR,
 					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-					 errmsg("could not lock schemas \"%s\" and \"%s\" for the swap within max_wait (%d attempts)",
+					 errmsg("could not lock schemas \"%s\" and \"%s\" for the swap within max_wait",
 							get_namespace_name(schemas[0]),
-							get_namespace_name(schemas[1]), attempt + 1),
+							get_namespace_name(schemas[1])),
 					 relname ?
-					 errdetail("Another transaction holds a lock on \"%s\" for longer than lock_timeout.",
-							   relname) :
-					 errdetail("Another transaction holds a lock on one of the schemas."),
+					 errdetail("Another transaction held a lock on %s for longer than lock_timeout at each of %d attempts.",
+							   relname, attempt + 1) :
+					 errdetail("Another transaction held a lock on one of the schemas at each of %d attempts.",
+							   attempt + 1),
 					 errhint("Nothing was changed.  Find the blocking transaction in pg_locks and pg_stat_activity, or retry with a longer max_wait.")));
 		}
 		backoff(attempt, give_up);
