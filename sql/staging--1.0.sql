@@ -231,13 +231,17 @@ WITH inside(classid, objid) AS (
     SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o WHERE o.oprnamespace = ANY (schemas)
     UNION ALL
     SELECT 'pg_collation'::regclass, o.oid FROM pg_collation o WHERE o.collnamespace = ANY (schemas)
+), dependents AS MATERIALIZED (
+    -- Index lookups per inside object; only these rows need their schema.
+    SELECT d.classid, d.objid, d.objsubid, d.refclassid, d.refobjid, d.refobjsubid
+      FROM inside i
+      JOIN pg_depend d ON d.refclassid = i.classid AND d.refobjid = i.objid
+     WHERE d.deptype = 'n'
 )
 SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid),
        pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid)
-  FROM inside i
-  JOIN pg_depend d ON d.refclassid = i.classid AND d.refobjid = i.objid
- WHERE d.deptype = 'n'
-   AND NOT coalesce(staging._object_schema(d.classid, d.objid) = ANY (schemas), false)
+  FROM dependents d
+ WHERE NOT coalesce(staging._object_schema(d.classid, d.objid) = ANY (schemas), false)
  ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION staging._outside_dependents(oid[]) IS
@@ -805,6 +809,15 @@ BEGIN
     PERFORM staging._swap_lock(live_oid, candidate_oid,
                                ceil(extract(epoch FROM lock_timeout) * 1000)::integer,
                                ceil(extract(epoch FROM max_wait) * 1000)::integer);
+    -- A concurrent swap (or rename) of these schemas may have committed while
+    -- we waited: the names no longer mean what the caller saw.
+    IF live_oid::regnamespace::text <> quote_ident(live)
+       OR candidate_oid::regnamespace::text <> quote_ident(candidate) THEN
+        RAISE EXCEPTION 'schemas "%" and "%" were swapped or renamed by another transaction meanwhile',
+                live, candidate
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Nothing was changed.  Check which copy is live now, then retry if needed.';
+    END IF;
     -- ...and again under the locks, which keep new dependents out.
     PERFORM staging._assert_no_outside_dependents(live, candidate, live_oid, candidate_oid);
 
