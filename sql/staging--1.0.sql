@@ -846,4 +846,9 @@ REVOKE ALL ON FUNCTION staging._registry_changed() FROM PUBLIC;
 GRANT USAGE ON SCHEMA staging TO PUBLIC;
 GRANT SELECT ON staging.live_state, staging.versioned_table,
     staging.attribute_table TO PUBLIC;
+-- Schema swaps: run by the schemas' owners, not superusers.  The internal
+-- helpers they call stay executable by PUBLIC because each checks its
+-- caller: _swap_lock() ownership of both schemas, _record_swap() that this
+-- transaction locked them, _clone_registrations() that the clone's
+-- relations were just created by this transaction.
 GRANT SELECT ON staging.invalidations TO PUBLIC;
