@@ -50,3 +50,30 @@ SELECT p.entity_id, p.row_id, p.sku, p.created_in, p.updated_in = staging.max_ve
 -- Every entity id is in the sequence table; the invariants hold.
 SELECT sequence_value FROM sequence_catalog_product_entity ORDER BY 1;
 SELECT count(*) AS problems FROM staging.verify('catalog_product_entity');
+\echo '== 4. A full catalog import beside the live one: clone, compare, swap in, swap back'
+CREATE SCHEMA catalog;
+CREATE TABLE catalog.product (
+    entity_id serial PRIMARY KEY,
+    sku       text NOT NULL UNIQUE,
+    price     numeric(12,2) NOT NULL CHECK (price >= 0)
+);
+INSERT INTO catalog.product (sku, price) VALUES ('tee-red', 19.90), ('tee-blue', 19.90), ('hoodie', 49.00);
+-- The storefront's query, prepared once (it will follow the swap).
+PREPARE storefront AS SELECT sku, price FROM catalog.product ORDER BY sku;
+\echo '-- an empty copy of the live catalog, same tables, keys, sequences'
+SELECT staging.clone_schema('catalog', 'catalog_import') AS done \gset
+\echo '-- the nightly import fills it while the shop keeps serving the live one'
+INSERT INTO catalog_import.product (sku, price)
+VALUES ('tee-red', 17.90), ('tee-blue', 17.90), ('hoodie', 45.00), ('cap', 12.00);
+SELECT * FROM staging.compare_schemas('catalog', 'catalog_import');
+\echo '-- the shop before the swap'
+EXECUTE storefront;
+\echo '-- swap: refused if a table differs by more than 50 %, or if a lock cannot be had'
+SELECT staging.swap_schemas('catalog', 'catalog_import', max_difference_pct => 50) AS done \gset
+\echo '-- the same prepared statement after the swap: the import is live'
+EXECUTE storefront;
+\echo '-- caches learn about it (also by LISTEN staging_invalidation)'
+SELECT kind, detail FROM staging.invalidations ORDER BY id DESC LIMIT 1;
+\echo '-- something is wrong with the import: swap back, the old catalog is live again'
+SELECT staging.swap_schemas('catalog', 'catalog_import') AS done \gset
+EXECUTE storefront;
