@@ -90,6 +90,7 @@ static int64 xact_live_cached;
 static int64 preview_version = 0;
 static TimestampTz preview_expires = 0;
 static LocalTransactionId preview_lxid = InvalidLocalTransactionId;
+static Oid	preview_userid = InvalidOid;
 
 /*
  * The read range of one plan execution, shared by the filter functions
@@ -358,9 +359,9 @@ may_read_any_version(void)
 }
 
 /*
- * Let this session read one future version, until the token's expiry
- * (staging.preview() has checked the token).  With local, only until the
- * end of the current transaction.
+ * Let this session, as the current user, read one future version until
+ * the token's expiry (staging.preview() has checked the token).  With
+ * local, only until the end of the current transaction.
  */
 void
 staging_grant_preview(int64 version, TimestampTz expires, bool local)
@@ -368,6 +369,7 @@ staging_grant_preview(int64 version, TimestampTz expires, bool local)
 	preview_version = version;
 	preview_expires = expires;
 	preview_lxid = local ? MyProc->lxid : InvalidLocalTransactionId;
+	preview_userid = GetUserId();
 }
 
 /*
@@ -387,6 +389,7 @@ check_read_privilege(int64 version)
 	if (may_read_any_version())
 		return;
 	if (version != STAGING_VERSION_ALL && version == preview_version &&
+		preview_userid == GetUserId() &&
 		(preview_lxid == InvalidLocalTransactionId || preview_lxid == MyProc->lxid))
 	{
 		if (GetCurrentTimestamp() <= preview_expires)
