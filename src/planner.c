@@ -45,18 +45,29 @@
 #include "optimizer/plancat.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 
-/* The filter functions, looked up again when the extension's schema changes */
-static Oid	filter_schema = InvalidOid;
+/*
+ * The filter functions, looked up again after any change of pg_proc (the
+ * extension's schema survives DROP EXTENSION, so its OID is no key).
+ */
+static bool filter_functions_valid = false;
 static Oid	read_upper_funcid = InvalidOid;
 static Oid	read_lower_funcid = InvalidOid;
 
-/* OID of a function staging.NAME() without arguments. */
+/* Syscache callback: pg_proc changed; look the functions up again. */
+static void
+filter_functions_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	filter_functions_valid = false;
+}
+
+/* OID of a function staging.NAME() without arguments, or InvalidOid. */
 static Oid
 filter_function(const char *name, Oid schema)
 {
@@ -66,8 +77,6 @@ filter_function(const char *name, Oid schema)
 							 CStringGetDatum(name),
 							 PointerGetDatum(buildoidvector(NULL, 0)),
 							 ObjectIdGetDatum(schema));
-	if (!OidIsValid(funcid))
-		elog(ERROR, "function staging.%s() is missing; reinstall the extension", name);
 	return funcid;
 }
 
@@ -77,11 +86,17 @@ lookup_filter_functions(void)
 {
 	Oid			schema = staging_schema_oid();
 
-	if (schema == filter_schema && OidIsValid(schema))
+	if (filter_functions_valid)
 		return;
+	/* Mark valid first: an invalidation arriving while we look wins. */
+	filter_functions_valid = true;
 	read_upper_funcid = filter_function("_read_upper", schema);
 	read_lower_funcid = filter_function("_read_lower", schema);
-	filter_schema = schema;
+	if (!OidIsValid(read_upper_funcid) || !OidIsValid(read_lower_funcid))
+	{
+		filter_functions_valid = false;
+		elog(ERROR, "functions staging._read_upper() and staging._read_lower() are missing; reinstall the extension");
+	}
 }
 
 /* Attribute number of a version column, checked to be a bigint. */
@@ -266,4 +281,5 @@ planner_init(void)
 	get_relation_info_hook = staging_get_relation_info;
 	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = staging_set_rel_pathlist;
+	CacheRegisterSyscacheCallback(PROCOID, filter_functions_callback, (Datum) 0);
 }
