@@ -204,34 +204,6 @@ MERGE INTO sv.snapshot s USING sv.products p ON s.entity_id = p.entity_id
 SELECT * FROM sv.snapshot ORDER BY 1;
 ROLLBACK;
 
--- Inheritance: children of a versioned parent are filtered, and so is a
--- versioned child read through a parent that is not versioned.
-CREATE TABLE sv.products_extra () INHERITS (sv.products);
-INSERT INTO sv.products_extra VALUES (51, 5, 'extra old', 1, 1000), (52, 5, 'extra new', 1000, 9223372036854775807);
-SET staging.version = 999;
-SELECT entity_id, sku FROM sv.products ORDER BY 1;
-SET staging.version = 1000;
-SELECT entity_id, sku FROM sv.products ORDER BY 1;
-DROP TABLE sv.products_extra;
-CREATE TABLE sv.plain_parent (row_id bigint, entity_id int, sku text, created_in bigint, updated_in bigint);
-CREATE TABLE sv.versioned_child () INHERITS (sv.plain_parent);
-CREATE TABLE sv.sequence_versioned_child (sequence_value int PRIMARY KEY);
-INSERT INTO sv.versioned_child VALUES (61, 6, 'child old', 1, 1000), (62, 6, 'child new', 1000, 9223372036854775807);
-INSERT INTO sv.plain_parent VALUES (71, 7, 'parent row', 5000, 6000);
-INSERT INTO staging.versioned_table VALUES ('sv.versioned_child', 'entity_id', 'sv.sequence_versioned_child');
-SET staging.version = 999;
-SELECT entity_id, sku FROM sv.plain_parent ORDER BY 1;
-SET staging.version = 1000;
-SELECT entity_id, sku FROM sv.plain_parent ORDER BY 1;
-SET enable_seqscan = off;
-CREATE INDEX ON sv.versioned_child (entity_id);
-EXPLAIN (COSTS OFF) SELECT entity_id FROM sv.plain_parent WHERE entity_id = 6;
-SELECT entity_id FROM sv.plain_parent WHERE entity_id = 6;
-RESET enable_seqscan;
-DELETE FROM staging.versioned_table WHERE relid = 'sv.versioned_child'::regclass;
-DROP TABLE sv.plain_parent CASCADE;
-DROP TABLE sv.sequence_versioned_child;
-
 -- Cursors keep the version they started with.
 SET staging.version = 999;
 BEGIN;
@@ -329,6 +301,34 @@ SET row_security = off;
 SELECT count(*) FROM sv.products;
 RESET row_security;
 RESET staging.version;
+
+-- Inheritance: children of a versioned parent are filtered, and so is a
+-- versioned child read through a parent that is not versioned.
+CREATE TABLE sv.products_extra () INHERITS (sv.products);
+INSERT INTO sv.products_extra VALUES (51, 5, 'extra old', 1, 1000), (52, 5, 'extra new', 1000, 9223372036854775807);
+SET staging.version = 999;
+SELECT entity_id, sku FROM sv.products ORDER BY 1;
+SET staging.version = 1000;
+SELECT entity_id, sku FROM sv.products ORDER BY 1;
+DROP TABLE sv.products_extra;
+CREATE TABLE sv.plain_parent (row_id bigint, entity_id int, sku text, created_in bigint, updated_in bigint);
+CREATE TABLE sv.versioned_child () INHERITS (sv.plain_parent);
+CREATE TABLE sv.sequence_versioned_child (sequence_value int PRIMARY KEY);
+INSERT INTO sv.versioned_child VALUES (61, 6, 'child old', 1, 1000), (62, 6, 'child new', 1000, 9223372036854775807);
+INSERT INTO sv.plain_parent VALUES (71, 7, 'parent row', 5000, 6000);
+INSERT INTO staging.versioned_table VALUES ('sv.versioned_child', 'entity_id', 'sv.sequence_versioned_child');
+SET staging.version = 999;
+SELECT entity_id, sku FROM sv.plain_parent ORDER BY 1;
+SET staging.version = 1000;
+SELECT entity_id, sku FROM sv.plain_parent ORDER BY 1;
+SET enable_seqscan = off;
+CREATE INDEX ON sv.versioned_child (entity_id);
+EXPLAIN (COSTS OFF) SELECT entity_id FROM sv.plain_parent WHERE entity_id = 6;
+SELECT entity_id FROM sv.plain_parent WHERE entity_id = 6;
+RESET enable_seqscan;
+DELETE FROM staging.versioned_table WHERE relid = 'sv.versioned_child'::regclass;
+DROP TABLE sv.plain_parent CASCADE;
+DROP TABLE sv.sequence_versioned_child;
 
 -- Unregistering takes effect at once, also for cached plans.
 PREPARE count_products AS SELECT count(*) FROM sv.products;

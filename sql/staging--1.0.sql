@@ -107,9 +107,11 @@ COMMENT ON FUNCTION staging.versioned_kind(regclass) IS
 -- The GUC staging.version ('live', 'all', a version number or a timestamp
 -- with time zone) is defined by the library.  The planner adds
 --   created_in <= staging._read_upper() AND updated_in > staging._read_lower()
--- to every scan of a versioned main table; the two functions return the
--- session version, resolved once per execution (so cached plans follow
--- later changes of the setting) after checking that the session may read it.
+-- to every scan of a versioned main table that has an index on (entity,
+-- ..., created_in or updated_in), else staging._read_visible(created_in,
+-- updated_in); the functions use the session version, resolved once per
+-- execution (so cached plans follow later changes of the setting) after
+-- checking that the session may read it.
 CREATE FUNCTION staging._read_upper() RETURNS bigint
     LANGUAGE c STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'staging_read_upper';
@@ -120,6 +122,12 @@ CREATE FUNCTION staging._read_lower() RETURNS bigint
     AS 'MODULE_PATHNAME', 'staging_read_lower';
 COMMENT ON FUNCTION staging._read_lower() IS
     'Version filter: rows with updated_in > this value are visible (the session version, or the minimum for ''all'').';
+
+CREATE FUNCTION staging._read_visible(created_in bigint, updated_in bigint) RETURNS boolean
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'staging_read_visible';
+COMMENT ON FUNCTION staging._read_visible(bigint, bigint) IS
+    'Version filter in one call: created_in <= _read_upper() AND updated_in > _read_lower().';
 
 CREATE FUNCTION staging.current_version() RETURNS bigint
     LANGUAGE c STABLE PARALLEL SAFE

@@ -33,6 +33,7 @@
 #include "staging.h"
 
 #include "access/stratnum.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_opfamily.h"
 #include "catalog/pg_proc.h"
@@ -47,6 +48,7 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
@@ -59,6 +61,7 @@ static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 static bool filter_functions_valid = false;
 static Oid	read_upper_funcid = InvalidOid;
 static Oid	read_lower_funcid = InvalidOid;
+static Oid	read_visible_funcid = InvalidOid;
 
 /* Syscache callback: pg_proc changed; look the functions up again. */
 static void
@@ -67,20 +70,19 @@ filter_functions_callback(Datum arg, int cacheid, uint32 hashvalue)
 	filter_functions_valid = false;
 }
 
-/* OID of a function staging.NAME() without arguments, or InvalidOid. */
+/* OID of a function staging.NAME(), with nargs bigint arguments, or InvalidOid. */
 static Oid
-filter_function(const char *name, Oid schema)
+filter_function(const char *name, int nargs, Oid schema)
 {
-	Oid			funcid;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
 
-	funcid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
-							 CStringGetDatum(name),
-							 PointerGetDatum(buildoidvector(NULL, 0)),
-							 ObjectIdGetDatum(schema));
-	return funcid;
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						   CStringGetDatum(name),
+						   PointerGetDatum(buildoidvector(argtypes, nargs)),
+						   ObjectIdGetDatum(schema));
 }
 
-/* Make sure read_upper_funcid and read_lower_funcid are current. */
+/* Make sure the OIDs of the filter functions are current. */
 static void
 lookup_filter_functions(void)
 {
@@ -90,13 +92,59 @@ lookup_filter_functions(void)
 		return;
 	/* Mark valid first: an invalidation arriving while we look wins. */
 	filter_functions_valid = true;
-	read_upper_funcid = filter_function("_read_upper", schema);
-	read_lower_funcid = filter_function("_read_lower", schema);
-	if (!OidIsValid(read_upper_funcid) || !OidIsValid(read_lower_funcid))
+	read_upper_funcid = filter_function("_read_upper", 0, schema);
+	read_lower_funcid = filter_function("_read_lower", 0, schema);
+	read_visible_funcid = filter_function("_read_visible", 2, schema);
+	if (!OidIsValid(read_upper_funcid) || !OidIsValid(read_lower_funcid) ||
+		!OidIsValid(read_visible_funcid))
 	{
 		filter_functions_valid = false;
-		elog(ERROR, "functions staging._read_upper() and staging._read_lower() are missing; reinstall the extension");
+		elog(ERROR, "the functions staging._read_upper(), _read_lower() and _read_visible() are missing; reinstall the extension");
 	}
+}
+
+/*
+ * What the planner needs per versioned table, cached per backend: the
+ * version columns (checked once) and the selectivity of each side of the
+ * filter at the version last estimated.  An entry goes with any relcache
+ * invalidation of its table (ANALYZE, DDL, registration changes).
+ */
+typedef struct FilterEstimate
+{
+	Oid			relid;			/* hash key */
+	AttrNumber	created_in_attno;
+	AttrNumber	updated_in_attno;
+	bool		estimated;
+	int64		version;		/* estimated for this version */
+	Selectivity upper_selec;	/* of created_in <= version */
+	Selectivity lower_selec;	/* of updated_in > version */
+} FilterEstimate;
+
+static HTAB *estimates = NULL;
+
+/* The btree operators of the filter, pinned in the catalogs */
+static Oid	int8le_opno = InvalidOid;
+static Oid	int8le_funcid;
+static Oid	int8gt_opno;
+static Oid	int8gt_funcid;
+
+/* Relcache callback: forget what we estimated for a relation. */
+static void
+estimates_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	FilterEstimate *entry;
+
+	if (estimates == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		hash_search(estimates, &relid, HASH_REMOVE, NULL);
+		return;
+	}
+	hash_seq_init(&status, estimates);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(estimates, &entry->relid, HASH_REMOVE, NULL);
 }
 
 /* Attribute number of a version column, checked to be a bigint. */
@@ -112,59 +160,173 @@ version_column(Oid relid, AttrNumber attno, const char *name)
 	return attno;
 }
 
-/*
- * One side of the filter: column OP staging.FUNC(), with its selectivity
- * estimated for the version the session would read now (the statistics
- * work of a predicate written with a constant, without evaluating the
- * function at plan time).
- */
+/* The cache entry of a versioned main table, columns checked. */
+static FilterEstimate *
+filter_estimate(const VersionedRel *entry)
+{
+	FilterEstimate *estimate;
+	bool		found;
+
+	if (estimates == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(FilterEstimate);
+		ctl.hcxt = CacheMemoryContext;
+		estimates = hash_create("staging filter estimates", 64, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(estimates_relcache_callback, (Datum) 0);
+	}
+	if (!OidIsValid(int8le_opno))
+	{
+		int8gt_opno = get_opfamily_member(INTEGER_BTREE_FAM_OID, INT8OID, INT8OID,
+										  BTGreaterStrategyNumber);
+		int8gt_funcid = get_opcode(int8gt_opno);
+		int8le_funcid = get_opcode(get_opfamily_member(INTEGER_BTREE_FAM_OID,
+													   INT8OID, INT8OID,
+													   BTLessEqualStrategyNumber));
+		int8le_opno = get_opfamily_member(INTEGER_BTREE_FAM_OID, INT8OID, INT8OID,
+										  BTLessEqualStrategyNumber);
+	}
+	estimate = hash_search(estimates, &entry->relid, HASH_FIND, &found);
+	if (estimate == NULL)
+	{
+		AttrNumber	created_in = version_column(entry->relid, entry->created_in_attno,
+												"created_in");
+		AttrNumber	updated_in = version_column(entry->relid, entry->updated_in_attno,
+												"updated_in");
+
+		estimate = hash_search(estimates, &entry->relid, HASH_ENTER, &found);
+		estimate->created_in_attno = created_in;
+		estimate->updated_in_attno = updated_in;
+		estimate->estimated = false;
+	}
+	return estimate;
+}
+
+/* column OP staging.FUNC() as a restriction clause of the relation */
 static RestrictInfo *
 filter_clause(PlannerInfo *root, RelOptInfo *rel, AttrNumber attno,
-			  int16 strategy, Oid funcid, int64 estimate_version)
+			  Oid opno, Oid opfuncid, Oid funcid, Selectivity selec)
 {
-	Oid			opno = get_opfamily_member(INTEGER_BTREE_FAM_OID, INT8OID, INT8OID,
-										   strategy);
 	Var		   *var = makeVar(rel->relid, attno, INT8OID, -1, InvalidOid, 0);
 	Expr	   *func = (Expr *) makeFuncExpr(funcid, INT8OID, NIL, InvalidOid,
 											 InvalidOid, COERCE_EXPLICIT_CALL);
-	Expr	   *clause = make_opclause(opno, BOOLOID, false, (Expr *) var, func,
-									   InvalidOid, InvalidOid);
+	OpExpr	   *clause = (OpExpr *) make_opclause(opno, BOOLOID, false,
+												  (Expr *) var, func,
+												  InvalidOid, InvalidOid);
 	RestrictInfo *rinfo;
 
-	set_opfuncid((OpExpr *) clause);
-	rinfo = make_restrictinfo(root, clause, true, false, false, 0,
+	clause->opfuncid = opfuncid;
+	rinfo = make_restrictinfo(root, (Expr *) clause, true, false, false, 0,
 							  NULL, NULL, NULL);
-	if (estimate_version == STAGING_VERSION_ALL)
-		rinfo->norm_selec = 1.0;
-	else
-	{
-		Const	   *value = makeConst(INT8OID, -1, InvalidOid, sizeof(int64),
-									  Int64GetDatum(estimate_version), false,
-									  FLOAT8PASSBYVAL);
-
-		rinfo->norm_selec = restriction_selectivity(root, opno,
-													list_make2(var, value),
-													InvalidOid, rel->relid);
-	}
-	rinfo->outer_selec = rinfo->norm_selec;
+	rinfo->norm_selec = selec;
+	rinfo->outer_selec = selec;
 	return rinfo;
 }
 
-/* The two clauses of the filter for a scan of a versioned main table. */
-static List *
-version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry)
+/*
+ * Selectivity of column OP version, from the statistics, as for a
+ * predicate written with a constant (the function is not evaluated).
+ */
+static Selectivity
+version_selectivity(PlannerInfo *root, RelOptInfo *rel, AttrNumber attno,
+					Oid opno, int64 version)
 {
-	int64		estimate = staging_estimate_version();
+	Var		   *var = makeVar(rel->relid, attno, INT8OID, -1, InvalidOid, 0);
+	Const	   *value = makeConst(INT8OID, -1, InvalidOid, sizeof(int64),
+								  Int64GetDatum(version), false, FLOAT8PASSBYVAL);
+
+	return restriction_selectivity(root, opno, list_make2(var, value),
+								   InvalidOid, rel->relid);
+}
+
+/*
+ * Can an index use the filter's bounds for a lookup by entity?  Only an
+ * index that leads with the entity column and also holds created_in or
+ * updated_in: there the bounds narrow the scan to the visible version.
+ * Elsewhere (an index on created_in or updated_in alone) they would only
+ * add index paths for the planner to try and reject.
+ */
+static bool
+filter_helps_index(RelOptInfo *rel, const VersionedRel *entry,
+				   const FilterEstimate *estimate)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->indexlist)
+	{
+		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
+		int			i;
+
+		if (index->nkeycolumns < 2 || index->indexkeys[0] != entry->entity_attno ||
+			index->relam != BTREE_AM_OID)
+			continue;
+		for (i = 1; i < index->nkeycolumns; i++)
+			if (index->indexkeys[i] == estimate->created_in_attno ||
+				index->indexkeys[i] == estimate->updated_in_attno)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The filter for a scan of a versioned main table, with its selectivity at
+ * the version the session reads now (estimated once per table and
+ * version; only statistics depend on it).  Two clauses that an index can
+ * use when one helps (see filter_helps_index), else the single cheaper
+ * clause staging._read_visible(created_in, updated_in).
+ */
+static List *
+version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
+			   bool indexable)
+{
+	FilterEstimate *estimate = filter_estimate(entry);
+	int64		version = staging_estimate_version();
+	RestrictInfo *rinfo;
+	FuncExpr   *visible;
 
 	lookup_filter_functions();
-	return list_make2(filter_clause(root, rel,
-									version_column(entry->relid, entry->created_in_attno, "created_in"),
-									BTLessEqualStrategyNumber, read_upper_funcid,
-									estimate),
-					  filter_clause(root, rel,
-									version_column(entry->relid, entry->updated_in_attno, "updated_in"),
-									BTGreaterStrategyNumber, read_lower_funcid,
-									estimate));
+	if (!estimate->estimated || estimate->version != version)
+	{
+		Selectivity upper = 1.0;
+		Selectivity lower = 1.0;
+
+		if (version != STAGING_VERSION_ALL)
+		{
+			upper = version_selectivity(root, rel, estimate->created_in_attno,
+										int8le_opno, version);
+			lower = version_selectivity(root, rel, estimate->updated_in_attno,
+										int8gt_opno, version);
+		}
+		/* (the entry may have gone with an invalidation meanwhile) */
+		estimate = filter_estimate(entry);
+		estimate->upper_selec = upper;
+		estimate->lower_selec = lower;
+		estimate->version = version;
+		estimate->estimated = true;
+	}
+
+	if (indexable && filter_helps_index(rel, entry, estimate))
+		return list_make2(filter_clause(root, rel, estimate->created_in_attno,
+										int8le_opno, int8le_funcid,
+										read_upper_funcid, estimate->upper_selec),
+						  filter_clause(root, rel, estimate->updated_in_attno,
+										int8gt_opno, int8gt_funcid,
+										read_lower_funcid, estimate->lower_selec));
+
+	visible = makeFuncExpr(read_visible_funcid, BOOLOID,
+						   list_make2(makeVar(rel->relid, estimate->created_in_attno,
+											  INT8OID, -1, InvalidOid, 0),
+									  makeVar(rel->relid, estimate->updated_in_attno,
+											  INT8OID, -1, InvalidOid, 0)),
+						   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	rinfo = make_restrictinfo(root, (Expr *) visible, true, false, false, 0,
+							  NULL, NULL, NULL);
+	rinfo->norm_selec = estimate->upper_selec * estimate->lower_selec;
+	rinfo->outer_selec = rinfo->norm_selec;
+	return list_make1(rinfo);
 }
 
 /*
@@ -196,7 +358,7 @@ staging_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
 	PG_TRY();
 	{
 		rel->baserestrictinfo = list_concat(rel->baserestrictinfo,
-											version_filter(root, rel, entry));
+											version_filter(root, rel, entry, true));
 	}
 	PG_FINALLY();
 	{
@@ -216,6 +378,9 @@ has_version_filter(List *clauses)
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
 
+		if (IsA(rinfo->clause, FuncExpr) &&
+			((FuncExpr *) rinfo->clause)->funcid == read_visible_funcid)
+			return true;
 		if (IsA(rinfo->clause, OpExpr))
 		{
 			Expr	   *arg = lsecond(((OpExpr *) rinfo->clause)->args);
@@ -267,7 +432,7 @@ staging_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		return;
 
 	rel->baserestrictinfo = list_concat(rel->baserestrictinfo,
-										version_filter(root, rel, entry));
+										version_filter(root, rel, entry, false));
 	rel->baserestrict_min_security = 0;
 	no_index_only_scans(rel->pathlist);
 	no_index_only_scans(rel->partial_pathlist);

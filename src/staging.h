@@ -53,7 +53,11 @@ extern void planner_init(void);
 /*
  * version.c: the session version (GUC staging.version).  The version this
  * session reads and writes at, resolved at the time of the call ('live'
- * follows staging.live_version()); STAGING_VERSION_ALL for 'all'.
+ * follows staging.live_version()); STAGING_VERSION_ALL for 'all'.  It
+ * raises 42501 when the current user may not read that version (future
+ * or 'all' without the preview privilege).  staging_live_version() is
+ * cached per backend and refreshed after any change of staging.live_state
+ * (a trigger there sends the relcache invalidation; writers need not).
  */
 #define STAGING_VERSION_ALL (-1)
 extern void version_init(void);

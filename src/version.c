@@ -58,6 +58,7 @@
 
 PG_FUNCTION_INFO_V1(staging_read_upper);
 PG_FUNCTION_INFO_V1(staging_read_lower);
+PG_FUNCTION_INFO_V1(staging_read_visible);
 PG_FUNCTION_INFO_V1(staging_current_version);
 PG_FUNCTION_INFO_V1(staging_live_state_changed);
 
@@ -552,6 +553,19 @@ Datum
 staging_read_lower(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT64(query_range(fcinfo)->lower);
+}
+
+/*
+ * SQL: staging._read_visible(created_in, updated_in): the filter in one
+ * call, for scans where no index can use the bounds.
+ */
+Datum
+staging_read_visible(PG_FUNCTION_ARGS)
+{
+	QueryRange *range = query_range(fcinfo);
+
+	PG_RETURN_BOOL(PG_GETARG_INT64(0) <= range->upper &&
+				   PG_GETARG_INT64(1) > range->lower);
 }
 
 /*
