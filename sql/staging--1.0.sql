@@ -146,27 +146,6 @@ CREATE TRIGGER live_state_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON staging.live_state
     FOR EACH STATEMENT EXECUTE FUNCTION staging._live_state_changed();
 
--- pg_restore loads the dumped row of staging.live_state into a table that
--- CREATE EXTENSION has already filled: the restored live version replaces
--- the installed one instead of failing on the primary key.
-CREATE FUNCTION staging._live_state_restore() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-BEGIN
-    UPDATE staging.live_state SET version = NEW.version WHERE singleton = NEW.singleton;
-    IF FOUND THEN
-        RETURN NULL;
-    END IF;
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION staging._live_state_restore() IS
-    'Trigger: an INSERT of the live state row (pg_restore) updates the existing row.';
-CREATE TRIGGER live_state_restore
-    BEFORE INSERT ON staging.live_state
-    FOR EACH ROW EXECUTE FUNCTION staging._live_state_restore();
-
 -- Previews.  The secret that signs preview tokens: readable only by the
 -- extension's owner (row security without policies also keeps members of
 -- pg_read_all_data out).  It is not dumped: a restored database gets a new
@@ -240,7 +219,6 @@ REVOKE ALL ON FUNCTION staging._assert_preloaded() FROM PUBLIC;
 REVOKE ALL ON FUNCTION staging._registry_changed() FROM PUBLIC;
 -- Reading: previews are privileged; the secret is the owner's alone.
 REVOKE ALL ON FUNCTION staging._live_state_changed() FROM PUBLIC;
-REVOKE ALL ON FUNCTION staging._live_state_restore() FROM PUBLIC;
 REVOKE ALL ON FUNCTION staging._random_secret() FROM PUBLIC;
 REVOKE ALL ON FUNCTION staging.rotate_preview_secret() FROM PUBLIC;
 REVOKE ALL ON FUNCTION staging.sign_preview(bigint, interval) FROM PUBLIC;
