@@ -285,6 +285,28 @@ RESET enable_bitmapscan;
 -- The version is not planned in as a constant.
 EXPLAIN (COSTS OFF) SELECT sku FROM sv.products WHERE entity_id = 1;
 
+-- Parallel workers read the same version as the leader.
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT count(*), sum(row_id) FROM sv.products;
+SET staging.version = 999;
+SELECT count(*), sum(row_id) FROM sv.products;
+SET staging.version = 1000;
+SELECT count(*), sum(row_id) FROM sv.products;
+RESET staging.version;
+UPDATE staging.live_state SET version = 4102444800;
+SELECT count(*), sum(row_id) FROM sv.products;
+UPDATE staging.live_state SET version = 1;
+SELECT count(*), sum(row_id) FROM sv.products;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+
 -- Referential integrity checks see every row: an attribute row may point
 -- at a version row that the session does not see.
 SET staging.version = 999;
