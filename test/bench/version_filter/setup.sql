@@ -1,6 +1,8 @@
 -- Point lookups by entity id: a plain table, and versioned tables with one
 -- and with ten versions per entity (5 past, the live one, 4 future), each
 -- with 100000 entities like pgbench -S at scale 1.  The live version is 5001.
+-- versioned_10_indexed has the same rows as versioned_10 and an index on
+-- (entity_id, updated_in, created_in), which the filter uses.
 -- The layout staging.enable_versioning gives a table (issue 3): primary key
 -- row_id, btree indexes on the entity column, created_in and updated_in,
 -- and the exclusion constraint against overlapping versions.
@@ -34,3 +36,9 @@ SELECT g * 10 + k, g, k, '', 1 + 1000 * k,
   FROM generate_series(1, 100000) g, generate_series(0, 9) k;
 CREATE TABLE sequence_versioned_10 (sequence_value int PRIMARY KEY);
 INSERT INTO staging.versioned_table VALUES ('versioned_10', 'entity_id', 'sequence_versioned_10');
+
+CREATE TABLE versioned_10_indexed (LIKE versioned_10 INCLUDING ALL);
+INSERT INTO versioned_10_indexed SELECT * FROM versioned_10;
+CREATE INDEX ON versioned_10_indexed (entity_id, updated_in, created_in);
+CREATE TABLE sequence_versioned_10_indexed (sequence_value int PRIMARY KEY);
+INSERT INTO staging.versioned_table VALUES ('versioned_10_indexed', 'entity_id', 'sequence_versioned_10_indexed');
