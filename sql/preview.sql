@@ -52,6 +52,10 @@ EXECUTE q;
 SET row_security = off;
 SELECT sku FROM pv.products;
 RESET row_security;
+-- COPY of the table would write every version row: denied too; COPY of a
+-- query reads the session version.
+COPY pv.products TO stdout;
+COPY (SELECT sku FROM pv.products) TO stdout;
 -- Shoppers can neither sign, nor rotate, nor read the secret.
 SELECT staging.sign_preview(4102444800);
 SELECT staging.rotate_preview_secret();
@@ -68,6 +72,7 @@ SET row_security = off;
 SELECT count(*) FROM pv.products;
 RESET row_security;
 RESET staging.version;
+COPY pv.products (sku) TO stdout;
 SELECT staging.sign_preview(4102444800) AS sale_token \gset
 SELECT staging.sign_preview(4133980800, '10 minutes') AS later_token \gset
 SELECT staging.sign_preview(4102444800, '3 seconds') AS short_token \gset

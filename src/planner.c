@@ -6,18 +6,20 @@
  *
  * The filter is
  *		created_in <= staging._read_upper() AND updated_in > staging._read_lower()
+ * when an index on (entity, ..., created_in or updated_in) can use it, else
+ * the single call staging._read_visible(created_in, updated_in).  It is
  * added to the scan of the versioned main table itself, so it holds in
  * every query shape (views and inlined SQL functions are planned like the
  * rest, the nullable side of an outer join is filtered before the join,
- * UPDATE/DELETE/MERGE only see visible target rows).  The two functions
- * are STABLE, so the version is read at execution and cached plans follow
+ * UPDATE/DELETE/MERGE only see visible target rows).  The functions are
+ * STABLE, so the version is read at execution and cached plans follow
  * later changes of staging.version (see version.c).
  *
  * Where: get_relation_info_hook runs for every base relation the planner
  * builds, after views were expanded and SQL functions inlined.  There the
  * filter becomes an ordinary restriction clause (security level 0), so
  * user predicates stay usable as index quals, even with non-leakproof
- * functions, and the filter itself can be an index qual.  Members of an
+ * functions (unlike securityQuals).  Members of an
  * append relation (inheritance children, partitions, UNION ALL legs) get
  * their restriction clauses translated from the parent later, overwriting
  * what this hook added; they get the filter from a versioned parent, or
@@ -381,7 +383,8 @@ has_version_filter(List *clauses)
 		if (IsA(rinfo->clause, FuncExpr) &&
 			((FuncExpr *) rinfo->clause)->funcid == read_visible_funcid)
 			return true;
-		if (IsA(rinfo->clause, OpExpr))
+		if (IsA(rinfo->clause, OpExpr) &&
+			list_length(((OpExpr *) rinfo->clause)->args) == 2)
 		{
 			Expr	   *arg = lsecond(((OpExpr *) rinfo->clause)->args);
 

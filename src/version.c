@@ -41,9 +41,11 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/value.h"
+#include "catalog/namespace.h"
 #include "parser/parse_func.h"
 #include "replication/walsender.h"
 #include "storage/proc.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -108,6 +110,14 @@ typedef struct QueryRange
 } QueryRange;
 
 static QueryRange *query_ranges = NULL;
+
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static void staging_process_utility(PlannedStmt *pstmt, const char *queryString,
+									bool readOnlyTree,
+									ProcessUtilityContext context,
+									ParamListInfo params,
+									QueryEnvironment *queryEnv,
+									DestReceiver *dest, QueryCompletion *qc);
 
 /* The version of a point in time: UNIX epoch seconds, rounded down. */
 int64
@@ -263,6 +273,8 @@ version_init(void)
 							   assign_version,
 							   NULL);
 	CacheRegisterRelcacheCallback(live_relcache_callback, (Datum) 0);
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = staging_process_utility;
 }
 
 /*
@@ -580,4 +592,50 @@ staging_current_version(PG_FUNCTION_ARGS)
 	if (version == STAGING_VERSION_ALL)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(version);
+}
+
+/*
+ * ProcessUtility_hook: COPY of a versioned main table TO a file or the
+ * client writes every version row (a backup, like pg_dump), so it is only
+ * for roles that may read 'all'; others get 42501, as with row security
+ * and row_security off.  COPY (SELECT ...) reads the session version.
+ */
+static void
+staging_process_utility(PlannedStmt *pstmt, const char *queryString,
+						bool readOnlyTree, ProcessUtilityContext context,
+						ParamListInfo params, QueryEnvironment *queryEnv,
+						DestReceiver *dest, QueryCompletion *qc)
+{
+	if (IsA(pstmt->utilityStmt, CopyStmt))
+	{
+		CopyStmt   *copy = (CopyStmt *) pstmt->utilityStmt;
+
+		if (!copy->is_from && copy->relation != NULL &&
+			!InNoForceRLSOperation() && !am_walsender)
+		{
+			Oid			relid = RangeVarGetRelid(copy->relation, NoLock, true);
+			const VersionedRel *entry = OidIsValid(relid) ? registry_lookup(relid) : NULL;
+
+			if (entry != NULL && entry->kind == VERSIONED_MAIN &&
+				!may_read_any_version())
+			{
+				char	   *name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+															  get_rel_name(relid));
+
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied to copy every version of versioned table %s",
+								name),
+						 errdetail("COPY of a table writes every version row; only superusers and roles that may execute staging.sign_preview() may read every version."),
+						 errhint("COPY (SELECT * FROM %s) TO ... copies the rows of the session version.",
+								 name)));
+			}
+		}
+	}
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
 }
