@@ -180,6 +180,37 @@ SELECT sku FROM pv.products;
 RESET staging.version;
 RESET ROLE;
 
+-- A table's owner reads every version of it (the owner could unregister
+-- it anyway), but not of other tables; a cached plan is replanned for
+-- another role.
+CREATE ROLE regress_staging_owner;
+CREATE TABLE pv.owned (row_id bigint PRIMARY KEY, entity_id int NOT NULL,
+    created_in bigint NOT NULL, updated_in bigint NOT NULL);
+CREATE TABLE pv.sequence_owned (sequence_value int PRIMARY KEY);
+INSERT INTO pv.owned VALUES (1, 1, 1, 4102444800), (2, 1, 4102444800, 9223372036854775807);
+ALTER TABLE pv.owned OWNER TO regress_staging_owner;
+GRANT SELECT ON pv.owned TO PUBLIC;
+INSERT INTO staging.versioned_table VALUES ('pv.owned', 'entity_id', 'pv.sequence_owned');
+SET ROLE regress_staging_owner;
+SET staging.version = 'all';
+SELECT count(*) FROM pv.owned;
+PREPARE owned_rows AS SELECT count(*) FROM pv.owned;
+EXECUTE owned_rows;
+SELECT count(*) FROM pv.products;
+SET staging.version = 4102444800;
+SELECT row_id FROM pv.owned;
+RESET ROLE;
+SET ROLE regress_staging_shopper;
+SET staging.version = 'all';
+EXECUTE owned_rows;
+RESET staging.version;
+EXECUTE owned_rows;
+RESET ROLE;
+DEALLOCATE owned_rows;
+DELETE FROM staging.versioned_table WHERE relid = 'pv.owned'::regclass;
+DROP TABLE pv.owned, pv.sequence_owned;
+DROP ROLE regress_staging_owner;
+
 -- No role but superusers can read the secret: not by privileges, and not
 -- through pg_read_all_data either (row security without policies).
 SELECT r.rolname FROM pg_roles r

@@ -47,6 +47,8 @@
 #include "optimizer/paths.h"
 #include "optimizer/plancat.h"
 #include "optimizer/restrictinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -64,6 +66,9 @@ static bool filter_functions_valid = false;
 static Oid	read_upper_funcid = InvalidOid;
 static Oid	read_lower_funcid = InvalidOid;
 static Oid	read_visible_funcid = InvalidOid;
+static Oid	read_upper_owned_funcid = InvalidOid;
+static Oid	read_lower_owned_funcid = InvalidOid;
+static Oid	read_visible_owned_funcid = InvalidOid;
 
 /* Syscache callback: pg_proc changed; look the functions up again. */
 static void
@@ -97,8 +102,12 @@ lookup_filter_functions(void)
 	read_upper_funcid = filter_function("_read_upper", 0, schema);
 	read_lower_funcid = filter_function("_read_lower", 0, schema);
 	read_visible_funcid = filter_function("_read_visible", 2, schema);
+	read_upper_owned_funcid = filter_function("_read_upper_owned", 0, schema);
+	read_lower_owned_funcid = filter_function("_read_lower_owned", 0, schema);
+	read_visible_owned_funcid = filter_function("_read_visible_owned", 2, schema);
 	if (!OidIsValid(read_upper_funcid) || !OidIsValid(read_lower_funcid) ||
-		!OidIsValid(read_visible_funcid))
+		!OidIsValid(read_visible_funcid) || !OidIsValid(read_upper_owned_funcid) ||
+		!OidIsValid(read_lower_owned_funcid) || !OidIsValid(read_visible_owned_funcid))
 	{
 		filter_functions_valid = false;
 		elog(ERROR, "the functions staging._read_upper(), _read_lower() and _read_visible() are missing; reinstall the extension");
@@ -288,6 +297,7 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	int64		version = staging_estimate_version();
 	RestrictInfo *rinfo;
 	FuncExpr   *visible;
+	bool		owned;
 
 	lookup_filter_functions();
 	if (!estimate->estimated || estimate->version != version)
@@ -310,15 +320,25 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 		estimate->estimated = true;
 	}
 
+	/*
+	 * A table owner (not a superuser, who passes the check anyway) reads
+	 * without the privilege check: the plan then depends on the role.
+	 */
+	owned = !superuser() && pg_class_ownercheck(entry->relid, GetUserId());
+	if (owned)
+		root->glob->dependsOnRole = true;
+
 	if (indexable && filter_helps_index(rel, entry, estimate))
 		return list_make2(filter_clause(root, rel, estimate->created_in_attno,
 										int8le_opno, int8le_funcid,
-										read_upper_funcid, estimate->upper_selec),
+										owned ? read_upper_owned_funcid : read_upper_funcid,
+										estimate->upper_selec),
 						  filter_clause(root, rel, estimate->updated_in_attno,
 										int8gt_opno, int8gt_funcid,
-										read_lower_funcid, estimate->lower_selec));
+										owned ? read_lower_owned_funcid : read_lower_funcid,
+										estimate->lower_selec));
 
-	visible = makeFuncExpr(read_visible_funcid, BOOLOID,
+	visible = makeFuncExpr(owned ? read_visible_owned_funcid : read_visible_funcid, BOOLOID,
 						   list_make2(makeVar(rel->relid, estimate->created_in_attno,
 											  INT8OID, -1, InvalidOid, 0),
 									  makeVar(rel->relid, estimate->updated_in_attno,
@@ -381,7 +401,8 @@ has_version_filter(List *clauses)
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
 
 		if (IsA(rinfo->clause, FuncExpr) &&
-			((FuncExpr *) rinfo->clause)->funcid == read_visible_funcid)
+			(((FuncExpr *) rinfo->clause)->funcid == read_visible_funcid ||
+			 ((FuncExpr *) rinfo->clause)->funcid == read_visible_owned_funcid))
 			return true;
 		if (IsA(rinfo->clause, OpExpr) &&
 			list_length(((OpExpr *) rinfo->clause)->args) == 2)
@@ -389,7 +410,8 @@ has_version_filter(List *clauses)
 			Expr	   *arg = lsecond(((OpExpr *) rinfo->clause)->args);
 
 			if (IsA(arg, FuncExpr) &&
-				((FuncExpr *) arg)->funcid == read_upper_funcid)
+				(((FuncExpr *) arg)->funcid == read_upper_funcid ||
+				 ((FuncExpr *) arg)->funcid == read_upper_owned_funcid))
 				return true;
 		}
 	}

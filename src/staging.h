@@ -71,6 +71,7 @@ extern void staging_grant_preview(int64 version, TimestampTz expires,
 								  bool local);
 
 /* versioning.c: DDL helpers and guards of versioned tables (issue 3) */
+extern void versioning_init(void);
 
 /* writes.c, updates.c, scheduler.c: versioned writes, campaigns (issue 4) */
 

@@ -61,6 +61,9 @@
 PG_FUNCTION_INFO_V1(staging_read_upper);
 PG_FUNCTION_INFO_V1(staging_read_lower);
 PG_FUNCTION_INFO_V1(staging_read_visible);
+PG_FUNCTION_INFO_V1(staging_read_upper_owned);
+PG_FUNCTION_INFO_V1(staging_read_lower_owned);
+PG_FUNCTION_INFO_V1(staging_read_visible_owned);
 PG_FUNCTION_INFO_V1(staging_current_version);
 PG_FUNCTION_INFO_V1(staging_live_state_changed);
 
@@ -103,6 +106,8 @@ static Oid	preview_userid = InvalidOid;
 typedef struct QueryRange
 {
 	MemoryContext cxt;
+	int64		version;		/* or STAGING_VERSION_ALL */
+	bool		checked;		/* may the session read it? checked, or exempt */
 	int64		lower;			/* updated_in > lower */
 	int64		upper;			/* created_in <= upper */
 	struct QueryRange *next;
@@ -471,35 +476,25 @@ staging_estimate_version(void)
 }
 
 /*
- * The read range of the version filter for a new execution: every row
- * for referential integrity checks (they run as the table owner, exempt
- * from row security too) and for walsenders (replication copies every
- * row); with row_security off (pg_dump sets it), every row for roles that
- * may read 'all' and an error for the others, as row security does;
- * otherwise the session version.
+ * The version the filter reads in a new execution, and whether reading it
+ * needs no privilege check: every row for referential integrity checks
+ * (they run as the table owner, exempt from row security too) and for
+ * walsenders (replication copies every row); with row_security off
+ * (pg_dump sets it), every row, for roles that may read 'all' (as row
+ * security does, the others get an error); otherwise the session version.
  */
-static void
-resolve_read_range(int64 *lower, int64 *upper)
+static int64
+read_version(bool *exempt)
 {
-	int64		version;
-
+	*exempt = false;
 	if (InNoForceRLSOperation() || am_walsender)
-		version = STAGING_VERSION_ALL;
-	else if (!row_security)
 	{
-		version = STAGING_VERSION_ALL;
-		check_read_privilege(version);
+		*exempt = true;
+		return STAGING_VERSION_ALL;
 	}
-	else
-		version = staging_session_version();
-
-	if (version == STAGING_VERSION_ALL)
-	{
-		*lower = PG_INT64_MIN;
-		*upper = PG_INT64_MAX;
-	}
-	else
-		*lower = *upper = version;
+	if (!row_security)
+		return STAGING_VERSION_ALL;
+	return setting_version();
 }
 
 /* Memory context callback: the execution ended, forget its range. */
@@ -520,10 +515,14 @@ forget_query_range(void *arg)
 
 /*
  * The read range of the execution that calls a filter function: resolved
- * on the first call in that execution, then kept in fn_extra.
+ * on the first call in that execution, then kept in fn_extra.  The
+ * privilege check runs once per execution, unless the function filters a
+ * table that the current user owns (owned: the planner chose the _owned
+ * variant, and the plan is replanned for another role).  An owner may
+ * read every version of the table anyway, by unregistering it.
  */
 static QueryRange *
-query_range(FunctionCallInfo fcinfo)
+query_range(FunctionCallInfo fcinfo, bool owned)
 {
 	FmgrInfo   *flinfo = fcinfo->flinfo;
 	QueryRange *range = (QueryRange *) flinfo->fn_extra;
@@ -535,19 +534,30 @@ query_range(FunctionCallInfo fcinfo)
 			break;
 	if (range == NULL)
 	{
-		int64		lower;
-		int64		upper;
+		bool		exempt;
+		int64		version = read_version(&exempt);
 
-		resolve_read_range(&lower, &upper);
 		range = MemoryContextAlloc(flinfo->fn_mcxt, sizeof(QueryRange));
 		range->cxt = flinfo->fn_mcxt;
-		range->lower = lower;
-		range->upper = upper;
+		range->version = version;
+		range->checked = exempt;
+		if (version == STAGING_VERSION_ALL)
+		{
+			range->lower = PG_INT64_MIN;
+			range->upper = PG_INT64_MAX;
+		}
+		else
+			range->lower = range->upper = version;
 		range->callback.func = forget_query_range;
 		range->callback.arg = range;
 		MemoryContextRegisterResetCallback(flinfo->fn_mcxt, &range->callback);
 		range->next = query_ranges;
 		query_ranges = range;
+	}
+	if (!owned && !range->checked)
+	{
+		check_read_privilege(range->version);
+		range->checked = true;
 	}
 	flinfo->fn_extra = range;
 	return range;
@@ -557,14 +567,14 @@ query_range(FunctionCallInfo fcinfo)
 Datum
 staging_read_upper(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT64(query_range(fcinfo)->upper);
+	PG_RETURN_INT64(query_range(fcinfo, false)->upper);
 }
 
 /* SQL: staging._read_lower(): the filter's bound for updated_in. */
 Datum
 staging_read_lower(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT64(query_range(fcinfo)->lower);
+	PG_RETURN_INT64(query_range(fcinfo, false)->lower);
 }
 
 /*
@@ -574,7 +584,29 @@ staging_read_lower(PG_FUNCTION_ARGS)
 Datum
 staging_read_visible(PG_FUNCTION_ARGS)
 {
-	QueryRange *range = query_range(fcinfo);
+	QueryRange *range = query_range(fcinfo, false);
+
+	PG_RETURN_BOOL(PG_GETARG_INT64(0) <= range->upper &&
+				   PG_GETARG_INT64(1) > range->lower);
+}
+
+/* SQL: the same three for a table the current user owns (no check). */
+Datum
+staging_read_upper_owned(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(query_range(fcinfo, true)->upper);
+}
+
+Datum
+staging_read_lower_owned(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(query_range(fcinfo, true)->lower);
+}
+
+Datum
+staging_read_visible_owned(PG_FUNCTION_ARGS)
+{
+	QueryRange *range = query_range(fcinfo, true);
 
 	PG_RETURN_BOOL(PG_GETARG_INT64(0) <= range->upper &&
 				   PG_GETARG_INT64(1) > range->lower);
