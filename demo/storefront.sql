@@ -77,3 +77,77 @@ SELECT kind, detail FROM staging.invalidations ORDER BY id DESC LIMIT 1;
 \echo '-- something is wrong with the import: swap back, the old catalog is live again'
 SELECT staging.swap_schemas('catalog', 'catalog_import') AS done \gset
 EXECUTE storefront;
+
+\echo '== 5. Reading at a version: a scheduled banner, previewed through a signed token'
+-- A versioned table shaped by hand (row_id, created_in, updated_in) and
+-- registered: every query on it sees the rows valid at staging.version.
+CREATE TABLE cms_block (
+    row_id     bigint PRIMARY KEY,
+    block_id   int NOT NULL,
+    content    text NOT NULL,
+    created_in bigint NOT NULL,
+    updated_in bigint NOT NULL
+);
+CREATE TABLE sequence_cms_block (sequence_value int PRIMARY KEY);
+INSERT INTO cms_block VALUES
+    (1, 1, 'Welcome!', 1, staging.to_version('2100-11-27 00:00+00')),
+    (2, 1, 'Black Friday: -30% on tees', staging.to_version('2100-11-27 00:00+00'),
+        staging.to_version('2100-11-30 00:00+00')),
+    (3, 1, 'Welcome!', staging.to_version('2100-11-30 00:00+00'), staging.max_version());
+INSERT INTO staging.versioned_table VALUES ('cms_block', 'block_id', 'sequence_cms_block');
+SELECT staging.current_version() AS reading_version, content AS banner_now FROM cms_block;
+-- An editor (here the superuser) reads any moment: the Friday sale.
+SET staging.version = '2100-11-28 12:00+00';
+SELECT staging.to_timestamp(staging.current_version()) AS reading_at, content AS banner FROM cms_block;
+RESET staging.version;
+-- The storefront's role may not read the future by itself ...
+CREATE ROLE storefront;
+GRANT SELECT ON cms_block TO storefront;
+SET ROLE storefront;
+SET staging.version = '2100-11-28 12:00+00';
+DO $$
+BEGIN
+    PERFORM content FROM cms_block;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'storefront without a token: % (SQLSTATE %)', SQLERRM, SQLSTATE;
+END $$;
+RESET staging.version;
+RESET ROLE;
+-- ... but an editor signs a preview link for one hour, and the storefront
+-- opens it: this session now reads that version, and only that one.
+SELECT staging.sign_preview(staging.to_version('2100-11-28 12:00+00'), '1 hour') AS token \gset
+SELECT left(:'token', 40) || '...' AS preview_token;
+SET ROLE storefront;
+SELECT staging.to_timestamp(staging.preview(:'token')) AS previewing;
+SELECT content AS banner_in_preview FROM cms_block;
+RESET staging.version;
+SELECT content AS banner_after_preview FROM cms_block;
+RESET ROLE;
+
+\echo '== 6. A campaign with an end: Black Friday prices on tees, and an edit made meanwhile survives both'
+SELECT staging.create_update('Black Friday', '2100-11-27 00:00+00', '2100-11-30 00:00+00',
+                             '-30% on tees') AS black_friday \gset
+-- The editor works at the campaign's version: the tees' prices drop.
+SET staging.version = :black_friday;
+UPDATE catalog_product_entity_decimal price SET value = 13.90
+  FROM catalog_product_entity p
+ WHERE price.row_id = p.row_id AND price.attribute_id = 77 AND p.sku LIKE 'tee-%';
+RESET staging.version;
+-- Meanwhile, at the live version, the merchant renames a tee's SKU.
+UPDATE catalog_product_entity SET sku = 'tee-red-organic' WHERE sku = 'tee-red';
+CREATE FUNCTION pg_temp.shop(version text)
+RETURNS TABLE (entity_id int, sku text, price numeric) LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('staging.version', version, true);
+    RETURN QUERY SELECT p.entity_id, p.sku, d.value
+      FROM catalog_product_entity p
+      JOIN catalog_product_entity_decimal d ON d.row_id = p.row_id AND d.attribute_id = 77
+     ORDER BY p.entity_id;
+END $$;
+SELECT * FROM pg_temp.shop('live');
+-- Black Friday goes live (the scheduler would do this on time) ...
+SELECT staging.to_timestamp(staging.advance('2100-11-27 00:00+00')) AS live_since;
+SELECT * FROM pg_temp.shop('live');
+-- ... and ends: the regular prices are back, the new SKU stays.
+SELECT staging.to_timestamp(staging.advance('2100-11-30 00:00+00')) AS live_since;
+SELECT * FROM pg_temp.shop('live');

@@ -4,6 +4,8 @@
 SET timezone = 'UTC';
 CREATE SCHEMA upd;
 SET search_path = upd, public;
+-- Every row of every version: this test lays out and inspects version rows.
+SET staging.version = 'all';
 CREATE TABLE sequence_product (sequence_value bigint PRIMARY KEY);
 CREATE TABLE product (
     row_id     bigserial PRIMARY KEY,

@@ -55,6 +55,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -115,40 +116,6 @@ static bool plans_valid = false;
 
 /* Nesting depth of our own writes: the triggers step aside for them. */
 static int	internal_depth = 0;
-
-/*
- * Until the session version module (version.c) is linked in, writes
- * happen at the live version.  Weak, so that its definitions win.
- */
-extern int64 staging_session_version(void) __attribute__((weak));
-extern int64 staging_live_version(void) __attribute__((weak));
-
-int64
-staging_live_version(void)
-{
-	static LocalTransactionId cached_lxid = InvalidLocalTransactionId;
-	static int64 cached_live = 0;
-	bool		isnull;
-
-	/* Writers hold a lock that keeps it for the transaction. */
-	if (cached_lxid == MyProc->lxid)
-		return cached_live;
-	SPI_connect();
-	if (SPI_execute("SELECT version FROM staging.live_state", true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "staging.live_state holds no live version");
-	cached_live = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											  SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	cached_lxid = MyProc->lxid;
-	return cached_live;
-}
-
-int64
-staging_session_version(void)
-{
-	return staging_live_version();
-}
 
 /* staging.live_state, looked up once after each invalidation */
 static Oid	live_state_relid = InvalidOid;
@@ -240,6 +207,23 @@ writes_xact_callback(XactEvent event, void *arg)
 		list_free_deep(depth_marks);
 		depth_marks = NIL;
 	}
+}
+
+/*
+ * The session version, for a write to rel: staging_session_version(),
+ * whose privilege check (42501 for a future version or 'all' without the
+ * preview privilege) is left out for the owner of the table, who may read
+ * every version of it anyway.
+ */
+static int64
+write_version(Relation rel)
+{
+	int64		v = staging_estimate_version();
+
+	if ((v == STAGING_VERSION_ALL || v > staging_live_version()) &&
+		!pg_class_ownercheck(RelationGetRelid(rel), GetUserId()))
+		v = staging_session_version();
+	return v;
 }
 
 /* Register the invalidation and transaction callbacks. */
@@ -739,7 +723,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	if (vr == NULL || internal_depth > 0)
 		return proceed(td);
 	live = live_version_for_write();
-	v = staging_session_version();
+	v = write_version(rel);
 	if (v == STAGING_VERSION_ALL)
 		return proceed(td);
 	cols[0] = vr->created_in_attno;
@@ -940,7 +924,7 @@ staging_main_write_after(PG_FUNCTION_ARGS)
 
 	if (vr == NULL || internal_depth > 0 || TRIGGER_FIRED_BEFORE(td->tg_event))
 		return PointerGetDatum(NULL);
-	v = staging_session_version();
+	v = write_version(rel);
 	if (v == STAGING_VERSION_ALL)
 		return PointerGetDatum(NULL);
 	live = staging_live_version();
@@ -1026,7 +1010,7 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 
 	if (vr == NULL || internal_depth > 0)
 		return proceed(td);
-	v = staging_session_version();
+	v = write_version(rel);
 	if (v == STAGING_VERSION_ALL)
 		return proceed(td);
 	d = heap_getattr(tuple, vr->row_id_attno, desc, &isnull);
@@ -1041,7 +1025,7 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 						RelationGetRelationName(rel)),
 				 errhint("Delete the attribute row and insert it for the other entity.")));
 	live = live_version_for_write();
-	v = staging_session_version();
+	v = write_version(rel);
 	main_vr = registry_lookup(vr->main_relid);
 	if (main_vr == NULL)
 		return proceed(td);
@@ -1270,7 +1254,7 @@ staging_attribute_write_after(PG_FUNCTION_ARGS)
 
 	if (vr == NULL || internal_depth > 0 || !TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		return PointerGetDatum(NULL);
-	v = staging_session_version();
+	v = write_version(rel);
 	if (v == STAGING_VERSION_ALL)
 		return PointerGetDatum(NULL);
 	live = staging_live_version();
