@@ -4,8 +4,9 @@
  *	  Versioned writes: INSERT, UPDATE and DELETE of versioned tables
  *	  follow the session version.
  *
- * Row triggers (installed by staging._enable_versioned_writes) turn a
- * write at version v into the version rows it means:
+ * Row triggers (installed by staging._enable_versioned_writes, which
+ * enable_versioning and add_attribute_table call) turn a write at version
+ * v into the version rows it means:
  *
  *	- a row [c, u) visible at v with c = v is changed in place (the cheap
  *	  path: an UPDATE at the live version of a row created at the live
@@ -28,12 +29,14 @@
  * column itself holds another value and keeps it).  Its one limitation: a
  * later update that set a column to exactly the old value is taken as not
  * having set it.  Writes for a temporary update (at its start, before it
- * went live) do not flow past its end.
+ * went live) do not flow past its end.  UPDATEs of attribute rows merge
+ * the same way into the rows with the same key of later versions.
  *
  * Writes are allowed at the live version and at the start of a future
  * update; before the live version is history (25006); anything else is
  * 55000.  With staging.version = 'all' the triggers step aside (rows are
- * written as given: maintenance and restores).
+ * written as given: maintenance and restores), and so they do for a write
+ * that sets the version columns itself (version rows laid out by hand).
  *
  * The work the triggers do on other rows runs as the table owner, with
  * the version filter off (like foreign key checks), through SPI plans
@@ -44,17 +47,18 @@
 #include "staging.h"
 
 #include "access/genam.h"
-#include "catalog/pg_index.h"
-#include "access/relation.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -66,8 +70,6 @@
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
-#include "storage/lmgr.h"
-#include "storage/proc.h"
 
 PG_FUNCTION_INFO_V1(staging_main_write_before);
 PG_FUNCTION_INFO_V1(staging_main_write_after);
@@ -293,7 +295,7 @@ prepare(const char *sql, int nargs, Oid *argtypes)
  * the version columns; their attribute numbers in *attnos.
  */
 static char *
-copied_columns(Oid relid, bool main_table, int *ncols, AttrNumber **attnos)
+copied_columns(Oid relid, int *ncols, AttrNumber **attnos)
 {
 	StringInfoData buf;
 	Oid			argtypes[1] = {REGCLASSOID};
@@ -321,7 +323,6 @@ copied_columns(Oid relid, bool main_table, int *ncols, AttrNumber **attnos)
 							   quote_identifier(SPI_getvalue(SPI_tuptable->vals[i],
 															 SPI_tuptable->tupdesc, 2)));
 	}
-	(void) main_table;
 	return buf.data;
 }
 
@@ -344,7 +345,7 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 	List	   *attrs = NIL;
 	ListCell   *lc;
 
-	cols = copied_columns(p->relid, true, &p->ncols, &p->cols);
+	cols = copied_columns(p->relid, &p->ncols, &p->cols);
 	initStringInfo(&sql);
 
 	/* INSERT INTO t (cols, created_in, updated_in) VALUES ($1 .. $n+2) */
@@ -447,7 +448,7 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 		Oid			arelid = lfirst_oid(lc);
 		int			nc;
 		AttrNumber *ac;
-		char	   *acols = copied_columns(arelid, false, &nc, &ac);
+		char	   *acols = copied_columns(arelid, &nc, &ac);
 		char	   *atbl = quote_qualified_identifier(get_namespace_name(get_rel_namespace(arelid)),
 													  get_rel_name(arelid));
 
@@ -1132,7 +1133,7 @@ build_attr_merge(AttrMergePlan *a, Relation rel, Relation main_rel,
 	if (a->nkey == 0)
 		return;
 
-	(void) copied_columns(a->relid, false, &ncols, &cols);
+	(void) copied_columns(a->relid, &ncols, &cols);
 	a->val = MemoryContextAlloc(TopMemoryContext, sizeof(AttrNumber) * Max(1, ncols));
 	a->nval = 0;
 	for (i = 0; i < ncols; i++)
