@@ -406,6 +406,23 @@ SELECT * FROM shape('int_product_text');
 SELECT entity_id, attribute_id, value FROM int_product_int ORDER BY 1, 2;
 SELECT * FROM int_product_text ORDER BY 1;
 DROP TABLE int_product_text, int_product_int, int_product, rewrites;
+-- clone_schema copies an integer attribute table as it is, registered
+CREATE SCHEMA int_shop;
+CREATE TABLE int_shop.product (entity_id int PRIMARY KEY);
+CREATE TABLE int_shop.product_int (entity_id int NOT NULL REFERENCES int_shop.product ON DELETE CASCADE,
+                                   value int);
+INSERT INTO int_shop.product VALUES (1), (2);
+INSERT INTO int_shop.product_int VALUES (1, 10), (2, 20);
+SELECT staging.enable_versioning('int_shop.product');
+SELECT staging.add_attribute_table('int_shop.product_int', 'int_shop.product');
+SELECT staging.clone_schema('int_shop', 'int_shop_copy', true);
+SELECT * FROM shape('int_shop_copy.product_int');
+SELECT relid, main_table, entity_column, saved FROM staging.attribute_table WHERE relid::text LIKE 'int_shop%' ORDER BY 1::text;
+SELECT * FROM staging.verify('int_shop_copy.product');
+SELECT staging.disable_versioning('int_shop_copy.product');
+SELECT * FROM shape('int_shop_copy.product_int');
+SELECT * FROM int_shop_copy.product_int ORDER BY 1;
+DROP SCHEMA int_shop, int_shop_copy CASCADE;
 -- entity ids beyond the link column's type: disable_versioning widens it
 -- to renumber, and keeps it bigint
 CREATE TABLE big_product (entity_id bigint PRIMARY KEY);
