@@ -84,7 +84,8 @@ COMMENT ON TABLE staging.attribute_table IS
 COMMENT ON COLUMN staging.attribute_table.entity_column IS
     'The column that referred to the main table''s entity before versioning.';
 COMMENT ON COLUMN staging.attribute_table.saved IS
-    'What staging.disable_versioning restores: the name and actions of the foreign key to the entity.';
+    'What staging.disable_versioning restores: the name and actions of the foreign key to the entity, '
+    'the type of the column.';
 SELECT pg_catalog.pg_extension_config_dump('staging.attribute_table', '');
 
 -- Every change of a registration invalidates the backends' caches and the
@@ -316,6 +317,39 @@ END
 $$;
 COMMENT ON FUNCTION staging._drop_unique_keys(regclass, smallint) IS
     'Drops the unique keys containing a column; returns the statements that recreate them.';
+
+-- Can an integer column of this type hold every value in [lo, hi]?
+-- (NULL bounds: no values, so yes.)  Attribute tables keep the type of
+-- their link column, which may be narrower than the main table's row_id.
+CREATE FUNCTION staging._integer_fits(type regtype, lo bigint, hi bigint) RETURNS boolean
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT CASE type
+       WHEN 'smallint'::regtype THEN coalesce(lo >= -32768 AND hi <= 32767, true)
+       WHEN 'integer'::regtype THEN coalesce(lo >= -2147483648 AND hi <= 2147483647, true)
+       ELSE true END
+$$;
+COMMENT ON FUNCTION staging._integer_fits(regtype, bigint, bigint) IS
+    'True when an integer column of the type can hold every value from lo to hi.';
+
+-- Widen an integer column to bigint (one rewrite) when it cannot hold
+-- every value in [lo, hi], with a NOTICE; otherwise do nothing.
+CREATE FUNCTION staging._widen_to_fit(tbl regclass, col name, lo bigint, hi bigint) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    type regtype := (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                      WHERE a.attrelid = tbl AND a.attname = col AND NOT a.attisdropped);
+BEGIN
+    IF NOT staging._integer_fits(type, lo, hi) THEN
+        RAISE NOTICE 'column % of % is widened from % to bigint: it must hold values up to %',
+                     pg_catalog.quote_ident(col), tbl, type, GREATEST(-lo, hi);
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE bigint', tbl, col);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION staging._widen_to_fit(regclass, name, bigint, bigint) IS
+    'Widens an integer column to bigint when it cannot hold the values from lo to hi.';
 
 -- The default of main tables' entity column: claims the next entity id
 -- in the sequence table.  An id taken by an explicit insert is skipped,
@@ -666,6 +700,9 @@ BEGIN
         -- rows: the first version row keeps the rows, the others get
         -- copies (identity and serial columns take new values).
         keys := staging._drop_unique_keys(attribute_table, fk.attnum);
+        -- the copies link to every version row: their row_ids must fit
+        EXECUTE pg_catalog.format('SELECT min(row_id), max(row_id) FROM %s', main_table) INTO k;
+        PERFORM staging._widen_to_fit(attribute_table, 'row_id', k.min, k.max);
         SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
                pg_catalog.string_agg('a.' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
           INTO copied, source
@@ -686,9 +723,9 @@ BEGIN
         EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (row_id) REFERENCES %s (row_id) ON DELETE CASCADE',
                                   attribute_table, fk_name, main_table);
     END IF;
-    EXECUTE pg_catalog.format('ALTER TABLE %s %s ALTER COLUMN row_id SET NOT NULL',
-                              attribute_table,
-                              CASE WHEN fk.type <> 'bigint'::regtype THEN 'ALTER COLUMN row_id TYPE bigint,' ELSE '' END);
+    -- The column keeps its type (an integer one references the bigint
+    -- row_id just as well), so the table is not rewritten.
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN row_id SET NOT NULL', attribute_table);
     FOREACH statement IN ARRAY coalesce(keys, '{}') LOOP
         EXECUTE statement;
     END LOOP;
@@ -701,7 +738,7 @@ BEGIN
     INSERT INTO staging.attribute_table (relid, main_table, entity_column, saved)
     VALUES (attribute_table, main_table, fk.attname,
             pg_catalog.jsonb_build_object('foreign_key', fk.conname,
-                                          'actions', actions));
+                                          'actions', actions, 'type', fk.type));
 END
 $$;
 COMMENT ON FUNCTION staging.add_attribute_table(regclass, regclass) IS
@@ -723,6 +760,7 @@ DECLARE
     u jsonb;
     attrs jsonb;
     last_id bigint;
+    target_type regtype;
 BEGIN
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = tbl;
     IF NOT FOUND THEN
@@ -794,14 +832,25 @@ BEGIN
         keys := NULL;
         IF renumber THEN
             keys := staging._drop_unique_keys(attr.relid, attr.attnum);
+            EXECUTE pg_catalog.format('SELECT min(%1$I), max(%1$I) FROM %2$s', reg.entity_column, tbl) INTO k;
+            PERFORM staging._widen_to_fit(attr.relid, attr.entity_column, k.min, k.max);
             EXECUTE pg_catalog.format('UPDATE %1$s a SET %2$I = m.%3$I FROM %4$s m '
                                       'WHERE m.row_id = a.%2$I AND m.row_id <> m.%3$I',
                                       attr.relid, attr.entity_column, reg.entity_column, tbl);
         END IF;
+        -- The column's type from before add_attribute_table (it was widened
+        -- since, by its owner or above), when its entity ids fit.
+        target_type := coalesce(attr.saved->>'type', ent.type::text)::pg_catalog.regtype;
         IF (SELECT a.atttypid FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid = attr.relid AND a.attnum = attr.attnum) <> ent.type THEN
-            EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s',
-                                      attr.relid, attr.entity_column, ent.type);
+             WHERE a.attrelid = attr.relid AND a.attnum = attr.attnum) <> target_type THEN
+            EXECUTE pg_catalog.format('SELECT min(%1$I), max(%1$I) FROM %2$s', attr.entity_column, attr.relid) INTO k;
+            IF staging._integer_fits(target_type, k.min, k.max) THEN
+                EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s',
+                                          attr.relid, attr.entity_column, target_type);
+            ELSE
+                RAISE NOTICE 'column % of % stays bigint: its entity ids do not fit %',
+                             pg_catalog.quote_ident(attr.entity_column), attr.relid, target_type;
+            END IF;
         END IF;
         FOREACH statement IN ARRAY coalesce(keys, '{}') LOOP
             EXECUTE statement;
