@@ -36,7 +36,7 @@ BEGIN
         INSERT INTO item_magento_cl (entity_id)
         VALUES ((SELECT entity_id FROM item WHERE row_id = NEW.row_id));
     END IF;
-    IF TG_OP <> 'INSERT' THEN
+    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.row_id <> OLD.row_id) THEN
         INSERT INTO item_magento_cl (entity_id)
         VALUES ((SELECT entity_id FROM item WHERE row_id = OLD.row_id));
     END IF;
