@@ -147,7 +147,8 @@ SELECT pg_catalog.pg_extension_config_dump('staging.changelog_subscription', '')
 -- Consumers and their position.  Everything visible in "finished" is done;
 -- the current window holds the changes visible in window_end and not in
 -- finished, read in (txid, id) order; done_* is how far the consumer got in
--- it, batch_* the batch it was given and has not finished.  Snapshots hold
+-- it, batch_* the batch it was given and has not finished (the first
+-- batch_rows rows of the window after done_*, up to batch_end_*).  Snapshots hold
 -- transaction ids of this cluster, so consumers are not dumped: after a
 -- restore elsewhere, add them again and reindex in full.
 CREATE TABLE staging.changelog_consumer (
@@ -161,6 +162,7 @@ CREATE TABLE staging.changelog_consumer (
     batch_id       bigint,
     batch_end_txid xid8,
     batch_end_id   bigint,
+    batch_rows     int,
     PRIMARY KEY (changelog, consumer)
 );
 COMMENT ON TABLE staging.changelog_consumer IS
@@ -489,9 +491,11 @@ BEGIN
                 c.done_txid := pg_snapshot_xmin(c.finished);
                 c.done_id := 0;
             END IF;
-            EXECUTE format('SELECT txid, version_id FROM (' || window_rows || ') w '
-                           'ORDER BY txid DESC, version_id DESC LIMIT 1', cl.log_table)
-               INTO last_txid, last_id
+            EXECUTE format('SELECT txid, version_id, n FROM ('
+                           '  SELECT txid, version_id, row_number() OVER (ORDER BY txid, version_id) AS n'
+                           '    FROM (' || window_rows || ') w) l '
+                           'ORDER BY n DESC LIMIT 1', cl.log_table)
+               INTO last_txid, last_id, c.batch_rows
               USING c.done_txid, c.done_id, c.window_end, c.finished, max_entities;
             EXIT WHEN last_txid IS NOT NULL;
             -- The window is exhausted: everything in it is finished.
@@ -508,7 +512,8 @@ BEGIN
         UPDATE staging.changelog_consumer k
            SET finished = c.finished, window_end = c.window_end,
                done_txid = c.done_txid, done_id = c.done_id, batch_id = c.batch_id,
-               batch_end_txid = c.batch_end_txid, batch_end_id = c.batch_end_id
+               batch_end_txid = c.batch_end_txid, batch_end_id = c.batch_end_id,
+               batch_rows = c.batch_rows
          WHERE k.changelog = c.changelog AND k.consumer = c.consumer;
         IF c.window_end IS NULL THEN
             PERFORM staging.prune_changelog(name);
@@ -517,13 +522,14 @@ BEGIN
             RETURN;
         END IF;
     END IF;
+    -- The rows of a window are those of committed transactions, which no
+    -- one prunes before this consumer finished them: the first batch_rows
+    -- rows after done_* are the same rows every time.
     RETURN QUERY EXECUTE format(
-        'SELECT DISTINCT $6, entity_id FROM %s '
-        ' WHERE (txid, version_id) > ($1, $2) AND (txid, version_id) <= ($5, $7) '
-        '   AND pg_visible_in_snapshot(txid, $3) AND NOT pg_visible_in_snapshot(txid, $4) '
-        ' ORDER BY entity_id', cl.log_table)
-        USING c.done_txid, c.done_id, c.window_end, c.finished,
-              c.batch_end_txid, c.batch_id, c.batch_end_id;
+        'SELECT DISTINCT $6, entity_id FROM (' || window_rows || ') w '
+        ' WHERE (txid, version_id) <= ($7, $8) ORDER BY entity_id', cl.log_table)
+        USING c.done_txid, c.done_id, c.window_end, c.finished, c.batch_rows,
+              c.batch_id, c.batch_end_txid, c.batch_end_id;
 END
 $$;
 COMMENT ON FUNCTION staging.next_batch(text, text, int) IS
@@ -546,7 +552,7 @@ BEGIN
     END IF;
     UPDATE staging.changelog_consumer k
        SET done_txid = c.batch_end_txid, done_id = c.batch_end_id,
-           batch_id = NULL, batch_end_txid = NULL, batch_end_id = NULL
+           batch_id = NULL, batch_end_txid = NULL, batch_end_id = NULL, batch_rows = NULL
      WHERE k.changelog = c.changelog AND k.consumer = c.consumer;
 END
 $$;
