@@ -207,7 +207,7 @@ CREATE FUNCTION staging._changelog_create_trigger(cl staging.changelog, tbl regc
     AS $$
 DECLARE
     kind text := staging.versioned_kind(tbl);
-    trigger_name name := (SELECT relname FROM pg_class WHERE oid = cl.log_table);
+    trigger_name name := cl.name || '_cl';
     fire_on name[];
     update_of text := '';
 BEGIN
@@ -304,8 +304,7 @@ BEGIN
         RAISE EXCEPTION 'table % is not subscribed to changelog "%"', tbl, name
             USING ERRCODE = '22023';
     END IF;
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s',
-                   (SELECT relname FROM pg_class WHERE oid = cl.log_table), tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', cl.name || '_cl', tbl);
 END
 $$;
 COMMENT ON FUNCTION staging.unsubscribe(text, regclass) IS
@@ -589,6 +588,38 @@ SELECT k.changelog, k.consumer, p.pending_entities,
 COMMENT ON VIEW staging.changelog_status IS
     'Per changelog and consumer: entities pending, age of the oldest pending change, the unfinished batch.';
 
+-- DROP TABLE of a watched table forgets its subscriptions; dropping a log
+-- table drops its changelog, and the triggers that wrote into it.
+CREATE FUNCTION staging._changelog_dropped() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    w record;
+BEGIN
+    DELETE FROM staging.changelog_subscription s
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = s.tbl;
+    FOR w IN
+        SELECT s.tbl, t.tgname AS trigger_name
+          FROM staging.changelog c
+          JOIN pg_event_trigger_dropped_objects() d
+            ON d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = c.log_table
+          JOIN staging.changelog_subscription s ON s.changelog = c.name
+          JOIN pg_trigger t ON t.tgrelid = s.tbl AND t.tgname = c.name || '_cl'
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', w.trigger_name, w.tbl);
+    END LOOP;
+    DELETE FROM staging.changelog c
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = c.log_table;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_dropped() IS
+    'Event trigger: forgets the subscriptions of dropped tables and the changelogs whose log table was dropped.';
+CREATE EVENT TRIGGER staging_changelog_dropped ON sql_drop
+    EXECUTE FUNCTION staging._changelog_dropped();
+
 -- Called by staging.advance (issue 4) in its transaction, after the live
 -- version moved from from_version to to_version and once the writers at the
 -- versions going live are visible: logs, in every changelog that watches a
@@ -645,6 +676,7 @@ GRANT USAGE ON SCHEMA staging TO PUBLIC;
 GRANT SELECT ON staging.live_state, staging.versioned_table,
     staging.attribute_table TO PUBLIC;
 REVOKE ALL ON FUNCTION staging._changelog_trigger(), staging._changelog_advance(bigint, bigint),
-    staging._changelog_create_trigger(staging.changelog, regclass, name[]) FROM PUBLIC;
+    staging._changelog_create_trigger(staging.changelog, regclass, name[]),
+    staging._changelog_dropped() FROM PUBLIC;
 GRANT SELECT ON staging.changelog, staging.changelog_subscription,
     staging.changelog_consumer, staging.changelog_status TO PUBLIC;

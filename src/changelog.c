@@ -300,7 +300,7 @@ load_watched_table(WatchedTable *w, Relation rel, const char *changelog)
 	args[0] = CStringGetTextDatum(changelog);
 	args[1] = ObjectIdGetDatum(RelationGetRelid(rel));
 	if (SPI_execute_with_args("SELECT c.log_table::pg_catalog.oid, c.entity_column, s.columns,"
-							  "       k.relowner, k.relname"
+							  "       k.relowner"
 							  "  FROM staging.changelog c"
 							  "  JOIN staging.changelog_subscription s ON s.changelog = c.name"
 							  "  JOIN pg_catalog.pg_class k ON k.oid = c.log_table"
@@ -322,7 +322,7 @@ load_watched_table(WatchedTable *w, Relation rel, const char *changelog)
 	entity_column = SPI_getvalue(tuple, desc, 2);
 	columns = SPI_getbinval(tuple, desc, 3, &columns_null);
 	w->log_owner = DatumGetObjectId(SPI_getbinval(tuple, desc, 4, &isnull));
-	strlcpy(w->channel, SPI_getvalue(tuple, desc, 5), NAMEDATALEN);
+	snprintf(w->channel, NAMEDATALEN, "%s_cl", changelog);
 
 	versioned = registry_lookup(w->relid);
 	if (versioned != NULL && versioned->kind == VERSIONED_ATTRIBUTE)
