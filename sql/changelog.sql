@@ -86,6 +86,20 @@ SELECT tgname FROM pg_trigger WHERE tgrelid = 'product'::regclass ORDER BY 1;
 UPDATE product SET sku = 'a3' WHERE entity_id = 1;  -- price_idx watches all columns
 SELECT 'price_idx' AS cl, entity_id FROM staging.next_batch('price_idx', 'feed');
 
+-- The trigger writes as the owner of the log table: a writer needs no
+-- privilege on it.
+CREATE ROLE regress_cl_writer;
+GRANT USAGE ON SCHEMA cl_test TO regress_cl_writer;
+GRANT SELECT, UPDATE ON product TO regress_cl_writer;
+SET ROLE regress_cl_writer;
+UPDATE product SET price = 15 WHERE entity_id = 4;
+SELECT count(*) FROM product_idx_cl;   -- denied
+RESET ROLE;
+SELECT entity_id FROM product_idx_cl WHERE txid = (SELECT max(txid) FROM product_idx_cl);
+REVOKE ALL ON SCHEMA cl_test FROM regress_cl_writer;
+REVOKE ALL ON product FROM regress_cl_writer;
+DROP ROLE regress_cl_writer;
+
 -- Status: pending entities and the age of the oldest pending change.
 SELECT changelog, consumer, pending_entities, oldest_pending_age IS NOT NULL AS has_age,
        current_batch IS NOT NULL AS in_batch
