@@ -199,38 +199,27 @@ COMMENT ON FUNCTION staging._changelog(text) IS
     'The registry row of a changelog; 22023 when there is none.';
 
 -- (Re)creates the trigger of one subscription; the trigger is named after
--- the log table, so two changelogs on one table never collide.
-CREATE FUNCTION staging._changelog_create_trigger(cl staging.changelog, tbl regclass, columns name[])
+-- the log table, so two changelogs on one table never collide.  It fires on
+-- every UPDATE (no column list): which columns count, and how the table
+-- leads to its entity, are read from the registries when it runs, so they
+-- follow staging.subscribe and staging.enable_versioning.
+CREATE FUNCTION staging._changelog_create_trigger(cl staging.changelog, tbl regclass)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    kind text := staging.versioned_kind(tbl);
     trigger_name name := cl.name || '_cl';
-    fire_on name[];
-    update_of text := '';
 BEGIN
-    IF columns IS NOT NULL THEN
-        -- Fire on the listed columns and on what says which entity a row
-        -- is and whether it is visible.
-        fire_on := columns || CASE kind
-            WHEN 'main' THEN ARRAY[cl.entity_column, 'created_in', 'updated_in']::name[]
-            WHEN 'attribute' THEN ARRAY['row_id']::name[]
-            ELSE ARRAY[cl.entity_column] END;
-        SELECT ' OF ' || string_agg(quote_ident(c), ', ' ORDER BY c)
-          INTO update_of
-          FROM (SELECT DISTINCT unnest(fire_on) AS c) u;
-    END IF;
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = tbl AND tgname = trigger_name) THEN
         EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, tbl);
     END IF;
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE%s OR DELETE ON %s '
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION staging._changelog_trigger(%L)',
-                   trigger_name, update_of, tbl, cl.name);
+                   trigger_name, tbl, cl.name);
 END
 $$;
-COMMENT ON FUNCTION staging._changelog_create_trigger(staging.changelog, regclass, name[]) IS
+COMMENT ON FUNCTION staging._changelog_create_trigger(staging.changelog, regclass) IS
     'Creates (or replaces) the C row trigger of one changelog subscription.';
 
 CREATE FUNCTION staging.subscribe(name text, tbl regclass, columns name[] DEFAULT NULL)
@@ -286,7 +275,7 @@ BEGIN
     VALUES (cl.name, tbl, columns)
     ON CONFLICT ON CONSTRAINT changelog_subscription_pkey
     DO UPDATE SET columns = excluded.columns;
-    PERFORM staging._changelog_create_trigger(cl, tbl, columns);
+    PERFORM staging._changelog_create_trigger(cl, tbl);
 END
 $$;
 COMMENT ON FUNCTION staging.subscribe(text, regclass, name[]) IS
@@ -676,7 +665,7 @@ GRANT USAGE ON SCHEMA staging TO PUBLIC;
 GRANT SELECT ON staging.live_state, staging.versioned_table,
     staging.attribute_table TO PUBLIC;
 REVOKE ALL ON FUNCTION staging._changelog_trigger(), staging._changelog_advance(bigint, bigint),
-    staging._changelog_create_trigger(staging.changelog, regclass, name[]),
+    staging._changelog_create_trigger(staging.changelog, regclass),
     staging._changelog_dropped() FROM PUBLIC;
 GRANT SELECT ON staging.changelog, staging.changelog_subscription,
     staging.changelog_consumer, staging.changelog_status TO PUBLIC;
