@@ -60,6 +60,18 @@ SELECT entity_id FROM staging.next_batch('product_idx', 'search');
 SELECT staging.finish_batch('product_idx', 'search', batch_id)
   FROM staging.next_batch('product_idx', 'search') LIMIT 1;
 
+-- A log table changed by its owner (here: a column with a default) is
+-- written through an INSERT statement, which applies the default.
+ALTER TABLE product_idx_cl ADD COLUMN source text DEFAULT 'trigger';
+ALTER TABLE product_idx_cl ALTER COLUMN source SET DEFAULT 'insert';
+UPDATE product SET price = 16 WHERE entity_id = 4;
+SELECT entity_id, source FROM product_idx_cl WHERE txid = (SELECT max(txid) FROM product_idx_cl);
+ALTER TABLE product_idx_cl DROP COLUMN source;
+UPDATE product SET price = 17 WHERE entity_id = 4;
+SELECT entity_id FROM product_idx_cl WHERE txid = (SELECT max(txid) FROM product_idx_cl);
+SELECT staging.finish_batch('product_idx', 'search', batch_id)
+  FROM staging.next_batch('product_idx', 'search') LIMIT 1;
+
 -- Bulk: a statement touching one entity many times logs it once per
 -- transaction; a rolled back subtransaction forgets what it logged.
 CREATE TABLE product_text (entity_id int, attribute_id int, value text,
