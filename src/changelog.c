@@ -412,6 +412,12 @@ load_watched_table(WatchedTable *w, Relation rel, const char *changelog)
 		w->main_updated_in_attno = required_attno(w->main_relid, "updated_in");
 		w->main_index = row_id_index(w->main_relid,
 									 required_attno(w->main_relid, "row_id"));
+		if (get_atttype(w->relid, w->row_id_attno) != INT8OID ||
+			get_atttype(w->main_relid, required_attno(w->main_relid, "row_id")) != INT8OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("row_id of %s and of %s must be bigint",
+							RelationGetRelationName(rel), get_rel_name(w->main_relid))));
 	}
 	else
 	{
