@@ -375,6 +375,14 @@ BEGIN
     IF consumer IS NULL OR consumer = '' THEN
         RAISE EXCEPTION 'consumer name must not be empty' USING ERRCODE = '22023';
     END IF;
+    -- The consumer starts at a snapshot taken after no prune runs any more
+    -- (prunes skip the changelog while we hold this lock), so nothing it
+    -- must receive was pruned for the other consumers' sake.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'staging.add_consumer must run at isolation level READ COMMITTED'
+            USING ERRCODE = '25001';
+    END IF;
+    PERFORM FROM staging.changelog c WHERE c.name = cl.name FOR NO KEY UPDATE;
     INSERT INTO staging.changelog_consumer (changelog, consumer, finished)
     VALUES (cl.name, consumer, pg_current_snapshot());
 EXCEPTION WHEN unique_violation THEN
