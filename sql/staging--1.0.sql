@@ -146,11 +146,12 @@ SELECT pg_catalog.pg_extension_config_dump('staging.changelog_subscription', '')
 
 -- Consumers and their position.  Everything visible in "finished" is done;
 -- the current window holds the changes visible in window_end and not in
--- finished, read in (txid, id) order; done_* is how far the consumer got in
--- it, batch_* the batch it was given and has not finished (the first
--- batch_rows rows of the window after done_*, up to batch_end_*).  Snapshots hold
--- transaction ids of this cluster, so consumers are not dumped: after a
--- restore elsewhere, add them again and reindex in full.
+-- finished, read in (txid, version_id) order; done_* is how far the
+-- consumer got in it, batch_* the batch it was given and has not finished
+-- (the first batch_rows rows of the window after done_*, up to
+-- batch_end_*).  Snapshots hold transaction ids of this cluster, so
+-- consumers are not dumped: after a restore elsewhere, add them again and
+-- reindex in full.
 CREATE TABLE staging.changelog_consumer (
     changelog      text NOT NULL
                    REFERENCES staging.changelog ON DELETE CASCADE ON UPDATE CASCADE,
