@@ -2,6 +2,15 @@
 CREATE SCHEMA cl_test;
 SET search_path = cl_test, public;
 \set SHOW_CONTEXT never
+-- Runs a statement, shows its SQLSTATE and message if it fails.
+CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE sql;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
 
 -- A plain catalog: products, a relation table (by entity) and an EAV table.
 CREATE TABLE product (entity_id int PRIMARY KEY, sku text, price numeric, note text);
@@ -112,6 +121,29 @@ REVOKE ALL ON SCHEMA cl_test FROM regress_cl_writer;
 REVOKE ALL ON product FROM regress_cl_writer;
 DROP ROLE regress_cl_writer;
 
+-- A consumer needs only SELECT on the log table; it sees and moves only the
+-- consumers of changelogs it may read.
+CREATE ROLE regress_cl_indexer;
+GRANT USAGE ON SCHEMA cl_test TO regress_cl_indexer;
+GRANT SELECT ON product_idx_cl TO regress_cl_indexer;
+SET ROLE regress_cl_indexer;
+SELECT staging.add_consumer('product_idx', 'indexer_role');
+SELECT entity_id FROM staging.next_batch('product_idx', 'indexer_role');
+UPDATE product SET price = 18 WHERE entity_id = 4;   -- denied: not a writer
+SELECT consumer FROM staging.changelog_consumer ORDER BY 1;
+SELECT changelog, consumer FROM staging.changelog_status ORDER BY 1, 2;
+SELECT try($$SELECT staging.next_batch('price_idx', 'feed')$$);
+SELECT try($$SELECT staging.add_consumer('price_idx', 'mine')$$);
+WITH moved AS (UPDATE staging.changelog_consumer SET batch_id = NULL
+                WHERE consumer = 'feed' RETURNING 1)
+SELECT count(*) AS moved_feed FROM moved;
+SELECT staging.drop_consumer('product_idx', 'indexer_role');
+RESET ROLE;
+REVOKE ALL ON SCHEMA cl_test FROM regress_cl_indexer;
+REVOKE ALL ON product_idx_cl FROM regress_cl_indexer;
+DROP ROLE regress_cl_indexer;
+SELECT consumer, batch_id IS NOT NULL AS in_batch FROM staging.changelog_consumer ORDER BY 1;
+
 -- Status: pending entities and the age of the oldest pending change.
 SELECT changelog, consumer, pending_entities, oldest_pending_age IS NOT NULL AS has_age,
        current_batch IS NOT NULL AS in_batch
@@ -133,14 +165,6 @@ SELECT staging.prune_changelog('product_idx') AS pruned_now;  -- next_batch prun
 SELECT count(*) AS left_in_log FROM product_idx_cl;
 
 -- Errors, with their SQLSTATE.
-CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
 SELECT try($$SELECT staging.next_batch('nope', 'search')$$);
 SELECT try($$SELECT staging.next_batch('product_idx', 'nobody')$$);
 SELECT try($$SELECT staging.finish_batch('product_idx', 'nobody', 1)$$);

@@ -169,6 +169,12 @@ CREATE TABLE staging.changelog_consumer (
 COMMENT ON TABLE staging.changelog_consumer IS
     'Registry: each consumer of a changelog and how far it got (snapshots bounding its batches).';
 
+-- A role sees and moves only the consumers of changelogs it may read.
+ALTER TABLE staging.changelog_consumer ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readers_of_the_log ON staging.changelog_consumer
+    USING (pg_catalog.has_table_privilege(
+               (SELECT c.log_table FROM staging.changelog c WHERE c.name = changelog), 'SELECT'));
+
 CREATE SEQUENCE staging.changelog_batch_seq;
 COMMENT ON SEQUENCE staging.changelog_batch_seq IS
     'Batch ids handed out by staging.next_batch.';
@@ -198,6 +204,31 @@ END
 $$;
 COMMENT ON FUNCTION staging._changelog(text) IS
     'The registry row of a changelog; 22023 when there is none.';
+
+-- Consumers of a changelog are the roles that may read its log table.
+CREATE FUNCTION staging._changelog_check_reader(cl staging.changelog) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF NOT has_table_privilege(cl.log_table, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for changelog "%"', cl.name
+            USING ERRCODE = '42501',
+                  HINT = format('Consumers need SELECT on %s: GRANT SELECT ON %s TO %I.',
+                                cl.log_table, cl.log_table, current_user);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_check_reader(staging.changelog) IS
+    'Raises 42501 unless the current role may read the changelog''s log table.';
+
+-- First key of the advisory locks that keep prunes and new consumers apart
+-- (the second is the log table's OID).
+CREATE FUNCTION staging._changelog_lock_key() RETURNS int
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 1935767855;          -- 'stag' in ASCII
+COMMENT ON FUNCTION staging._changelog_lock_key() IS
+    'First key of the advisory locks between staging.prune_changelog and staging.add_consumer.';
 
 -- (Re)creates the trigger of one subscription; the trigger is named after
 -- the log table, so two changelogs on one table never collide.  It fires on
@@ -376,6 +407,7 @@ BEGIN
     IF consumer IS NULL OR consumer = '' THEN
         RAISE EXCEPTION 'consumer name must not be empty' USING ERRCODE = '22023';
     END IF;
+    PERFORM staging._changelog_check_reader(cl);
     -- The consumer starts at a snapshot taken after no prune runs any more
     -- (prunes skip the changelog while we hold this lock), so nothing it
     -- must receive was pruned for the other consumers' sake.
@@ -383,7 +415,7 @@ BEGIN
         RAISE EXCEPTION 'staging.add_consumer must run at isolation level READ COMMITTED'
             USING ERRCODE = '25001';
     END IF;
-    PERFORM FROM staging.changelog c WHERE c.name = cl.name FOR NO KEY UPDATE;
+    PERFORM pg_advisory_xact_lock_shared(staging._changelog_lock_key(), cl.log_table::oid::int);
     INSERT INTO staging.changelog_consumer (changelog, consumer, finished)
     VALUES (cl.name, consumer, pg_current_snapshot());
 EXCEPTION WHEN unique_violation THEN
@@ -403,7 +435,7 @@ CREATE FUNCTION staging._changelog_consumer(name text, consumer text)
 DECLARE
     c staging.changelog_consumer;
 BEGIN
-    PERFORM staging._changelog(name);
+    PERFORM staging._changelog_check_reader(staging._changelog(name));
     SELECT * INTO c FROM staging.changelog_consumer k
      WHERE k.changelog = name AND k.consumer = _changelog_consumer.consumer
        FOR UPDATE;
@@ -433,9 +465,11 @@ COMMENT ON FUNCTION staging.drop_consumer(text, text) IS
 
 -- Removes the rows every consumer finished: those of transactions older
 -- than every consumer's "finished" snapshot.  A plain DELETE of committed
--- rows takes no lock that writers wait for; concurrent pruners skip.
+-- rows takes no lock that writers wait for; concurrent pruners skip.  It
+-- runs as the extension's owner: it only removes what nobody needs, so
+-- consumers need no DELETE privilege on the log table.
 CREATE FUNCTION staging.prune_changelog(name text) RETURNS bigint
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -443,9 +477,8 @@ DECLARE
     horizon xid8;
     removed bigint;
 BEGIN
-    PERFORM FROM staging.changelog c WHERE c.name = cl.name FOR NO KEY UPDATE SKIP LOCKED;
-    IF NOT FOUND THEN
-        RETURN 0;               -- another session is pruning it
+    IF NOT pg_try_advisory_xact_lock(staging._changelog_lock_key(), cl.log_table::oid::int) THEN
+        RETURN 0;               -- being pruned, or a consumer is being added
     END IF;
     SELECT coalesce(min(pg_snapshot_xmin(finished)), pg_snapshot_xmin(pg_current_snapshot()))
       INTO horizon
@@ -581,8 +614,10 @@ CREATE VIEW staging.changelog_status AS
 SELECT k.changelog, k.consumer, p.pending_entities,
        now() - p.oldest_pending AS oldest_pending_age,
        k.batch_id AS current_batch
-  FROM staging.changelog_consumer k,
-       LATERAL staging._changelog_pending(k) p;
+  FROM staging.changelog_consumer k
+  JOIN staging.changelog c ON c.name = k.changelog,
+       LATERAL staging._changelog_pending(k) p
+ WHERE pg_catalog.has_table_privilege(c.log_table, 'SELECT');
 COMMENT ON VIEW staging.changelog_status IS
     'Per changelog and consumer: entities pending, age of the oldest pending change, the unfinished batch.';
 
@@ -677,4 +712,7 @@ REVOKE ALL ON FUNCTION staging._changelog_trigger(), staging._changelog_advance(
     staging._changelog_create_trigger(staging.changelog, regclass),
     staging._changelog_dropped() FROM PUBLIC;
 GRANT SELECT ON staging.changelog, staging.changelog_subscription,
-    staging.changelog_consumer, staging.changelog_status TO PUBLIC;
+    staging.changelog_status TO PUBLIC;
+-- Row security limits each role to the consumers of the logs it may read.
+GRANT SELECT, INSERT, UPDATE, DELETE ON staging.changelog_consumer TO PUBLIC;
+GRANT USAGE ON SEQUENCE staging.changelog_batch_seq TO PUBLIC;
