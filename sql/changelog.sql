@@ -100,6 +100,21 @@ SELECT count(*) AS rows_logged, count(DISTINCT entity_id) AS entities FROM produ
  WHERE txid = pg_current_xact_id();
 COMMIT;
 
+-- TRUNCATE fires no row trigger; a statement trigger logs every entity
+-- the table held.
+CREATE TABLE product_tag (entity_id int, tag text);
+SELECT staging.subscribe('product_idx', 'product_tag');
+INSERT INTO product_tag VALUES (7, 'a'), (7, 'b'), (8, 'a'), (NULL, 'orphan');
+SELECT staging.finish_batch('product_idx', 'search', batch_id)
+  FROM staging.next_batch('product_idx', 'search') LIMIT 1;
+TRUNCATE product_tag;
+SELECT entity_id FROM staging.next_batch('product_idx', 'search');
+SELECT staging.finish_batch('product_idx', 'search', batch_id)
+  FROM staging.next_batch('product_idx', 'search') LIMIT 1;
+SELECT staging.unsubscribe('product_idx', 'product_tag');
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'product_tag'::regclass;
+DROP TABLE product_tag;
+
 -- Two changelogs on one table keep their own triggers.
 SELECT staging.create_changelog('price_idx', 'product');
 SELECT staging.add_consumer('price_idx', 'feed');

@@ -85,6 +85,12 @@ SELECT entity_id FROM staging.next_batch('item_idx', 'idx');
 -- Nothing else went live between 1000 and 1500.
 SELECT staging._changelog_advance(1000, 1500);
 
+-- TRUNCATE of an attribute table logs the entities of its live main rows
+-- (entity 1 through row 1, entity 3 through row 4; row 3 is history).
+SELECT staging.finish_batch('item_idx', 'idx', batch_id) FROM staging.next_batch('item_idx', 'idx') LIMIT 1;
+TRUNCATE item_int;
+SELECT entity_id FROM staging.next_batch('item_idx', 'idx');
+
 -- A relation table of a versioned catalog logs its entity column; a table
 -- with neither the entity column nor a row_id link is refused.
 CREATE TABLE item_link (entity_id bigint, linked_id bigint);

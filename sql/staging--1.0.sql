@@ -123,7 +123,7 @@ COMMENT ON FUNCTION staging.versioned_kind(regclass) IS
 -- Registry: one row per changelog.
 CREATE TABLE staging.changelog (
     name          text PRIMARY KEY
-                  CHECK (name ~ '^[a-z_][a-z0-9_]*$' AND length(name) <= 60),
+                  CHECK (name ~ '^[a-z_][a-z0-9_]*$' AND length(name) <= 50),
     main_table    regclass NOT NULL,
     entity_column name NOT NULL,
     log_table     regclass NOT NULL UNIQUE
@@ -230,6 +230,67 @@ CREATE FUNCTION staging._changelog_lock_key() RETURNS int
 COMMENT ON FUNCTION staging._changelog_lock_key() IS
     'First key of the advisory locks between staging.prune_changelog and staging.add_consumer.';
 
+-- Drops the triggers of one subscription, if they exist.
+CREATE FUNCTION staging._changelog_drop_triggers(cl staging.changelog, tbl regclass)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t name;
+BEGIN
+    FOR t IN SELECT tgname FROM pg_trigger
+              WHERE tgrelid = tbl AND tgname IN (cl.name || '_cl', cl.name || '_cl_truncate')
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_drop_triggers(staging.changelog, regclass) IS
+    'Drops the triggers <name>_cl and <name>_cl_truncate of one changelog subscription.';
+
+-- TRUNCATE fires no row trigger: before it empties a watched table, log
+-- every entity it holds (live rows only, for versioned tables).  It runs as
+-- the extension's owner, like the row trigger writing as the log's owner.
+CREATE FUNCTION staging._changelog_truncate() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cl staging.changelog := staging._changelog(TG_ARGV[0]);
+    tbl regclass := TG_RELID;
+    main regclass;
+    entity name;
+    n bigint;
+BEGIN
+    CASE staging.versioned_kind(tbl)
+    WHEN 'attribute' THEN
+        SELECT a.main_table, v.entity_column INTO main, entity
+          FROM staging.attribute_table a JOIN staging.versioned_table v ON v.relid = a.main_table
+         WHERE a.relid = tbl;
+        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT m.%I FROM %s a JOIN %s m '
+                       'ON m.row_id = a.row_id WHERE m.created_in <= $1 AND m.updated_in > $1',
+                       cl.log_table, entity, tbl, main)
+            USING staging.live_version();
+    WHEN 'main' THEN
+        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT %I FROM %s '
+                       'WHERE created_in <= $1 AND updated_in > $1',
+                       cl.log_table, cl.entity_column, tbl)
+            USING staging.live_version();
+    ELSE
+        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT %I FROM %s WHERE %2$I IS NOT NULL',
+                       cl.log_table, cl.entity_column, tbl);
+    END CASE;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        PERFORM pg_notify(cl.name || '_cl', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_truncate() IS
+    'Statement trigger BEFORE TRUNCATE of a changelog subscription: logs every entity of the table.';
+
 -- (Re)creates the trigger of one subscription; the trigger is named after
 -- the log table, so two changelogs on one table never collide.  It fires on
 -- every UPDATE (no column list): which columns count, and how the table
@@ -243,12 +304,13 @@ CREATE FUNCTION staging._changelog_create_trigger(cl staging.changelog, tbl regc
 DECLARE
     trigger_name name := cl.name || '_cl';
 BEGIN
-    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = tbl AND tgname = trigger_name) THEN
-        EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, tbl);
-    END IF;
+    PERFORM staging._changelog_drop_triggers(cl, tbl);
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION staging._changelog_trigger(%L)',
                    trigger_name, tbl, cl.name);
+    EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION staging._changelog_truncate(%L)',
+                   trigger_name || '_truncate', tbl, cl.name);
 END
 $$;
 COMMENT ON FUNCTION staging._changelog_create_trigger(staging.changelog, regclass) IS
@@ -325,7 +387,7 @@ BEGIN
         RAISE EXCEPTION 'table % is not subscribed to changelog "%"', tbl, name
             USING ERRCODE = '22023';
     END IF;
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', cl.name || '_cl', tbl);
+    PERFORM staging._changelog_drop_triggers(cl, tbl);
 END
 $$;
 COMMENT ON FUNCTION staging.unsubscribe(text, regclass) IS
@@ -344,10 +406,10 @@ BEGIN
     IF main_table IS NULL THEN
         RAISE EXCEPTION 'main_table must not be NULL' USING ERRCODE = '22023';
     END IF;
-    IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]*$' OR length(name) > 60 THEN
+    IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]*$' OR length(name) > 50 THEN
         RAISE EXCEPTION 'invalid changelog name "%"', name
             USING ERRCODE = '22023',
-                  HINT = 'Use at most 60 lower-case letters, digits and underscores: the log table is <name>_cl and NOTIFY uses that name.';
+                  HINT = 'Use at most 50 lower-case letters, digits and underscores: the log table is <name>_cl and NOTIFY uses that name.';
     END IF;
     IF EXISTS (SELECT FROM staging.changelog c WHERE c.name = create_changelog.name) THEN
         RAISE EXCEPTION 'changelog "%" already exists', name
@@ -639,7 +701,8 @@ BEGIN
           JOIN pg_event_trigger_dropped_objects() d
             ON d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = c.log_table
           JOIN staging.changelog_subscription s ON s.changelog = c.name
-          JOIN pg_trigger t ON t.tgrelid = s.tbl AND t.tgname = c.name || '_cl'
+          JOIN pg_trigger t ON t.tgrelid = s.tbl
+                           AND t.tgname IN (c.name || '_cl', c.name || '_cl_truncate')
     LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', w.trigger_name, w.tbl);
     END LOOP;
@@ -710,7 +773,8 @@ GRANT SELECT ON staging.live_state, staging.versioned_table,
     staging.attribute_table TO PUBLIC;
 REVOKE ALL ON FUNCTION staging._changelog_trigger(), staging._changelog_advance(bigint, bigint),
     staging._changelog_create_trigger(staging.changelog, regclass),
-    staging._changelog_dropped() FROM PUBLIC;
+    staging._changelog_dropped(), staging._changelog_truncate(),
+    staging._changelog_drop_triggers(staging.changelog, regclass) FROM PUBLIC;
 GRANT SELECT ON staging.changelog, staging.changelog_subscription,
     staging.changelog_status TO PUBLIC;
 -- Row security limits each role to the consumers of the logs it may read.
