@@ -401,11 +401,16 @@ load_watched_table(WatchedTable *w, Relation rel, const char *changelog)
 	versioned = registry_lookup(w->relid);
 	if (versioned != NULL && versioned->kind == VERSIONED_ATTRIBUTE)
 	{
-		const VersionedRel *main = registry_lookup(versioned->main_relid);
+		const VersionedRel *main;
 
+		/* copy before the next lookup, which may rebuild the registry */
+		w->main_relid = versioned->main_relid;
+		main = registry_lookup(w->main_relid);
+		if (main == NULL)
+			elog(ERROR, "versioned table %u of attribute table %s is not registered",
+				 w->main_relid, RelationGetRelationName(rel));
 		w->kind = WATCHED_ATTRIBUTE;
 		w->row_id_attno = required_attno(w->relid, "row_id");
-		w->main_relid = versioned->main_relid;
 		w->main_entity_attno = main->entity_attno;
 		w->main_entity_type = get_atttype(w->main_relid, main->entity_attno);
 		w->main_created_in_attno = required_attno(w->main_relid, "created_in");
