@@ -115,6 +115,16 @@ SELECT staging.unsubscribe('product_idx', 'product_tag');
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'product_tag'::regclass;
 DROP TABLE product_tag;
 
+-- A partitioned table: its partitions' rows are logged.
+CREATE TABLE product_stock (entity_id int, source int, qty int) PARTITION BY LIST (source);
+CREATE TABLE product_stock_1 PARTITION OF product_stock FOR VALUES IN (1);
+SELECT staging.subscribe('product_idx', 'product_stock');
+INSERT INTO product_stock VALUES (9, 1, 5);
+SELECT entity_id FROM staging.next_batch('product_idx', 'search');
+SELECT staging.finish_batch('product_idx', 'search', batch_id)
+  FROM staging.next_batch('product_idx', 'search') LIMIT 1;
+DROP TABLE product_stock;
+
 -- Two changelogs on one table keep their own triggers.
 SELECT staging.create_changelog('price_idx', 'product');
 SELECT staging.add_consumer('price_idx', 'feed');

@@ -351,7 +351,8 @@ can_insert_directly(Oid log_relid, Oid *sequence)
 
 /*
  * Fill a cache entry from the registry: the changelog's log table and the
- * subscribed columns, and how the table leads to its entity.
+ * subscribed columns, and how the table leads to its entity.  The trigger
+ * of a partition is a clone of its subscribed partitioned table's.
  */
 static void
 load_watched_table(WatchedTable *w, Relation rel, const char *changelog)
@@ -378,7 +379,8 @@ load_watched_table(WatchedTable *w, Relation rel, const char *changelog)
 							  "  FROM staging.changelog c"
 							  "  JOIN staging.changelog_subscription s ON s.changelog = c.name"
 							  "  JOIN pg_catalog.pg_class k ON k.oid = c.log_table"
-							  " WHERE c.name = $1 AND s.tbl = $2",
+							  " WHERE c.name = $1 AND (s.tbl = $2 OR s.tbl IN"
+							  "       (SELECT relid FROM pg_catalog.pg_partition_ancestors($2)))",
 							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the changelog registry");
 	if (SPI_processed != 1)
