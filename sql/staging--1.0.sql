@@ -174,6 +174,8 @@ ALTER TABLE staging.changelog_consumer ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers_of_the_log ON staging.changelog_consumer
     USING (pg_catalog.has_table_privilege(
                (SELECT c.log_table FROM staging.changelog c WHERE c.name = changelog), 'SELECT'));
+COMMENT ON POLICY readers_of_the_log ON staging.changelog_consumer IS
+    'A role sees and moves only the consumers of the changelogs whose log table it may read.';
 
 CREATE SEQUENCE staging.changelog_batch_seq;
 COMMENT ON SEQUENCE staging.changelog_batch_seq IS
@@ -715,6 +717,8 @@ COMMENT ON FUNCTION staging._changelog_dropped() IS
     'Event trigger: forgets the subscriptions of dropped tables and the changelogs whose log table was dropped.';
 CREATE EVENT TRIGGER staging_changelog_dropped ON sql_drop
     EXECUTE FUNCTION staging._changelog_dropped();
+COMMENT ON EVENT TRIGGER staging_changelog_dropped IS
+    'Keeps the changelog registries in step with DROP TABLE.';
 
 -- Called by staging.advance (issue 4) in its transaction, after the live
 -- version moved from from_version to to_version and once the writers at the
