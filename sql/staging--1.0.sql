@@ -733,7 +733,12 @@ DECLARE
     w record;
     n bigint;
     total bigint := 0;
+    session_version text := current_setting('staging.version', true);
 BEGIN
+    -- Rows that stopped being visible count too: read every version row.
+    IF session_version IS NOT NULL THEN
+        PERFORM set_config('staging.version', 'all', true);
+    END IF;
     FOR w IN
         SELECT DISTINCT c.name, c.log_table, v.relid AS main_table, v.entity_column
           FROM staging.changelog c
@@ -755,6 +760,9 @@ BEGIN
         END IF;
         total := total + n;
     END LOOP;
+    IF session_version IS NOT NULL THEN
+        PERFORM set_config('staging.version', session_version, true);
+    END IF;
     RETURN total;
 END
 $$;
