@@ -264,7 +264,12 @@ DECLARE
     main regclass;
     entity name;
     n bigint;
+    session_version text := current_setting('staging.version', true);
 BEGIN
+    -- The live rows, whatever version this session reads.
+    IF session_version IS NOT NULL THEN
+        PERFORM set_config('staging.version', 'all', true);
+    END IF;
     CASE staging.versioned_kind(tbl)
     WHEN 'attribute' THEN
         SELECT a.main_table, v.entity_column INTO main, entity
@@ -284,6 +289,9 @@ BEGIN
                        cl.log_table, cl.entity_column, tbl);
     END CASE;
     GET DIAGNOSTICS n = ROW_COUNT;
+    IF session_version IS NOT NULL THEN
+        PERFORM set_config('staging.version', session_version, true);
+    END IF;
     IF n > 0 THEN
         PERFORM pg_notify(cl.name || '_cl', '');
     END IF;
