@@ -35,20 +35,67 @@ SELECT p.entity_id, p.sku, price.value AS price
     ON price.entity_id = p.entity_id AND price.attribute_id = 77
  ORDER BY p.entity_id;
 
-\echo '== 3. An indexer learns which products changed (changelog, next_batch / finish_batch)'
--- The search indexer watches products and their prices; a price "change"
--- to the same value is not a change, and tee-red changed twice but is
--- indexed once.
+\echo '== 3. Versioning the catalog: each product row becomes one version of its entity'
+SELECT staging.enable_versioning('catalog_product_entity');
+SELECT staging.add_attribute_table('catalog_product_entity_decimal', 'catalog_product_entity');
+SELECT table_name, entity_column, sequence_table, attribute_tables, entities, rows
+  FROM staging.versioned_tables;
+-- Every existing row is version [1, max); prices now hang off row_id.
+SELECT p.entity_id, p.row_id, p.sku, p.created_in, p.updated_in = staging.max_version() AS open_ended,
+       price.value AS price
+  FROM catalog_product_entity p
+  JOIN catalog_product_entity_decimal price
+    ON price.row_id = p.row_id AND price.attribute_id = 77
+ ORDER BY p.entity_id;
+-- Every entity id is in the sequence table; the invariants hold.
+SELECT sequence_value FROM sequence_catalog_product_entity ORDER BY 1;
+SELECT count(*) AS problems FROM staging.verify('catalog_product_entity');
+\echo '== 4. A full catalog import beside the live one: clone, compare, swap in, swap back'
+CREATE SCHEMA catalog;
+CREATE TABLE catalog.product (
+    entity_id serial PRIMARY KEY,
+    sku       text NOT NULL UNIQUE,
+    price     numeric(12,2) NOT NULL CHECK (price >= 0)
+);
+INSERT INTO catalog.product (sku, price) VALUES ('tee-red', 19.90), ('tee-blue', 19.90), ('hoodie', 49.00);
+-- The storefront's query, prepared once (it will follow the swap).
+PREPARE storefront AS SELECT sku, price FROM catalog.product ORDER BY sku;
+\echo '-- an empty copy of the live catalog, same tables, keys, sequences'
+SELECT staging.clone_schema('catalog', 'catalog_import') AS done \gset
+\echo '-- the nightly import fills it while the shop keeps serving the live one'
+INSERT INTO catalog_import.product (sku, price)
+VALUES ('tee-red', 17.90), ('tee-blue', 17.90), ('hoodie', 45.00), ('cap', 12.00);
+SELECT * FROM staging.compare_schemas('catalog', 'catalog_import');
+\echo '-- the shop before the swap'
+EXECUTE storefront;
+\echo '-- swap: refused if a table differs by more than 50 %, or if a lock cannot be had'
+SELECT staging.swap_schemas('catalog', 'catalog_import', max_difference_pct => 50) AS done \gset
+\echo '-- the same prepared statement after the swap: the import is live'
+EXECUTE storefront;
+\echo '-- caches learn about it (also by LISTEN staging_invalidation)'
+SELECT kind, detail FROM staging.invalidations ORDER BY id DESC LIMIT 1;
+\echo '-- something is wrong with the import: swap back, the old catalog is live again'
+SELECT staging.swap_schemas('catalog', 'catalog_import') AS done \gset
+EXECUTE storefront;
+
+\echo '== 5. An indexer learns which products changed (changelog, next_batch / finish_batch)'
+-- The search indexer watches products and their prices.  Prices are an
+-- attribute table now: a price row's entity is found through row_id.  A
+-- price "change" to the same value is no change, and tee-red, changed
+-- twice, is indexed once.
 CREATE TABLE search_index (entity_id int PRIMARY KEY, sku text, price numeric(12,2));
 SELECT staging.create_changelog('search', 'catalog_product_entity') AS changelog;
 \o /dev/null
 SELECT staging.subscribe('search', 'catalog_product_entity_decimal', ARRAY['value']);
 SELECT staging.add_consumer('search', 'search_indexer');
 \o
-UPDATE catalog_product_entity_decimal SET value = 17.90 WHERE entity_id = 1 AND attribute_id = 77;
-UPDATE catalog_product_entity_decimal SET value = 16.90 WHERE entity_id = 1 AND attribute_id = 77;
-UPDATE catalog_product_entity_decimal SET value = 49.00 WHERE entity_id = 3 AND attribute_id = 77;
-INSERT INTO catalog_product_entity (sku) VALUES ('cap');
+UPDATE catalog_product_entity_decimal SET value = 17.90 WHERE attribute_id = 77
+   AND row_id = (SELECT row_id FROM catalog_product_entity WHERE sku = 'tee-red');
+UPDATE catalog_product_entity_decimal SET value = 16.90 WHERE attribute_id = 77
+   AND row_id = (SELECT row_id FROM catalog_product_entity WHERE sku = 'tee-red');
+UPDATE catalog_product_entity_decimal SET value = 49.00 WHERE attribute_id = 77
+   AND row_id = (SELECT row_id FROM catalog_product_entity WHERE sku = 'hoodie');
+UPDATE catalog_product_entity SET type_id = 'configurable' WHERE sku = 'tee-blue';
 SELECT changelog, consumer, pending_entities FROM staging.changelog_status;
 -- The indexer's loop: take a batch, reindex it, finish it in the same
 -- transaction (exactly once; a crash before COMMIT redelivers the batch).
@@ -61,7 +108,7 @@ SELECT p.entity_id, p.sku, price.value
   FROM batch b
   JOIN catalog_product_entity p ON p.entity_id = b.entity_id
   LEFT JOIN catalog_product_entity_decimal price
-    ON price.entity_id = p.entity_id AND price.attribute_id = 77
+    ON price.row_id = p.row_id AND price.attribute_id = 77
 ON CONFLICT (entity_id) DO UPDATE SET sku = excluded.sku, price = excluded.price;
 \o /dev/null
 SELECT staging.finish_batch('search', 'search_indexer', (SELECT max(batch_id) FROM batch));

@@ -191,8 +191,13 @@ registry_load(void)
 
 	main_registry_relid = get_relname_relid(MAIN_REGISTRY, schema);
 	attribute_registry_relid = get_relname_relid(ATTRIBUTE_REGISTRY, schema);
-	/* Mark valid first: an invalidation arriving while we scan wins. */
-	registry_valid = true;
+	/*
+	 * Mark valid first: an invalidation arriving while we scan wins.  While
+	 * CREATE EXTENSION has not created both registry tables yet, stay
+	 * invalid: their creation sends no invalidation we would notice.
+	 */
+	registry_valid = OidIsValid(main_registry_relid) &&
+		OidIsValid(attribute_registry_relid);
 	if (OidIsValid(main_registry_relid))
 		scan_registry(main_registry_relid, add_main_table);
 	if (OidIsValid(attribute_registry_relid))

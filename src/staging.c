@@ -28,6 +28,7 @@ _PG_init(void)
 	extension_init();
 	registry_init();
 	planner_init();
+	versioning_init();
 	changelog_init();
 
 	MarkGUCPrefixReserved(STAGING_NAME);

@@ -60,6 +60,7 @@ extern int64 staging_session_version(void);
 extern int64 staging_live_version(void);
 
 /* versioning.c: DDL helpers and guards of versioned tables (issue 3) */
+extern void versioning_init(void);
 
 /* writes.c, updates.c, scheduler.c: versioned writes, campaigns (issue 4) */
 

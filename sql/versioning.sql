@@ -1,0 +1,391 @@
+-- Versioned tables: enable_versioning, add_attribute_table,
+-- disable_versioning, staging.versioned_tables, staging.verify, the DDL
+-- guards and the DROP cleanup, on a Magento-shaped catalog.
+SET client_min_messages = notice;
+CREATE SCHEMA versioning;
+SET search_path = versioning, public;
+
+-- Runs a statement; returns 'ok' or its SQLSTATE and message.
+CREATE FUNCTION try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+
+-- Columns, keys and foreign keys of a table, to compare shapes.
+CREATE FUNCTION shape(tbl regclass) RETURNS TABLE(item text) LANGUAGE sql AS $$
+SELECT format('column %s %s%s%s', a.attname, format_type(a.atttypid, a.atttypmod),
+              CASE WHEN a.attnotnull THEN ' not null' ELSE '' END,
+              coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+                  || CASE a.attidentity WHEN 'd' THEN ' identity' WHEN 'a' THEN ' identity always' ELSE '' END)
+  FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT format('constraint %s %s', conname, pg_get_constraintdef(oid))
+  FROM pg_constraint WHERE conrelid = tbl
+UNION ALL
+SELECT format('index %s', regexp_replace(pg_get_indexdef(indexrelid), ' ON .* USING ', ' USING '))
+  FROM pg_index WHERE indrelid = tbl
+ORDER BY 1
+$$;
+
+-- The catalog: products, EAV attribute tables, relation tables.
+CREATE TABLE catalog_product_entity (
+    entity_id  serial PRIMARY KEY,
+    sku        text NOT NULL UNIQUE,
+    type_id    text NOT NULL DEFAULT 'simple'
+);
+CREATE TABLE catalog_product_entity_int (
+    value_id     serial PRIMARY KEY,
+    attribute_id int NOT NULL,
+    store_id     int NOT NULL DEFAULT 0,
+    entity_id    int NOT NULL REFERENCES catalog_product_entity ON DELETE CASCADE,
+    value        int,
+    UNIQUE (entity_id, attribute_id, store_id)
+);
+CREATE TABLE catalog_product_entity_decimal (LIKE catalog_product_entity_int INCLUDING ALL);
+ALTER TABLE catalog_product_entity_decimal ALTER value TYPE numeric(12,4),
+    ADD FOREIGN KEY (entity_id) REFERENCES catalog_product_entity ON DELETE CASCADE;
+CREATE TABLE catalog_product_entity_varchar (LIKE catalog_product_entity_int INCLUDING ALL);
+ALTER TABLE catalog_product_entity_varchar ALTER value TYPE varchar(255),
+    ADD FOREIGN KEY (entity_id) REFERENCES catalog_product_entity ON DELETE CASCADE;
+CREATE TABLE catalog_category_product (
+    category_id int NOT NULL,
+    product_id  int NOT NULL REFERENCES catalog_product_entity ON DELETE CASCADE ON UPDATE CASCADE,
+    position    int NOT NULL DEFAULT 0,
+    PRIMARY KEY (category_id, product_id)
+);
+CREATE TABLE wishlist_item (
+    wishlist_item_id serial PRIMARY KEY,
+    wishlist_id      int NOT NULL,
+    product_id       int REFERENCES catalog_product_entity ON DELETE SET NULL DEFERRABLE,
+    qty              numeric NOT NULL DEFAULT 1
+);
+INSERT INTO catalog_product_entity (sku, type_id)
+SELECT 'sku-' || g, CASE WHEN g % 3 = 0 THEN 'configurable' ELSE 'simple' END FROM generate_series(1, 20) g;
+INSERT INTO catalog_product_entity_int (attribute_id, store_id, entity_id, value)
+SELECT a, s, e, e * 10 + a FROM generate_series(1, 20) e, generate_series(96, 97) a, generate_series(0, 1) s;
+INSERT INTO catalog_product_entity_decimal (attribute_id, store_id, entity_id, value)
+SELECT 77, 0, e, e + 0.99 FROM generate_series(1, 20) e;
+INSERT INTO catalog_product_entity_varchar (attribute_id, store_id, entity_id, value)
+SELECT 73, s, e, 'Product ' || e || ' store ' || s FROM generate_series(1, 20) e, generate_series(0, 1) s;
+INSERT INTO catalog_category_product SELECT c, e, e FROM generate_series(1, 3) c, generate_series(1, 20, c) e;
+INSERT INTO wishlist_item (wishlist_id, product_id) SELECT w, w * 2 FROM generate_series(1, 8) w;
+
+-- What the data and shape were before.
+CREATE TABLE before_entity AS SELECT * FROM catalog_product_entity;
+CREATE TABLE before_int AS SELECT * FROM catalog_product_entity_int;
+CREATE TABLE before_decimal AS SELECT * FROM catalog_product_entity_decimal;
+CREATE TABLE before_varchar AS SELECT * FROM catalog_product_entity_varchar;
+CREATE TABLE before_category AS SELECT * FROM catalog_category_product;
+CREATE TABLE before_wishlist AS SELECT * FROM wishlist_item;
+CREATE TABLE before_shape AS
+SELECT t, s.item FROM unnest(ARRAY['catalog_product_entity', 'catalog_product_entity_int',
+    'catalog_product_entity_decimal', 'catalog_product_entity_varchar',
+    'catalog_category_product', 'wishlist_item']::regclass[]) t, shape(t) s;
+
+-- Version the catalog.
+SELECT staging.enable_versioning('catalog_product_entity');
+SELECT staging.add_attribute_table('catalog_product_entity_int', 'catalog_product_entity');
+SELECT staging.add_attribute_table('catalog_product_entity_decimal', 'catalog_product_entity');
+SELECT staging.add_attribute_table('catalog_product_entity_varchar', 'catalog_product_entity');
+
+SELECT * FROM shape('catalog_product_entity');
+SELECT * FROM shape('sequence_catalog_product_entity');
+SELECT * FROM shape('catalog_product_entity_int');
+SELECT * FROM shape('catalog_category_product') WHERE item LIKE '%FOREIGN%';
+SELECT * FROM shape('wishlist_item') WHERE item LIKE '%FOREIGN%';
+SELECT t, staging.versioned_kind(t)
+  FROM unnest(ARRAY['catalog_product_entity', 'catalog_product_entity_int', 'catalog_product_entity_decimal',
+                    'catalog_product_entity_varchar', 'catalog_category_product',
+                    'sequence_catalog_product_entity']::regclass[]) t;
+SELECT * FROM staging.versioned_tables WHERE table_name::text LIKE 'catalog%';
+SELECT * FROM staging.verify('catalog_product_entity');
+
+-- Nothing lost: every row is version [1, max) with row_id = entity_id,
+-- the attribute rows are the same rows linked by row_id.
+SELECT count(*) AS rows, count(*) FILTER (WHERE row_id = entity_id AND created_in = 1
+                                          AND updated_in = staging.max_version()) AS version_1_to_max
+  FROM catalog_product_entity;
+SELECT count(*) AS differences FROM (
+    (SELECT entity_id, sku, type_id FROM catalog_product_entity EXCEPT SELECT * FROM before_entity)
+    UNION ALL (SELECT * FROM before_entity EXCEPT SELECT entity_id, sku, type_id FROM catalog_product_entity)) d;
+SELECT count(*) AS differences FROM (
+    (SELECT value_id, attribute_id, store_id, row_id, value FROM catalog_product_entity_int EXCEPT SELECT * FROM before_int)
+    UNION ALL (SELECT * FROM before_int EXCEPT SELECT value_id, attribute_id, store_id, row_id, value FROM catalog_product_entity_int)) d;
+SELECT count(*) AS differences FROM (
+    (SELECT value_id, attribute_id, store_id, row_id, value FROM catalog_product_entity_varchar EXCEPT SELECT * FROM before_varchar)
+    UNION ALL (SELECT * FROM before_varchar EXCEPT SELECT value_id, attribute_id, store_id, row_id, value FROM catalog_product_entity_varchar)) d;
+SELECT (SELECT count(*) FROM catalog_category_product) = (SELECT count(*) FROM before_category) AS links_kept,
+       (SELECT count(*) FROM wishlist_item) = (SELECT count(*) FROM before_wishlist) AS wishlist_kept;
+
+-- New entities: without an id the next one from the sequence table,
+-- with a new explicit id registered there (and skipped afterwards).
+INSERT INTO catalog_product_entity (sku) VALUES ('new-1') RETURNING entity_id, row_id, created_in, updated_in = staging.max_version() AS open_ended;
+INSERT INTO catalog_product_entity (entity_id, sku) VALUES (22, 'explicit-22') RETURNING entity_id, row_id;
+INSERT INTO catalog_product_entity (sku) VALUES ('new-2') RETURNING entity_id, row_id;
+SELECT sequence_value FROM sequence_catalog_product_entity WHERE sequence_value > 20 ORDER BY 1;
+-- Relations refer to entities: a new entity can be linked at once.
+INSERT INTO catalog_category_product VALUES (1, 22, 0);
+
+-- Versions of one entity never overlap: the database refuses.
+UPDATE catalog_product_entity SET updated_in = 1000 WHERE entity_id = 5;
+INSERT INTO catalog_product_entity (entity_id, sku, created_in, updated_in) VALUES (5, 'sku-5', 1000, 2000);
+SELECT try($$INSERT INTO catalog_product_entity (entity_id, sku, created_in, updated_in) VALUES (5, 'sku-5 again', 1500, 3000)$$);
+SELECT try($$INSERT INTO catalog_product_entity (entity_id, sku, created_in, updated_in) VALUES (5, 'sku-5 again', 999, 1001)$$);
+SELECT try($$INSERT INTO catalog_product_entity (entity_id, sku, created_in, updated_in) VALUES (5, 'sku-5 empty', 3000, 3000)$$);
+INSERT INTO catalog_product_entity (entity_id, sku, created_in, updated_in) VALUES (5, 'sku-5 v3', 2000, staging.max_version());
+-- Deferrable: bounds can move within a transaction.
+BEGIN;
+SET CONSTRAINTS ALL DEFERRED;
+UPDATE catalog_product_entity SET updated_in = 1200 WHERE entity_id = 5 AND created_in = 1;
+SELECT try($$SET CONSTRAINTS ALL IMMEDIATE$$);
+UPDATE catalog_product_entity SET created_in = 1200 WHERE entity_id = 5 AND created_in = 1000;
+COMMIT;
+SELECT entity_id, sku, created_in, updated_in FROM catalog_product_entity WHERE entity_id = 5 ORDER BY created_in;
+SELECT * FROM staging.verify('catalog_product_entity');
+
+-- An attribute table added once versions exist: each version row of an
+-- entity gets its own copy of the entity's attribute rows.
+CREATE TABLE catalog_product_entity_text (
+    value_id     int GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    attribute_id int NOT NULL,
+    store_id     int NOT NULL DEFAULT 0,
+    entity_id    int NOT NULL REFERENCES sequence_catalog_product_entity ON DELETE CASCADE,
+    value        text,
+    UNIQUE (entity_id, attribute_id, store_id)
+);
+INSERT INTO catalog_product_entity_text (attribute_id, entity_id, value)
+SELECT 75, e, 'Description of ' || e FROM generate_series(4, 6) e;
+SELECT staging.add_attribute_table('catalog_product_entity_text', 'catalog_product_entity');
+SELECT m.entity_id, m.row_id, m.created_in, t.value_id, t.attribute_id, t.value
+  FROM catalog_product_entity m JOIN catalog_product_entity_text t USING (row_id)
+ ORDER BY m.entity_id, m.created_in;
+SELECT * FROM shape('catalog_product_entity_text');
+SELECT try($$INSERT INTO catalog_product_entity_text (attribute_id, row_id, value)
+              SELECT 75, row_id, 'twice' FROM catalog_product_entity WHERE entity_id = 4$$);
+SELECT * FROM staging.verify('catalog_product_entity');
+
+-- verify() reports what is broken (here by disabling the triggers that
+-- enforce the foreign keys, as a restore with --disable-triggers may).
+SET session_replication_role = replica;
+INSERT INTO catalog_product_entity_int (attribute_id, store_id, row_id, value) VALUES (1, 0, 999, 1);
+INSERT INTO catalog_product_entity (entity_id, sku, created_in, updated_in) VALUES (77, 'orphan', 5, 10);
+SET session_replication_role = origin;
+SELECT * FROM staging.verify('catalog_product_entity');
+SET session_replication_role = replica;
+DELETE FROM catalog_product_entity_int WHERE row_id = 999;
+DELETE FROM catalog_product_entity WHERE entity_id = 77;
+SET session_replication_role = origin;
+SELECT count(*) AS problems FROM staging.verify('catalog_product_entity');
+
+-- Deleting an entity from the sequence table removes its versions and
+-- their attribute rows, and relations follow their own ON DELETE.
+DELETE FROM sequence_catalog_product_entity WHERE sequence_value = 4;
+SELECT (SELECT count(*) FROM catalog_product_entity WHERE entity_id = 4) AS versions,
+       (SELECT count(*) FROM catalog_product_entity_text WHERE value LIKE '% 4') AS attribute_rows,
+       (SELECT count(*) FROM catalog_category_product WHERE product_id = 4) AS links,
+       (SELECT count(*) FROM wishlist_item WHERE wishlist_id = 2 AND product_id IS NULL) AS wishlist_items_set_null;
+
+-- DDL guards: the versioning columns stay; other DDL works.
+SELECT try('ALTER TABLE catalog_product_entity DROP COLUMN row_id');
+SELECT try('ALTER TABLE catalog_product_entity DROP COLUMN created_in');
+SELECT try('ALTER TABLE catalog_product_entity ALTER COLUMN updated_in TYPE numeric');
+SELECT try('ALTER TABLE catalog_product_entity ALTER COLUMN entity_id TYPE bigint');
+SELECT try('ALTER TABLE catalog_product_entity DROP COLUMN entity_id CASCADE');
+SELECT try('ALTER TABLE catalog_product_entity RENAME COLUMN created_in TO starts');
+SELECT try('ALTER TABLE catalog_product_entity ALTER COLUMN created_in DROP NOT NULL');
+SELECT try('ALTER TABLE catalog_product_entity_int DROP COLUMN row_id');
+SELECT try('ALTER TABLE catalog_product_entity_int ALTER COLUMN row_id TYPE int');
+SELECT try('ALTER TABLE catalog_product_entity_int RENAME row_id TO product_row');
+-- the whole message
+ALTER TABLE catalog_product_entity DROP COLUMN updated_in;
+ALTER TABLE catalog_product_entity ADD COLUMN news_from_date date;
+ALTER TABLE catalog_product_entity RENAME COLUMN type_id TO product_type;
+CREATE INDEX catalog_product_entity_sku_created ON catalog_product_entity (sku, created_in);
+ALTER TABLE catalog_product_entity_int ADD COLUMN note text;
+ALTER TABLE catalog_product_entity_int DROP COLUMN note;
+ALTER TABLE catalog_product_entity RENAME TO catalog_product;
+SELECT staging.versioned_kind('catalog_product'), staging.versioned_kind('catalog_product_entity_int');
+SELECT count(*) AS problems FROM staging.verify('catalog_product');
+ALTER TABLE catalog_product RENAME TO catalog_product_entity;
+ALTER TABLE catalog_product_entity RENAME COLUMN product_type TO type_id;
+ALTER TABLE catalog_product_entity DROP COLUMN news_from_date;
+DROP INDEX catalog_product_entity_sku_created;
+
+-- Back to plain tables holding the live version (live version 1: entity
+-- 5 is its first row again; the new entities stay).
+SELECT staging.disable_versioning('catalog_product_entity');
+SELECT t, staging.versioned_kind(t)
+  FROM unnest(ARRAY['catalog_product_entity', 'catalog_product_entity_int', 'catalog_product_entity_text']::regclass[]) t;
+SELECT to_regclass('sequence_catalog_product_entity') AS sequence_table;
+SELECT count(*) FROM staging.versioned_table WHERE relid::text LIKE '%catalog_product%';
+-- the original shape, attribute tables by entity, relations to the entity
+SELECT t, s.item FROM unnest(ARRAY['catalog_product_entity', 'catalog_product_entity_int',
+    'catalog_product_entity_decimal', 'catalog_product_entity_varchar',
+    'catalog_category_product', 'wishlist_item']::regclass[]) t, shape(t) s
+EXCEPT SELECT * FROM before_shape
+UNION ALL
+(SELECT * FROM before_shape
+ EXCEPT SELECT t, s.item FROM unnest(ARRAY['catalog_product_entity', 'catalog_product_entity_int',
+    'catalog_product_entity_decimal', 'catalog_product_entity_varchar',
+    'catalog_category_product', 'wishlist_item']::regclass[]) t, shape(t) s);
+SELECT * FROM shape('catalog_product_entity_text');
+SELECT * FROM catalog_product_entity WHERE entity_id IN (4, 5) OR entity_id > 20 ORDER BY entity_id;
+SELECT entity_id, value FROM catalog_product_entity_text ORDER BY entity_id;
+-- the rows of entities other than 4 are exactly the rows from before
+SELECT count(*) AS differences FROM (
+    (SELECT * FROM catalog_product_entity WHERE entity_id <= 20 EXCEPT SELECT * FROM before_entity WHERE entity_id <> 4)
+    UNION ALL (SELECT * FROM before_entity WHERE entity_id <> 4 EXCEPT SELECT * FROM catalog_product_entity WHERE entity_id <= 20)
+    UNION ALL (SELECT 0, '', '' FROM (SELECT * FROM catalog_product_entity_int EXCEPT SELECT * FROM before_int WHERE entity_id <> 4) x)
+    UNION ALL (SELECT 0, '', '' FROM (SELECT * FROM before_int WHERE entity_id <> 4 EXCEPT SELECT * FROM catalog_product_entity_int) x)
+    UNION ALL (SELECT 0, '', '' FROM (SELECT * FROM catalog_product_entity_varchar EXCEPT SELECT * FROM before_varchar WHERE entity_id <> 4) x)
+    UNION ALL (SELECT 0, '', '' FROM (SELECT * FROM before_varchar WHERE entity_id <> 4 EXCEPT SELECT * FROM catalog_product_entity_varchar) x)) d;
+-- the serial continues after every id handed out while versioned
+INSERT INTO catalog_product_entity (sku) VALUES ('after') RETURNING entity_id;
+-- and the whole thing again
+SELECT staging.enable_versioning('catalog_product_entity');
+SELECT staging.add_attribute_table('catalog_product_entity_int', 'catalog_product_entity');
+SELECT * FROM staging.versioned_tables WHERE table_name::text LIKE 'catalog%';
+SELECT staging.disable_versioning('catalog_product_entity');
+INSERT INTO catalog_product_entity (sku) VALUES ('after again') RETURNING entity_id;
+
+-- Bad input: a clear error with its SQLSTATE, and nothing changed.
+CREATE TABLE no_entity (id int PRIMARY KEY);
+CREATE TABLE no_key (entity_id int);
+CREATE TABLE text_key (entity_id text PRIMARY KEY);
+CREATE TABLE composite (entity_id int, store_id int, PRIMARY KEY (entity_id, store_id));
+CREATE TABLE has_row_id (entity_id int PRIMARY KEY, row_id int);
+CREATE VIEW a_view AS SELECT * FROM catalog_product_entity;
+CREATE FOREIGN DATA WRAPPER regress_staging_dummy;
+CREATE SERVER regress_staging_server FOREIGN DATA WRAPPER regress_staging_dummy;
+CREATE FOREIGN TABLE a_foreign_table (entity_id int) SERVER regress_staging_server;
+CREATE TABLE partitioned (entity_id int PRIMARY KEY) PARTITION BY RANGE (entity_id);
+CREATE TABLE a_partition PARTITION OF partitioned FOR VALUES FROM (1) TO (100);
+CREATE TEMPORARY TABLE a_temp_table (entity_id int PRIMARY KEY);
+CREATE TABLE attribute_without_fk (value_id int PRIMARY KEY, entity_id int);
+CREATE TABLE two_fks (a int REFERENCES catalog_product_entity, b int REFERENCES catalog_product_entity);
+SELECT try($$SELECT staging.enable_versioning('no_entity')$$);
+SELECT try($$SELECT staging.enable_versioning('no_entity', 'id ')$$);
+SELECT try($$SELECT staging.enable_versioning('no_key')$$);
+SELECT try($$SELECT staging.enable_versioning('text_key')$$);
+SELECT try($$SELECT staging.enable_versioning('composite')$$);
+SELECT try($$SELECT staging.enable_versioning('has_row_id')$$);
+SELECT try($$SELECT staging.enable_versioning('a_view')$$);
+SELECT try($$SELECT staging.enable_versioning('a_foreign_table')$$);
+SELECT try($$SELECT staging.enable_versioning('partitioned')$$);
+SELECT try($$SELECT staging.enable_versioning('a_partition')$$);
+SELECT try($$SELECT staging.enable_versioning('a_temp_table')$$);
+SELECT try($$SELECT staging.enable_versioning('no_such_table')$$);
+SELECT try($$SELECT staging.disable_versioning('no_key')$$);
+SELECT try($$SELECT staging.verify('no_key')$$);
+SELECT try($$SELECT staging.add_attribute_table('attribute_without_fk', 'no_key')$$);
+SELECT staging.enable_versioning('catalog_product_entity');
+SELECT try($$SELECT staging.enable_versioning('catalog_product_entity')$$);
+SELECT try($$SELECT staging.add_attribute_table('attribute_without_fk', 'catalog_product_entity')$$);
+SELECT try($$SELECT staging.add_attribute_table('two_fks', 'catalog_product_entity')$$);
+SELECT try($$SELECT staging.add_attribute_table('catalog_product_entity', 'catalog_product_entity')$$);
+SELECT staging.add_attribute_table('catalog_product_entity_int', 'catalog_product_entity');
+SELECT try($$SELECT staging.add_attribute_table('catalog_product_entity_int', 'catalog_product_entity')$$);
+SELECT try($$SELECT staging.enable_versioning('catalog_product_entity_int')$$);
+SELECT try($$SELECT staging.disable_versioning('catalog_product_entity_int')$$);
+SELECT try($$SELECT staging.verify('catalog_product_entity_int')$$);
+-- attribute rows of an entity without any version row cannot be linked
+-- (the foreign key is checked, not assumed)
+BEGIN;
+DELETE FROM catalog_product_entity WHERE entity_id = 7;
+SELECT try($$SELECT staging.add_attribute_table('catalog_product_entity_varchar', 'catalog_product_entity')$$);
+ROLLBACK;
+SELECT c.conrelid::regclass, c.conname, c.convalidated
+  FROM pg_constraint c WHERE c.contype = 'f' AND c.confrelid IN
+       ('catalog_product_entity'::regclass, 'sequence_catalog_product_entity'::regclass)
+ ORDER BY 1::text, 2;
+-- an error late in the work leaves everything as it was: copies of
+-- attribute rows would break a primary key that has no default
+CREATE TABLE natural_key (code text PRIMARY KEY,
+                          entity_id int NOT NULL REFERENCES sequence_catalog_product_entity);
+INSERT INTO natural_key VALUES ('five', 5);
+UPDATE catalog_product_entity SET updated_in = 1000 WHERE entity_id = 5;
+INSERT INTO catalog_product_entity (entity_id, sku, created_in) VALUES (5, 'sku-5 later', 1000);
+SELECT try($$SELECT staging.add_attribute_table('natural_key', 'catalog_product_entity')$$);
+SELECT * FROM shape('natural_key');
+SELECT * FROM natural_key;
+SELECT staging.versioned_kind('natural_key');
+DROP TABLE natural_key;
+-- ownership: only the owner may version a table
+CREATE ROLE regress_staging_owner;
+CREATE ROLE regress_staging_other;
+GRANT CREATE, USAGE ON SCHEMA versioning TO regress_staging_owner;
+GRANT USAGE ON SCHEMA versioning TO regress_staging_other;
+SET ROLE regress_staging_other;
+SELECT try($$SELECT staging.enable_versioning('no_key')$$);
+SELECT try($$SELECT staging.disable_versioning('catalog_product_entity')$$);
+SELECT try($$DELETE FROM staging.versioned_table$$);
+SELECT try($$INSERT INTO staging.versioned_table VALUES ('no_key', 'entity_id', 'no_key')$$);
+RESET ROLE;
+SELECT count(*) AS registrations FROM staging.versioned_table WHERE relid::text LIKE '%catalog_product%';
+-- a role that owns its tables versions them without being superuser
+SET ROLE regress_staging_owner;
+CREATE TABLE owned_product (entity_id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text);
+CREATE TABLE owned_product_int (entity_id int REFERENCES owned_product, value int, UNIQUE (entity_id));
+INSERT INTO owned_product (name) VALUES ('a'), ('b');
+INSERT INTO owned_product_int VALUES (1, 10), (2, 20);
+SELECT staging.enable_versioning('owned_product');
+SELECT staging.add_attribute_table('owned_product_int', 'owned_product');
+INSERT INTO owned_product (name) VALUES ('c') RETURNING entity_id, row_id;
+SELECT * FROM staging.verify('owned_product');
+SELECT staging.disable_versioning('owned_product');
+INSERT INTO owned_product (name) VALUES ('d') RETURNING entity_id;
+SELECT * FROM shape('owned_product');
+DROP TABLE owned_product_int, owned_product;
+RESET ROLE;
+SELECT staging.disable_versioning('catalog_product_entity');
+
+-- Identifiers that need quotes, in a schema not on the search path.
+CREATE SCHEMA "Staging Test";
+CREATE TABLE "Staging Test"."Product ""Entity""" ("Entity Id" bigint PRIMARY KEY, "SKU" text);
+CREATE TABLE "Staging Test"."Product Int" (
+    "Value Id" serial PRIMARY KEY,
+    "Entity Id" bigint NOT NULL REFERENCES "Staging Test"."Product ""Entity""" ON DELETE CASCADE,
+    "Value" int,
+    UNIQUE ("Entity Id"));
+CREATE TABLE "Link's" ("Product" bigint REFERENCES "Staging Test"."Product ""Entity""" ON DELETE RESTRICT);
+INSERT INTO "Staging Test"."Product ""Entity""" VALUES (1, 'one'), (2, 'two');
+INSERT INTO "Staging Test"."Product Int" ("Entity Id", "Value") VALUES (1, 10), (2, 20);
+INSERT INTO "Link's" VALUES (2);
+SELECT staging.enable_versioning('"Staging Test"."Product ""Entity"""', 'Entity Id');
+SELECT staging.add_attribute_table('"Staging Test"."Product Int"', '"Staging Test"."Product ""Entity"""');
+SELECT * FROM staging.versioned_tables WHERE table_name::text LIKE '%Staging%';
+INSERT INTO "Staging Test"."Product ""Entity""" ("SKU") VALUES ('three') RETURNING "Entity Id", row_id;
+SELECT * FROM staging.verify('"Staging Test"."Product ""Entity"""');
+SELECT try($$ALTER TABLE "Staging Test"."Product ""Entity""" DROP COLUMN "Entity Id"$$);
+SELECT try($$ALTER TABLE "Staging Test"."Product Int" DROP COLUMN row_id$$);
+SELECT try($$DELETE FROM "Staging Test"."sequence_Product ""Entity""" WHERE sequence_value = 2$$);
+SELECT * FROM shape('"Link''s"');
+SELECT staging.disable_versioning('"Staging Test"."Product ""Entity"""');
+SELECT * FROM shape('"Staging Test"."Product Int"');
+SELECT * FROM shape('"Link''s"');
+SELECT * FROM "Staging Test"."Product ""Entity""" ORDER BY 1;
+
+-- DROP TABLE and DROP SCHEMA forget the registrations.
+SELECT staging.enable_versioning('"Staging Test"."Product ""Entity"""', 'Entity Id');
+SELECT staging.add_attribute_table('"Staging Test"."Product Int"', '"Staging Test"."Product ""Entity"""');
+DROP TABLE "Staging Test"."Product Int";
+SELECT count(*) FROM staging.attribute_table WHERE relid::text LIKE '%Staging%';
+DROP TABLE "Link's";
+DROP SCHEMA "Staging Test" CASCADE;
+SELECT count(*) FROM staging.versioned_table WHERE relid::text LIKE '%Staging%' OR relid::text ~ '^[0-9]+$';
+SELECT staging.enable_versioning('catalog_product_entity');
+SELECT staging.add_attribute_table('catalog_product_entity_int', 'catalog_product_entity');
+DROP TABLE catalog_product_entity CASCADE;
+SELECT count(*) FROM staging.versioned_table v WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = v.relid);
+SELECT count(*) FROM staging.attribute_table a WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = a.relid);
+
+RESET search_path;
+DROP SCHEMA versioning CASCADE;
+DROP SERVER regress_staging_server;
+DROP FOREIGN DATA WRAPPER regress_staging_dummy;
+DROP ROLE regress_staging_owner, regress_staging_other;

@@ -1,0 +1,94 @@
+# Versioned tables survive pg_dump -Fc / pg_restore into a new database:
+# the registrations (regclass, so by name), versioned_kind, the shape
+# (constraints, defaults, trigger), every version row, and the guards.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('dump');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'staging'");
+$node->start;
+
+$node->safe_psql('postgres', 'CREATE DATABASE shop');
+$node->safe_psql('shop', q{
+CREATE EXTENSION staging;
+CREATE SCHEMA "Catalog";
+CREATE TABLE "Catalog"."Product" (entity_id serial PRIMARY KEY, sku text NOT NULL UNIQUE);
+CREATE TABLE "Catalog"."Product Decimal" (
+    value_id serial PRIMARY KEY, attribute_id int NOT NULL, store_id int NOT NULL DEFAULT 0,
+    entity_id int NOT NULL REFERENCES "Catalog"."Product" ON DELETE CASCADE, value numeric(12,2),
+    UNIQUE (entity_id, attribute_id, store_id));
+CREATE TABLE public.category_product (category_id int, product_id int
+    REFERENCES "Catalog"."Product" ON DELETE CASCADE, PRIMARY KEY (category_id, product_id));
+INSERT INTO "Catalog"."Product" (sku) SELECT 'sku-' || g FROM generate_series(1, 100) g;
+INSERT INTO "Catalog"."Product Decimal" (attribute_id, entity_id, value) SELECT 77, g, g + 0.5 FROM generate_series(1, 100) g;
+INSERT INTO public.category_product SELECT 1, g FROM generate_series(1, 100, 7) g;
+SELECT staging.enable_versioning('"Catalog"."Product"');
+SELECT staging.add_attribute_table('"Catalog"."Product Decimal"', '"Catalog"."Product"');
+-- a second version of product 3, with its own attribute row
+UPDATE "Catalog"."Product" SET updated_in = 2000000000 WHERE entity_id = 3;
+INSERT INTO "Catalog"."Product" (entity_id, sku, created_in) VALUES (3, 'sku-3 new', 2000000000);
+INSERT INTO "Catalog"."Product Decimal" (attribute_id, row_id, value)
+SELECT 77, row_id, 9.99 FROM "Catalog"."Product" WHERE entity_id = 3 AND created_in = 2000000000;
+});
+
+my $registry = q{
+SELECT relid::text, entity_column::text, sequence_table::text, saved FROM staging.versioned_table
+UNION ALL SELECT relid::text, main_table::text, entity_column::text, saved FROM staging.attribute_table ORDER BY 1};
+my $rows = q{SELECT count(*), sum(entity_id), sum(row_id), sum(created_in), count(DISTINCT updated_in)
+  FROM "Catalog"."Product"};
+my $attribute_rows = q{SELECT count(*), sum(row_id), sum(value) FROM "Catalog"."Product Decimal"};
+my $constraints = q{
+SELECT conrelid::regclass, conname, pg_get_constraintdef(oid) FROM pg_constraint
+ WHERE conrelid IN ('"Catalog"."Product"'::regclass, '"Catalog"."Product Decimal"'::regclass,
+                    '"Catalog"."sequence_Product"'::regclass, 'public.category_product'::regclass)
+ ORDER BY 1::text, 2};
+my %checks = (
+	'registrations' => $registry,
+	'main table rows' => $rows,
+	'attribute table rows' => $attribute_rows,
+	'constraints' => $constraints);
+my %before = map { $_ => $node->safe_psql('shop', $checks{$_}) } keys %checks;
+
+my $dump = $node->basedir . '/shop.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, 'shop' ], 'pg_dump -Fc');
+$node->safe_psql('postgres', 'CREATE DATABASE shop_restored');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', 'shop_restored', $dump ],
+	'pg_restore into a new database, without errors');
+
+for my $name (sort keys %checks)
+{
+	is($node->safe_psql('shop_restored', $checks{$name}), $before{$name},
+		"restored as dumped: $name");
+}
+is($node->safe_psql('shop_restored', q{
+SELECT staging.versioned_kind('"Catalog"."Product"'), staging.versioned_kind('"Catalog"."Product Decimal"'),
+       staging.versioned_kind('public.category_product')}),
+	'main|attribute|', 'versioned_kind after restore');
+is($node->safe_psql('shop_restored', q{SELECT count(*) FROM staging.verify('"Catalog"."Product"')}),
+	'0', 'every invariant holds after restore');
+is($node->safe_psql('shop_restored', q{
+SELECT table_name, attribute_tables, entities, rows FROM staging.versioned_tables}),
+	'"Catalog"."Product"|{"\"Catalog\".\"Product Decimal\""}|100|101', 'versioned_tables after restore');
+
+# The restored table behaves as a versioned one.
+is($node->safe_psql('shop_restored', q{
+INSERT INTO "Catalog"."Product" (sku) VALUES ('new') RETURNING entity_id, row_id}),
+	'101|102', 'a new entity takes the next id of the restored sequence table');
+my ($ret, $stdout, $stderr) = $node->psql('shop_restored',
+	q{INSERT INTO "Catalog"."Product" (entity_id, sku, created_in) VALUES (3, 'overlap', 2100000000)});
+like($stderr, qr/violates exclusion constraint/, 'overlapping versions refused after restore');
+($ret, $stdout, $stderr) = $node->psql('shop_restored',
+	q{ALTER TABLE "Catalog"."Product" DROP COLUMN created_in});
+like($stderr, qr/cannot drop column "created_in" of versioned table "Product"/,
+	'DDL guard active after restore');
+$node->safe_psql('shop_restored', q{SELECT staging.disable_versioning('"Catalog"."Product"')});
+is($node->safe_psql('shop_restored', q{
+SELECT count(*), count(*) FILTER (WHERE sku = 'sku-3') FROM "Catalog"."Product"}),
+	'101|1', 'disable_versioning after restore keeps the live version');
+
+$node->stop;
+done_testing();
