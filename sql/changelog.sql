@@ -125,6 +125,20 @@ SELECT staging.finish_batch('product_idx', 'search', batch_id)
   FROM staging.next_batch('product_idx', 'search') LIMIT 1;
 DROP TABLE product_stock;
 
+-- A clone of a schema (staging.clone_schema) gets the triggers and the
+-- subscriptions: an import into the clone is logged, for the swap.
+CREATE SCHEMA cl_live;
+CREATE TABLE cl_live.gear (entity_id int PRIMARY KEY, price int);
+SELECT staging.create_changelog('gear_idx', 'cl_live.gear');
+SELECT staging.add_consumer('gear_idx', 'idx');
+SELECT staging.clone_schema('cl_live', 'cl_import');
+SELECT changelog, tbl, columns FROM staging.changelog_subscription
+ WHERE changelog = 'gear_idx' ORDER BY tbl::text;
+INSERT INTO cl_import.gear VALUES (1, 10);
+SELECT entity_id FROM staging.next_batch('gear_idx', 'idx');
+SELECT staging.drop_changelog('gear_idx');
+DROP SCHEMA cl_live, cl_import CASCADE;
+
 -- Two changelogs on one table keep their own triggers.
 SELECT staging.create_changelog('price_idx', 'product');
 SELECT staging.add_consumer('price_idx', 'feed');

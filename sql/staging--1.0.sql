@@ -1588,6 +1588,27 @@ CREATE EVENT TRIGGER staging_changelog_dropped ON sql_drop
 COMMENT ON EVENT TRIGGER staging_changelog_dropped IS
     'Keeps the changelog registries in step with DROP TABLE.';
 
+-- staging.clone_schema copies the triggers of the source's tables; this
+-- subscribes the clone's tables to the same changelogs, so an import into
+-- the clone is logged, and after staging.swap_schemas the live tables (the
+-- clone's) stay watched.  Only for relations this transaction created.
+CREATE FUNCTION staging._changelog_clone(source oid, target oid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    INSERT INTO staging.changelog_subscription (changelog, tbl, columns)
+    SELECT s.changelog, c.clone, s.columns
+      FROM staging.changelog_subscription s
+      JOIN pg_class k ON k.oid = s.tbl AND k.relnamespace = source
+     CROSS JOIN LATERAL (SELECT staging._clone_of(s.tbl, source, target) AS clone) c
+     WHERE c.clone <> s.tbl AND staging._created_in_this_transaction(c.clone)
+    ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_clone(oid, oid) IS
+    'Subscribes the tables of a fresh schema clone to the changelogs of their source tables.';
+
 -- Called by staging.advance (issue 4) in its transaction, after the live
 -- version moved from from_version to to_version and once the writers at the
 -- versions going live are visible: logs, in every changelog that watches a
@@ -2174,9 +2195,9 @@ BEGIN
     -- Versioning registrations of the source's tables, for the clone's.
     PERFORM staging._clone_registrations(source_oid, target_oid);
 
-    -- Changelog subscriptions (issue 5) of the source's tables are copied
-    -- here, once that module exists: staging._clone_registrations() maps the
-    -- regclass columns of any registry table listed there.
+    -- Changelog subscriptions of the source's tables (their triggers were
+    -- copied with the tables).
+    PERFORM staging._changelog_clone(source_oid, target_oid);
 END
 $$;
 COMMENT ON FUNCTION staging.clone_schema(name, name, boolean) IS
@@ -2383,6 +2404,9 @@ REVOKE ALL ON FUNCTION staging._changelog_trigger(), staging._changelog_advance(
     staging._changelog_create_trigger(staging.changelog, regclass),
     staging._changelog_dropped(), staging._changelog_truncate(),
     staging._changelog_drop_triggers(staging.changelog, regclass) FROM PUBLIC;
+-- staging._changelog_clone() stays executable by PUBLIC (clone_schema runs
+-- as the schemas' owner): it only subscribes relations this transaction
+-- created, beside a same-named subscribed one in the source schema.
 GRANT SELECT ON staging.changelog, staging.changelog_subscription,
     staging.changelog_status TO PUBLIC;
 -- Row security limits each role to the consumers of the logs it may read.
