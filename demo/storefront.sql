@@ -78,7 +78,53 @@ SELECT kind, detail FROM staging.invalidations ORDER BY id DESC LIMIT 1;
 SELECT staging.swap_schemas('catalog', 'catalog_import') AS done \gset
 EXECUTE storefront;
 
-\echo '== 5. An indexer learns which products changed (changelog, next_batch / finish_batch)'
+\echo '== 5. Reading at a version: a scheduled banner, previewed through a signed token'
+-- A versioned table shaped by hand (row_id, created_in, updated_in) and
+-- registered: every query on it sees the rows valid at staging.version.
+CREATE TABLE cms_block (
+    row_id     bigint PRIMARY KEY,
+    block_id   int NOT NULL,
+    content    text NOT NULL,
+    created_in bigint NOT NULL,
+    updated_in bigint NOT NULL
+);
+CREATE TABLE sequence_cms_block (sequence_value int PRIMARY KEY);
+INSERT INTO cms_block VALUES
+    (1, 1, 'Welcome!', 1, staging.to_version('2100-11-27 00:00+00')),
+    (2, 1, 'Black Friday: -30% on tees', staging.to_version('2100-11-27 00:00+00'),
+        staging.to_version('2100-11-30 00:00+00')),
+    (3, 1, 'Welcome!', staging.to_version('2100-11-30 00:00+00'), staging.max_version());
+INSERT INTO staging.versioned_table VALUES ('cms_block', 'block_id', 'sequence_cms_block');
+SELECT staging.current_version() AS reading_version, content AS banner_now FROM cms_block;
+-- An editor (here the superuser) reads any moment: the Friday sale.
+SET staging.version = '2100-11-28 12:00+00';
+SELECT staging.to_timestamp(staging.current_version()) AS reading_at, content AS banner FROM cms_block;
+RESET staging.version;
+-- The storefront's role may not read the future by itself ...
+CREATE ROLE storefront;
+GRANT SELECT ON cms_block TO storefront;
+SET ROLE storefront;
+SET staging.version = '2100-11-28 12:00+00';
+DO $$
+BEGIN
+    PERFORM content FROM cms_block;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'storefront without a token: % (SQLSTATE %)', SQLERRM, SQLSTATE;
+END $$;
+RESET staging.version;
+RESET ROLE;
+-- ... but an editor signs a preview link for one hour, and the storefront
+-- opens it: this session now reads that version, and only that one.
+SELECT staging.sign_preview(staging.to_version('2100-11-28 12:00+00'), '1 hour') AS token \gset
+SELECT left(:'token', 40) || '...' AS preview_token;
+SET ROLE storefront;
+SELECT staging.to_timestamp(staging.preview(:'token')) AS previewing;
+SELECT content AS banner_in_preview FROM cms_block;
+RESET staging.version;
+SELECT content AS banner_after_preview FROM cms_block;
+RESET ROLE;
+
+\echo '== 6. An indexer learns which products changed (changelog, next_batch / finish_batch)'
 -- The search indexer watches products and their prices.  Prices are an
 -- attribute table now: a price row's entity is found through row_id.  A
 -- price "change" to the same value is no change, and tee-red, changed

@@ -1,42 +1,475 @@
 /*-------------------------------------------------------------------------
  *
  * planner.c
- *	  Planner hook: makes every scan of a versioned table see the rows
+ *	  Planner hooks: make every scan of a versioned table see the rows
  *	  valid at the session version.
  *
+ * The filter is
+ *		created_in <= staging._read_upper() AND updated_in > staging._read_lower()
+ * when an index on (entity, ..., created_in or updated_in) can use it, else
+ * the single call staging._read_visible(created_in, updated_in).  It is
+ * added to the scan of the versioned main table itself, so it holds in
+ * every query shape (views and inlined SQL functions are planned like the
+ * rest, the nullable side of an outer join is filtered before the join,
+ * UPDATE/DELETE/MERGE only see visible target rows).  The functions are
+ * STABLE, so the version is read at execution and cached plans follow
+ * later changes of staging.version (see version.c).
+ *
+ * Where: get_relation_info_hook runs for every base relation the planner
+ * builds, after views were expanded and SQL functions inlined.  There the
+ * filter becomes an ordinary restriction clause (security level 0), so
+ * user predicates stay usable as index quals, even with non-leakproof
+ * functions (unlike securityQuals).  Members of an
+ * append relation (inheritance children, partitions, UNION ALL legs) get
+ * their restriction clauses translated from the parent later, overwriting
+ * what this hook added; they get the filter from a versioned parent, or
+ * else from set_rel_pathlist_hook, which appends it to the clauses the
+ * chosen scan will check.
+ *
  * In a database without the extension, or without any versioned table,
- * the hook goes straight to the next planner.
+ * the hooks cost a registry lookup that answers from a backend-local
+ * cache.
  *
  *-------------------------------------------------------------------------
  */
 #include "staging.h"
 
-#include "optimizer/planner.h"
+#include "access/stratnum.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_opfamily.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/plancat.h"
+#include "optimizer/restrictinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 
-static planner_hook_type prev_planner_hook = NULL;
+static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 
 /*
- * The hook: filter versioned tables, then plan as usual.
+ * The filter functions, looked up again after any change of pg_proc (the
+ * extension's schema survives DROP EXTENSION, so its OID is no key).
  */
-static PlannedStmt *
-staging_planner(Query *parse, const char *query_string, int cursorOptions,
-				ParamListInfo boundParams)
-{
-	if (!registry_is_empty())
-	{
-		/* the version filter is added here (see "Reading" in DESIGN.md) */
-	}
+static bool filter_functions_valid = false;
+static Oid	read_upper_funcid = InvalidOid;
+static Oid	read_lower_funcid = InvalidOid;
+static Oid	read_visible_funcid = InvalidOid;
+static Oid	read_upper_owned_funcid = InvalidOid;
+static Oid	read_lower_owned_funcid = InvalidOid;
+static Oid	read_visible_owned_funcid = InvalidOid;
 
-	if (prev_planner_hook)
-		return prev_planner_hook(parse, query_string, cursorOptions,
-								 boundParams);
-	return standard_planner(parse, query_string, cursorOptions, boundParams);
+/* Syscache callback: pg_proc changed; look the functions up again. */
+static void
+filter_functions_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	filter_functions_valid = false;
 }
 
-/* Install the planner hook, chained to any previous one. */
+/* OID of a function staging.NAME(), with nargs bigint arguments, or InvalidOid. */
+static Oid
+filter_function(const char *name, int nargs, Oid schema)
+{
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						   CStringGetDatum(name),
+						   PointerGetDatum(buildoidvector(argtypes, nargs)),
+						   ObjectIdGetDatum(schema));
+}
+
+/* Make sure the OIDs of the filter functions are current. */
+static void
+lookup_filter_functions(void)
+{
+	Oid			schema = staging_schema_oid();
+
+	if (filter_functions_valid)
+		return;
+	/* Mark valid first: an invalidation arriving while we look wins. */
+	filter_functions_valid = true;
+	read_upper_funcid = filter_function("_read_upper", 0, schema);
+	read_lower_funcid = filter_function("_read_lower", 0, schema);
+	read_visible_funcid = filter_function("_read_visible", 2, schema);
+	read_upper_owned_funcid = filter_function("_read_upper_owned", 0, schema);
+	read_lower_owned_funcid = filter_function("_read_lower_owned", 0, schema);
+	read_visible_owned_funcid = filter_function("_read_visible_owned", 2, schema);
+	if (!OidIsValid(read_upper_funcid) || !OidIsValid(read_lower_funcid) ||
+		!OidIsValid(read_visible_funcid) || !OidIsValid(read_upper_owned_funcid) ||
+		!OidIsValid(read_lower_owned_funcid) || !OidIsValid(read_visible_owned_funcid))
+	{
+		filter_functions_valid = false;
+		elog(ERROR, "the functions staging._read_upper(), _read_lower() and _read_visible() are missing; reinstall the extension");
+	}
+}
+
+/*
+ * What the planner needs per versioned table, cached per backend: the
+ * version columns (checked once) and the selectivity of each side of the
+ * filter at the version last estimated.  An entry goes with any relcache
+ * invalidation of its table (ANALYZE, DDL, registration changes).
+ */
+typedef struct FilterEstimate
+{
+	Oid			relid;			/* hash key */
+	AttrNumber	created_in_attno;
+	AttrNumber	updated_in_attno;
+	bool		estimated;
+	int64		version;		/* estimated for this version */
+	Selectivity upper_selec;	/* of created_in <= version */
+	Selectivity lower_selec;	/* of updated_in > version */
+} FilterEstimate;
+
+static HTAB *estimates = NULL;
+
+/* The btree operators of the filter, pinned in the catalogs */
+static Oid	int8le_opno = InvalidOid;
+static Oid	int8le_funcid;
+static Oid	int8gt_opno;
+static Oid	int8gt_funcid;
+
+/* Relcache callback: forget what we estimated for a relation. */
+static void
+estimates_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	FilterEstimate *entry;
+
+	if (estimates == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		hash_search(estimates, &relid, HASH_REMOVE, NULL);
+		return;
+	}
+	hash_seq_init(&status, estimates);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(estimates, &entry->relid, HASH_REMOVE, NULL);
+}
+
+/* Attribute number of a version column, checked to be a bigint. */
+static AttrNumber
+version_column(Oid relid, AttrNumber attno, const char *name)
+{
+	if (attno <= 0 || get_atttype(relid, attno) != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("versioned table \"%s\" has no bigint column \"%s\"",
+						get_rel_name(relid), name),
+				 errhint("Versioned tables need row_id, created_in and updated_in; re-run staging.enable_versioning().")));
+	return attno;
+}
+
+/* The cache entry of a versioned main table, columns checked. */
+static FilterEstimate *
+filter_estimate(const VersionedRel *entry)
+{
+	FilterEstimate *estimate;
+	bool		found;
+
+	if (estimates == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(FilterEstimate);
+		ctl.hcxt = CacheMemoryContext;
+		estimates = hash_create("staging filter estimates", 64, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(estimates_relcache_callback, (Datum) 0);
+	}
+	if (!OidIsValid(int8le_opno))
+	{
+		int8gt_opno = get_opfamily_member(INTEGER_BTREE_FAM_OID, INT8OID, INT8OID,
+										  BTGreaterStrategyNumber);
+		int8gt_funcid = get_opcode(int8gt_opno);
+		int8le_funcid = get_opcode(get_opfamily_member(INTEGER_BTREE_FAM_OID,
+													   INT8OID, INT8OID,
+													   BTLessEqualStrategyNumber));
+		int8le_opno = get_opfamily_member(INTEGER_BTREE_FAM_OID, INT8OID, INT8OID,
+										  BTLessEqualStrategyNumber);
+	}
+	estimate = hash_search(estimates, &entry->relid, HASH_FIND, &found);
+	if (estimate == NULL)
+	{
+		AttrNumber	created_in = version_column(entry->relid, entry->created_in_attno,
+												"created_in");
+		AttrNumber	updated_in = version_column(entry->relid, entry->updated_in_attno,
+												"updated_in");
+
+		estimate = hash_search(estimates, &entry->relid, HASH_ENTER, &found);
+		estimate->created_in_attno = created_in;
+		estimate->updated_in_attno = updated_in;
+		estimate->estimated = false;
+	}
+	return estimate;
+}
+
+/* column OP staging.FUNC() as a restriction clause of the relation */
+static RestrictInfo *
+filter_clause(PlannerInfo *root, RelOptInfo *rel, AttrNumber attno,
+			  Oid opno, Oid opfuncid, Oid funcid, Selectivity selec)
+{
+	Var		   *var = makeVar(rel->relid, attno, INT8OID, -1, InvalidOid, 0);
+	Expr	   *func = (Expr *) makeFuncExpr(funcid, INT8OID, NIL, InvalidOid,
+											 InvalidOid, COERCE_EXPLICIT_CALL);
+	OpExpr	   *clause = (OpExpr *) make_opclause(opno, BOOLOID, false,
+												  (Expr *) var, func,
+												  InvalidOid, InvalidOid);
+	RestrictInfo *rinfo;
+
+	clause->opfuncid = opfuncid;
+	rinfo = make_restrictinfo(root, (Expr *) clause, true, false, false, 0,
+							  NULL, NULL, NULL);
+	rinfo->norm_selec = selec;
+	rinfo->outer_selec = selec;
+	return rinfo;
+}
+
+/*
+ * Selectivity of column OP version, from the statistics, as for a
+ * predicate written with a constant (the function is not evaluated).
+ */
+static Selectivity
+version_selectivity(PlannerInfo *root, RelOptInfo *rel, AttrNumber attno,
+					Oid opno, int64 version)
+{
+	Var		   *var = makeVar(rel->relid, attno, INT8OID, -1, InvalidOid, 0);
+	Const	   *value = makeConst(INT8OID, -1, InvalidOid, sizeof(int64),
+								  Int64GetDatum(version), false, FLOAT8PASSBYVAL);
+
+	return restriction_selectivity(root, opno, list_make2(var, value),
+								   InvalidOid, rel->relid);
+}
+
+/*
+ * Can an index use the filter's bounds for a lookup by entity?  Only an
+ * index that leads with the entity column and also holds created_in or
+ * updated_in: there the bounds narrow the scan to the visible version.
+ * Elsewhere (an index on created_in or updated_in alone) they would only
+ * add index paths for the planner to try and reject.
+ */
+static bool
+filter_helps_index(RelOptInfo *rel, const VersionedRel *entry,
+				   const FilterEstimate *estimate)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->indexlist)
+	{
+		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
+		int			i;
+
+		if (index->nkeycolumns < 2 || index->indexkeys[0] != entry->entity_attno ||
+			index->relam != BTREE_AM_OID)
+			continue;
+		for (i = 1; i < index->nkeycolumns; i++)
+			if (index->indexkeys[i] == estimate->created_in_attno ||
+				index->indexkeys[i] == estimate->updated_in_attno)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The filter for a scan of a versioned main table, with its selectivity at
+ * the version the session reads now (estimated once per table and
+ * version; only statistics depend on it).  Two clauses that an index can
+ * use when one helps (see filter_helps_index), else the single cheaper
+ * clause staging._read_visible(created_in, updated_in).
+ */
+static List *
+version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
+			   bool indexable)
+{
+	FilterEstimate *estimate = filter_estimate(entry);
+	int64		version = staging_estimate_version();
+	RestrictInfo *rinfo;
+	FuncExpr   *visible;
+	bool		owned;
+
+	lookup_filter_functions();
+	if (!estimate->estimated || estimate->version != version)
+	{
+		Selectivity upper = 1.0;
+		Selectivity lower = 1.0;
+
+		if (version != STAGING_VERSION_ALL)
+		{
+			upper = version_selectivity(root, rel, estimate->created_in_attno,
+										int8le_opno, version);
+			lower = version_selectivity(root, rel, estimate->updated_in_attno,
+										int8gt_opno, version);
+		}
+		/* (the entry may have gone with an invalidation meanwhile) */
+		estimate = filter_estimate(entry);
+		estimate->upper_selec = upper;
+		estimate->lower_selec = lower;
+		estimate->version = version;
+		estimate->estimated = true;
+	}
+
+	/*
+	 * A table owner (not a superuser, who passes the check anyway) reads
+	 * without the privilege check: the plan then depends on the role.
+	 */
+	owned = !superuser() && pg_class_ownercheck(entry->relid, GetUserId());
+	if (owned)
+		root->glob->dependsOnRole = true;
+
+	if (indexable && filter_helps_index(rel, entry, estimate))
+		return list_make2(filter_clause(root, rel, estimate->created_in_attno,
+										int8le_opno, int8le_funcid,
+										owned ? read_upper_owned_funcid : read_upper_funcid,
+										estimate->upper_selec),
+						  filter_clause(root, rel, estimate->updated_in_attno,
+										int8gt_opno, int8gt_funcid,
+										owned ? read_lower_owned_funcid : read_lower_funcid,
+										estimate->lower_selec));
+
+	visible = makeFuncExpr(owned ? read_visible_owned_funcid : read_visible_funcid, BOOLOID,
+						   list_make2(makeVar(rel->relid, estimate->created_in_attno,
+											  INT8OID, -1, InvalidOid, 0),
+									  makeVar(rel->relid, estimate->updated_in_attno,
+											  INT8OID, -1, InvalidOid, 0)),
+						   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	rinfo = make_restrictinfo(root, (Expr *) visible, true, false, false, 0,
+							  NULL, NULL, NULL);
+	rinfo->norm_selec = estimate->upper_selec * estimate->lower_selec;
+	rinfo->outer_selec = rinfo->norm_selec;
+	return list_make1(rinfo);
+}
+
+/*
+ * get_relation_info_hook: add the version filter to the restriction
+ * clauses of a versioned main table read as a base relation.
+ */
+static void
+staging_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
+						  RelOptInfo *rel)
+{
+	const VersionedRel *entry;
+
+	if (prev_get_relation_info_hook)
+		prev_get_relation_info_hook(root, relid, inhparent, rel);
+
+	if (rel->reloptkind != RELOPT_BASEREL)
+		return;
+	entry = registry_lookup(relid);
+	if (entry == NULL || entry->kind != VERSIONED_MAIN)
+		return;
+
+	/*
+	 * build_simple_rel registers the rel only after this hook; the
+	 * selectivity estimate needs to find it.
+	 */
+	Assert(root->simple_rel_array[rel->relid] == NULL ||
+		   root->simple_rel_array[rel->relid] == rel);
+	root->simple_rel_array[rel->relid] = rel;
+	PG_TRY();
+	{
+		rel->baserestrictinfo = list_concat(rel->baserestrictinfo,
+											version_filter(root, rel, entry, true));
+	}
+	PG_FINALLY();
+	{
+		root->simple_rel_array[rel->relid] = NULL;
+	}
+	PG_END_TRY();
+	rel->baserestrict_min_security = 0;
+}
+
+/* Does a list of restriction clauses hold the version filter? */
+static bool
+has_version_filter(List *clauses)
+{
+	ListCell   *lc;
+
+	foreach(lc, clauses)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (IsA(rinfo->clause, FuncExpr) &&
+			(((FuncExpr *) rinfo->clause)->funcid == read_visible_funcid ||
+			 ((FuncExpr *) rinfo->clause)->funcid == read_visible_owned_funcid))
+			return true;
+		if (IsA(rinfo->clause, OpExpr) &&
+			list_length(((OpExpr *) rinfo->clause)->args) == 2)
+		{
+			Expr	   *arg = lsecond(((OpExpr *) rinfo->clause)->args);
+
+			if (IsA(arg, FuncExpr) &&
+				(((FuncExpr *) arg)->funcid == read_upper_funcid ||
+				 ((FuncExpr *) arg)->funcid == read_upper_owned_funcid))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Turn index-only scans into index scans: the filter needs the heap row. */
+static void
+no_index_only_scans(List *paths)
+{
+	ListCell   *lc;
+
+	foreach(lc, paths)
+	{
+		Path	   *path = (Path *) lfirst(lc);
+
+		if (path->pathtype == T_IndexOnlyScan)
+			path->pathtype = T_IndexScan;
+	}
+}
+
+/*
+ * set_rel_pathlist_hook: a versioned table read as a member of an append
+ * relation whose parent did not pass the filter on (a UNION ALL leg, or a
+ * child of a parent that is not versioned) checks the filter in its scan.
+ */
+static void
+staging_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+						 RangeTblEntry *rte)
+{
+	const VersionedRel *entry;
+
+	if (prev_set_rel_pathlist_hook)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+
+	if (rel->reloptkind != RELOPT_OTHER_MEMBER_REL || rte->rtekind != RTE_RELATION)
+		return;
+	entry = registry_lookup(rte->relid);
+	if (entry == NULL || entry->kind != VERSIONED_MAIN)
+		return;
+	lookup_filter_functions();
+	if (has_version_filter(rel->baserestrictinfo))
+		return;
+
+	rel->baserestrictinfo = list_concat(rel->baserestrictinfo,
+										version_filter(root, rel, entry, false));
+	rel->baserestrict_min_security = 0;
+	no_index_only_scans(rel->pathlist);
+	no_index_only_scans(rel->partial_pathlist);
+}
+
+/* Install the planner hooks, chained to any previous ones. */
 void
 planner_init(void)
 {
-	prev_planner_hook = planner_hook;
-	planner_hook = staging_planner;
+	prev_get_relation_info_hook = get_relation_info_hook;
+	get_relation_info_hook = staging_get_relation_info;
+	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = staging_set_rel_pathlist;
+	CacheRegisterSyscacheCallback(PROCOID, filter_functions_callback, (Datum) 0);
 }

@@ -59,7 +59,10 @@ registry_relcache_callback(Datum arg, Oid relid)
 {
 	if (!registry_valid)
 		return;
+	/* (loaded while the registry tables did not exist yet: CREATE EXTENSION) */
 	if (relid == InvalidOid ||
+		!OidIsValid(main_registry_relid) ||
+		!OidIsValid(attribute_registry_relid) ||
 		relid == main_registry_relid ||
 		relid == attribute_registry_relid ||
 		(registry_hash != NULL &&

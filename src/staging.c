@@ -29,6 +29,7 @@ _PG_init(void)
 	registry_init();
 	planner_init();
 	versioning_init();
+	version_init();
 	changelog_init();
 
 	MarkGUCPrefixReserved(STAGING_NAME);

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/attnum.h"
+#include "datatype/timestamp.h"
 
 /* Name of the extension, its schema and its GUC prefix. */
 #define STAGING_NAME "staging"
@@ -46,18 +47,28 @@ extern void registry_init(void);
 extern const VersionedRel *registry_lookup(Oid relid);
 extern bool registry_is_empty(void);
 
-/* planner.c: the planner hook that adds the version filter */
+/* planner.c: the planner hooks that add the version filter */
 extern void planner_init(void);
 
 /*
  * version.c: the session version (GUC staging.version).  The version this
  * session reads and writes at, resolved at the time of the call ('live'
- * follows staging.live_version()); STAGING_VERSION_ALL for 'all'.
+ * follows staging.live_version()); STAGING_VERSION_ALL for 'all'.  It
+ * raises 42501 when the current user may not read that version (future
+ * or 'all' without the preview privilege).  staging_live_version() is
+ * cached per backend and refreshed after any change of staging.live_state
+ * (a trigger there sends the relcache invalidation; writers need not).
  */
 #define STAGING_VERSION_ALL (-1)
 extern void version_init(void);
 extern int64 staging_session_version(void);
 extern int64 staging_live_version(void);
+/* ... without the privilege check, for the planner's estimates only */
+extern int64 staging_estimate_version(void);
+extern int64 staging_timestamp_to_version(TimestampTz ts);
+/* preview.c: signed preview tokens; version.c remembers the grant */
+extern void staging_grant_preview(int64 version, TimestampTz expires,
+								  bool local);
 
 /* versioning.c: DDL helpers and guards of versioned tables (issue 3) */
 extern void versioning_init(void);
