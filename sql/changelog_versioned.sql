@@ -116,6 +116,27 @@ SELECT entity_id, count(*) FROM gadget_idx_cl GROUP BY 1;
 SELECT staging.drop_changelog('gadget_idx');
 DELETE FROM staging.versioned_table WHERE relid = 'gadget'::regclass;
 
+-- The same through staging.enable_versioning and add_attribute_table: a
+-- catalog subscribed before it was versioned keeps logging, attribute rows
+-- now by row_id.
+CREATE TABLE shoe (entity_id bigint PRIMARY KEY, sku text);
+CREATE TABLE shoe_int (value_id serial PRIMARY KEY,
+                       entity_id bigint NOT NULL REFERENCES shoe, size int);
+INSERT INTO shoe VALUES (1, 'runner'), (2, 'boot');
+INSERT INTO shoe_int (entity_id, size) VALUES (1, 42), (2, 44);
+SELECT staging.create_changelog('shoe_idx', 'shoe');
+SELECT staging.subscribe('shoe_idx', 'shoe_int', ARRAY['size']);
+SELECT staging.add_consumer('shoe_idx', 'idx');
+SELECT staging.enable_versioning('shoe');
+SELECT staging.add_attribute_table('shoe_int', 'shoe');
+SELECT count(*) AS logged_by_versioning FROM staging.next_batch('shoe_idx', 'idx');
+UPDATE shoe_int SET size = 45 WHERE row_id = (SELECT row_id FROM shoe WHERE sku = 'boot');
+UPDATE shoe SET sku = 'runner' WHERE entity_id = 1;   -- no change
+SELECT entity_id FROM staging.next_batch('shoe_idx', 'idx');
+SELECT staging.drop_changelog('shoe_idx');
+SELECT staging.disable_versioning('shoe');
+DROP TABLE shoe_int, shoe;
+
 UPDATE staging.live_state SET version = 1;
 SELECT staging.drop_changelog('item_idx');
 DELETE FROM staging.versioned_table WHERE relid = 'item'::regclass;
