@@ -76,6 +76,7 @@ extern void versioning_init(void);
 /* writes.c, updates.c, scheduler.c: versioned writes, campaigns (issue 4) */
 
 /* changelog.c: changelog triggers and consumers (issue 5) */
+extern void changelog_init(void);
 
 /* swap.c: clone, compare and swap of schemas (issue 6) */
 
