@@ -124,7 +124,46 @@ RESET staging.version;
 SELECT content AS banner_after_preview FROM cms_block;
 RESET ROLE;
 
-\echo '== 6. A campaign with an end: Black Friday prices on tees, and an edit made meanwhile survives both'
+\echo '== 6. An indexer learns which products changed (changelog, next_batch / finish_batch)'
+-- The search indexer watches products and their prices.  Prices are an
+-- attribute table now: a price row's entity is found through row_id.  A
+-- price "change" to the same value is no change, and tee-red, changed
+-- twice, is indexed once.
+CREATE TABLE search_index (entity_id int PRIMARY KEY, sku text, price numeric(12,2));
+SELECT staging.create_changelog('search', 'catalog_product_entity') AS changelog;
+\o /dev/null
+SELECT staging.subscribe('search', 'catalog_product_entity_decimal', ARRAY['value']);
+SELECT staging.add_consumer('search', 'search_indexer');
+\o
+UPDATE catalog_product_entity_decimal SET value = 17.90 WHERE attribute_id = 77
+   AND row_id = (SELECT row_id FROM catalog_product_entity WHERE sku = 'tee-red');
+UPDATE catalog_product_entity_decimal SET value = 16.90 WHERE attribute_id = 77
+   AND row_id = (SELECT row_id FROM catalog_product_entity WHERE sku = 'tee-red');
+UPDATE catalog_product_entity_decimal SET value = 49.00 WHERE attribute_id = 77
+   AND row_id = (SELECT row_id FROM catalog_product_entity WHERE sku = 'hoodie');
+UPDATE catalog_product_entity SET type_id = 'configurable' WHERE sku = 'tee-blue';
+SELECT changelog, consumer, pending_entities FROM staging.changelog_status;
+-- The indexer's loop: take a batch, reindex it, finish it in the same
+-- transaction (exactly once; a crash before COMMIT redelivers the batch).
+BEGIN;
+CREATE TEMP TABLE batch ON COMMIT DROP AS
+    SELECT * FROM staging.next_batch('search', 'search_indexer', 100);
+SELECT batch_id, entity_id AS changed_entity FROM batch ORDER BY entity_id;
+INSERT INTO search_index
+SELECT p.entity_id, p.sku, price.value
+  FROM batch b
+  JOIN catalog_product_entity p ON p.entity_id = b.entity_id
+  LEFT JOIN catalog_product_entity_decimal price
+    ON price.row_id = p.row_id AND price.attribute_id = 77
+ON CONFLICT (entity_id) DO UPDATE SET sku = excluded.sku, price = excluded.price;
+\o /dev/null
+SELECT staging.finish_batch('search', 'search_indexer', (SELECT max(batch_id) FROM batch));
+\o
+COMMIT;
+SELECT * FROM search_index ORDER BY entity_id;
+SELECT changelog, consumer, pending_entities FROM staging.changelog_status;
+
+\echo '== 7. A campaign with an end: Black Friday prices on tees, and an edit made meanwhile survives both'
 SELECT staging.create_update('Black Friday', '2100-11-27 00:00+00', '2100-11-30 00:00+00',
                              '-30% on tees') AS black_friday \gset
 -- The editor works at the campaign's version: the tees' prices drop.

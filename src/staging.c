@@ -30,6 +30,7 @@ _PG_init(void)
 	planner_init();
 	versioning_init();
 	version_init();
+	changelog_init();
 	scheduler_init();
 	writes_init();
 

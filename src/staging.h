@@ -78,6 +78,7 @@ extern void scheduler_init(void);
 extern void writes_init(void);
 
 /* changelog.c: changelog triggers and consumers (issue 5) */
+extern void changelog_init(void);
 
 /* swap.c: clone, compare and swap of schemas (issue 6) */
 

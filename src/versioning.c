@@ -8,7 +8,8 @@
  * filter and versioned writes depend on them and on the entity column.
  * This ProcessUtility hook refuses ALTER TABLE and RENAME commands that
  * would drop, retype or rename one of them (and row_id of an attribute
- * table), with an error that says how to get rid of versioning first.
+ * table, which may only be widened to bigint), with an error that says
+ * how to get rid of versioning first.
  * Every other DDL (ADD COLUMN, renaming the table or other columns,
  * CREATE INDEX, ...) goes through untouched.
  *
@@ -33,6 +34,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_type.h"
 #include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
@@ -64,11 +66,20 @@ is_versioning_column(const VersionedRel *entry, Oid relid, const char *column)
 		entry->entity_attno != InvalidAttrNumber;
 }
 
-/* Raise the error for a refused command on a versioning column. */
+/*
+ * Raise the error for a refused command on a versioning column.  Retyping
+ * row_id of an attribute table is refused unless it widens it to bigint:
+ * the hint says so.
+ */
 static void
 refuse(const VersionedRel *entry, Oid relid, const char *column,
 	   const char *action)
 {
+	char	   *main_table = quote_literal_cstr(DatumGetCString(DirectFunctionCall1(regclassout,
+																					 ObjectIdGetDatum(entry->main_relid))));
+	bool		widenable = entry->kind == VERSIONED_ATTRIBUTE &&
+		strcmp(action, "change the type of") == 0;
+
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("cannot %s column \"%s\" of %s table \"%s\"",
@@ -76,9 +87,10 @@ refuse(const VersionedRel *entry, Oid relid, const char *column,
 					entry->kind == VERSIONED_MAIN ? "versioned" : "attribute",
 					get_rel_name(relid)),
 			 errdetail("staging keeps the versions of each entity in the columns row_id, created_in, updated_in and the entity column."),
-			 errhint("Call staging.disable_versioning(%s) first.",
-					 quote_literal_cstr(DatumGetCString(DirectFunctionCall1(regclassout,
-																			ObjectIdGetDatum(entry->main_relid)))))));
+			 widenable ?
+			 errhint("Only widening is allowed: ALTER TABLE ... ALTER COLUMN row_id TYPE bigint, without USING.  "
+					 "For anything else call staging.disable_versioning(%s) first.", main_table) :
+			 errhint("Call staging.disable_versioning(%s) first.", main_table)));
 }
 
 /* The registration of the relation a statement names, or NULL. */
@@ -91,6 +103,24 @@ lookup_rangevar(RangeVar *relation, Oid *relid)
 	if (!OidIsValid(*relid))
 		return NULL;
 	return registry_lookup(*relid);
+}
+
+/*
+ * Widening row_id of an attribute table to bigint is allowed: the column
+ * keeps the integer type it had (no rewrite when the table was linked),
+ * and bigint holds every row_id of the main table.  Without USING, so the
+ * values stay what they are.
+ */
+static bool
+is_row_id_widening(const VersionedRel *entry, AlterTableCmd *cmd)
+{
+	ColumnDef  *def = (ColumnDef *) cmd->def;
+
+	if (entry->kind != VERSIONED_ATTRIBUTE || strcmp(cmd->name, "row_id") != 0 ||
+		def == NULL || !IsA(def, ColumnDef) || def->raw_default != NULL ||
+		def->typeName == NULL)
+		return false;
+	return LookupTypeNameOid(NULL, def->typeName, true) == INT8OID;
 }
 
 /* ALTER TABLE: no DROP COLUMN, ALTER TYPE or DROP NOT NULL on them. */
@@ -118,7 +148,8 @@ check_alter_table(AlterTableStmt *stmt)
 				refuse(entry, relid, cmd->name, "drop");
 				break;
 			case AT_AlterColumnType:
-				refuse(entry, relid, cmd->name, "change the type of");
+				if (!is_row_id_widening(entry, cmd))
+					refuse(entry, relid, cmd->name, "change the type of");
 				break;
 			case AT_DropNotNull:
 				refuse(entry, relid, cmd->name, "drop NOT NULL of");

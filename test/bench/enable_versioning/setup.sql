@@ -1,9 +1,7 @@
 -- A Magento-sized catalog, kept pristine: 1M products and three EAV
--- attribute tables of 5M rows each.  Entity ids are bigint, like row_id,
--- so that attribute tables are relinked without a rewrite (with integer
--- ids each attribute table is rewritten once to widen its column to
--- bigint; see README.md).  prepare.sql copies the catalog into the
--- working tables before every run.
+-- attribute tables of 5M rows each.  Entity ids are bigint, like row_id
+-- (../enable_versioning_int has them integer).  prepare.sql copies the
+-- catalog into the working tables before every run.
 CREATE TABLE pristine_entity (
     entity_id  bigint NOT NULL,
     sku        text NOT NULL,
