@@ -137,6 +137,26 @@ SELECT staging.drop_changelog('shoe_idx');
 SELECT staging.disable_versioning('shoe');
 DROP TABLE shoe_int, shoe;
 
+-- Magento's integer ids: the attribute table keeps its integer row_id and
+-- its rows are still mapped to their entity.
+CREATE TABLE boot (entity_id int PRIMARY KEY, sku text);
+CREATE TABLE boot_int (value_id serial PRIMARY KEY,
+                       entity_id int NOT NULL REFERENCES boot, size int);
+INSERT INTO boot VALUES (7, 'chelsea'), (8, 'hiking');
+INSERT INTO boot_int (entity_id, size) VALUES (7, 41), (8, 43);
+SELECT staging.enable_versioning('boot');
+SELECT staging.add_attribute_table('boot_int', 'boot');
+SELECT format_type(atttypid, atttypmod) AS boot_int_row_id
+  FROM pg_attribute WHERE attrelid = 'boot_int'::regclass AND attname = 'row_id';
+SELECT staging.create_changelog('boot_idx', 'boot');
+SELECT staging.subscribe('boot_idx', 'boot_int', ARRAY['size']);
+SELECT staging.add_consumer('boot_idx', 'idx');
+UPDATE boot_int SET size = 42 WHERE row_id = (SELECT row_id FROM boot WHERE sku = 'hiking');
+SELECT entity_id FROM staging.next_batch('boot_idx', 'idx');
+SELECT staging.drop_changelog('boot_idx');
+SELECT staging.disable_versioning('boot');
+DROP TABLE boot_int, boot;
+
 UPDATE staging.live_state SET version = 1;
 SELECT staging.drop_changelog('item_idx');
 DELETE FROM staging.versioned_table WHERE relid = 'item'::regclass;

@@ -88,6 +88,7 @@ typedef struct WatchedTable
 	AttrNumber	entity_attno;	/* PLAIN, MAIN */
 	Oid			entity_type;	/* int2, int4 or int8 */
 	AttrNumber	row_id_attno;	/* ATTRIBUTE */
+	Oid			row_id_type;	/* ATTRIBUTE: int2, int4 or int8 */
 	AttrNumber	created_in_attno;	/* MAIN */
 	AttrNumber	updated_in_attno;	/* MAIN */
 	Oid			main_relid;		/* ATTRIBUTE: the main table */
@@ -238,7 +239,7 @@ changelog_init(void)
 	RegisterSubXactCallback(changelog_subxact_callback, NULL);
 }
 
-/* An integer entity id of type int2, int4 or int8 as int64. */
+/* An integer (entity id or row_id) of type int2, int4 or int8 as int64. */
 static int64
 entity_value(Datum value, Oid type)
 {
@@ -419,12 +420,16 @@ load_watched_table(WatchedTable *w, Relation rel, const char *changelog)
 		w->main_updated_in_attno = required_attno(w->main_relid, "updated_in");
 		w->main_index = row_id_index(w->main_relid,
 									 required_attno(w->main_relid, "row_id"));
-		if (get_atttype(w->relid, w->row_id_attno) != INT8OID ||
+		/* attribute tables keep their integer link column's type */
+		w->row_id_type = get_atttype(w->relid, w->row_id_attno);
+		if ((w->row_id_type != INT2OID && w->row_id_type != INT4OID &&
+			 w->row_id_type != INT8OID) ||
 			get_atttype(w->main_relid, required_attno(w->main_relid, "row_id")) != INT8OID)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("row_id of %s and of %s must be bigint",
-							RelationGetRelationName(rel), get_rel_name(w->main_relid))));
+					 errmsg("row_id of %s must be an integer and row_id of %s bigint",
+							RelationGetRelationName(rel), get_rel_name(w->main_relid)),
+					 errhint("Version the tables with staging.enable_versioning and staging.add_attribute_table.")));
 	}
 	else
 	{
@@ -679,7 +684,7 @@ row_entity(WatchedTable *w, TupleTableSlot *slot, int64 *entity, bool *visible)
 		value = slot_getattr(slot, w->row_id_attno, &isnull);
 		if (isnull)
 			return false;
-		row = main_row(w, DatumGetInt64(value));
+		row = main_row(w, entity_value(value, w->row_id_type));
 		*entity = row->entity;
 		*visible = row->visible;
 		return row->found;
