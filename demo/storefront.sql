@@ -162,3 +162,31 @@ SELECT staging.finish_batch('search', 'search_indexer', (SELECT max(batch_id) FR
 COMMIT;
 SELECT * FROM search_index ORDER BY entity_id;
 SELECT changelog, consumer, pending_entities FROM staging.changelog_status;
+
+\echo '== 7. A campaign with an end: Black Friday prices on tees, and an edit made meanwhile survives both'
+SELECT staging.create_update('Black Friday', '2100-11-27 00:00+00', '2100-11-30 00:00+00',
+                             '-30% on tees') AS black_friday \gset
+-- The editor works at the campaign's version: the tees' prices drop.
+SET staging.version = :black_friday;
+UPDATE catalog_product_entity_decimal price SET value = 13.90
+  FROM catalog_product_entity p
+ WHERE price.row_id = p.row_id AND price.attribute_id = 77 AND p.sku LIKE 'tee-%';
+RESET staging.version;
+-- Meanwhile, at the live version, the merchant renames a tee's SKU.
+UPDATE catalog_product_entity SET sku = 'tee-red-organic' WHERE sku = 'tee-red';
+CREATE FUNCTION pg_temp.shop(version text)
+RETURNS TABLE (entity_id int, sku text, price numeric) LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('staging.version', version, true);
+    RETURN QUERY SELECT p.entity_id, p.sku, d.value
+      FROM catalog_product_entity p
+      JOIN catalog_product_entity_decimal d ON d.row_id = p.row_id AND d.attribute_id = 77
+     ORDER BY p.entity_id;
+END $$;
+SELECT * FROM pg_temp.shop('live');
+-- Black Friday goes live (the scheduler would do this on time) ...
+SELECT staging.to_timestamp(staging.advance('2100-11-27 00:00+00')) AS live_since;
+SELECT * FROM pg_temp.shop('live');
+-- ... and ends: the regular prices are back, the new SKU stays.
+SELECT staging.to_timestamp(staging.advance('2100-11-30 00:00+00')) AS live_since;
+SELECT * FROM pg_temp.shop('live');

@@ -31,6 +31,8 @@ _PG_init(void)
 	versioning_init();
 	version_init();
 	changelog_init();
+	scheduler_init();
+	writes_init();
 
 	MarkGUCPrefixReserved(STAGING_NAME);
 }

@@ -74,6 +74,8 @@ extern void staging_grant_preview(int64 version, TimestampTz expires,
 extern void versioning_init(void);
 
 /* writes.c, updates.c, scheduler.c: versioned writes, campaigns (issue 4) */
+extern void scheduler_init(void);
+extern void writes_init(void);
 
 /* changelog.c: changelog triggers and consumers (issue 5) */
 extern void changelog_init(void);

@@ -1,0 +1,263 @@
+/*-------------------------------------------------------------------------
+ *
+ * scheduler.c
+ *	  Background worker that makes due updates live on time.
+ *
+ * Design: one launcher, registered at server start when the library is
+ * preloaded, wakes up every staging.scheduler_naptime seconds.  On each
+ * wake-up it reads staging.scheduler_databases (re-read on SIGHUP) and,
+ * for each database named there, one after the other, starts a
+ * short-lived worker connected to that database that runs
+ * "SELECT staging.advance(now())" in one transaction and exits; the
+ * launcher waits for it before starting the next.  So:
+ *	- a due update goes live at most one naptime (plus the time the
+ *	  databases before it take) after its start;
+ *	- a database not listed is never connected to;
+ *	- a database without the extension is connected to and left alone;
+ *	- an error in one database (a missing database, a failing changelog
+ *	  hook) is logged by that worker and does not stop the others;
+ *	- the launcher needs max_worker_processes room for itself and one
+ *	  more worker.
+ * The launcher is restarted by the postmaster 10 s after it dies, and
+ * with the server.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "staging.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/procsignal.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/varlena.h"
+#include "utils/wait_event.h"
+
+PGDLLEXPORT void staging_scheduler_main(Datum main_arg);
+PGDLLEXPORT void staging_scheduler_database_main(Datum main_arg);
+
+/* GUC staging.scheduler_databases: comma-separated database names */
+static char *scheduler_databases = NULL;
+
+/* GUC staging.scheduler_naptime: seconds between two rounds */
+static int	scheduler_naptime = 60;
+
+/*
+ * Define the scheduler's settings (in every process that loads the
+ * library, so that SHOW works) and, when preloaded, register the launcher.
+ */
+void
+scheduler_init(void)
+{
+	BackgroundWorker worker;
+
+	DefineCustomStringVariable("staging.scheduler_databases",
+							   "Databases in which the background worker makes due updates live.",
+							   "A comma-separated list of database names; empty disables the scheduler.",
+							   &scheduler_databases,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("staging.scheduler_naptime",
+							"Seconds between two rounds of the scheduler.",
+							NULL,
+							&scheduler_naptime,
+							60, 1, 86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 10;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "%s", STAGING_NAME);
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "staging_scheduler_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "staging scheduler launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "staging scheduler");
+	RegisterBackgroundWorker(&worker);
+}
+
+/*
+ * Start the worker for one database and wait until it is done.  Returns
+ * false when the postmaster died.
+ */
+static bool
+run_database_worker(const char *dbname)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
+
+	if (strlen(dbname) >= BGW_EXTRALEN)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("staging scheduler: database name \"%s\" is too long", dbname)));
+		return true;
+	}
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "%s", STAGING_NAME);
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "staging_scheduler_database_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "staging scheduler for database %s", dbname);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "staging scheduler");
+	strlcpy(worker.bgw_extra, dbname, BGW_EXTRALEN);
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("staging scheduler: could not start a worker for database \"%s\"", dbname),
+				 errhint("Raise max_worker_processes.")));
+		return true;
+	}
+	if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_POSTMASTER_DIED ||
+		WaitForBackgroundWorkerShutdown(handle) == BGWH_POSTMASTER_DIED)
+		return false;
+	pfree(handle);
+	return true;
+}
+
+/* One round: a worker for each listed database, one after the other. */
+static void
+scheduler_round(void)
+{
+	char	   *rawlist = pstrdup(scheduler_databases ? scheduler_databases : "");
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (!SplitGUCList(rawlist, ',', &names))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("staging scheduler: invalid list syntax in \"staging.scheduler_databases\"")));
+		return;
+	}
+	foreach(lc, names)
+	{
+		if (ShutdownRequestPending)
+			break;
+		if (!run_database_worker((const char *) lfirst(lc)))
+			proc_exit(1);
+	}
+}
+
+/*
+ * The launcher: a round every naptime until SIGTERM; SIGHUP re-reads the
+ * configuration (the database list and the naptime).
+ */
+void
+staging_scheduler_main(Datum main_arg)
+{
+	MemoryContext round_context;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	/*
+	 * The postmaster tells us with SIGUSR1 that a database worker started
+	 * or stopped; a worker without a database connection ignores SIGUSR1
+	 * unless told otherwise.  The handler sets our latch.
+	 */
+	pqsignal(SIGUSR1, procsignal_sigusr1_handler);
+	BackgroundWorkerUnblockSignals();
+
+	round_context = AllocSetContextCreate(TopMemoryContext,
+										  "staging scheduler round",
+										  ALLOCSET_DEFAULT_SIZES);
+	while (!ShutdownRequestPending)
+	{
+		MemoryContext oldcontext;
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		oldcontext = MemoryContextSwitchTo(round_context);
+		scheduler_round();
+		MemoryContextSwitchTo(oldcontext);
+		MemoryContextReset(round_context);
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 scheduler_naptime * 1000L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	/* Exit code 1: restarted after bgw_restart_time unless shutting down. */
+	proc_exit(1);
+}
+
+/*
+ * A database worker: make due updates live in one database, in one
+ * transaction, then exit.  Databases without the extension are left
+ * alone.
+ */
+void
+staging_scheduler_database_main(Datum main_arg)
+{
+	char		dbname[BGW_EXTRALEN];
+
+	strlcpy(dbname, MyBgworkerEntry->bgw_extra, BGW_EXTRALEN);
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
+	pgstat_report_appname("staging scheduler");
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (staging_extension_present())
+	{
+		const char *query = "SELECT staging.live_version(), staging.advance(now())";
+		int			ret;
+
+		pgstat_report_activity(STATE_RUNNING, query);
+		SPI_connect();
+		ret = SPI_execute(query, false, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "staging scheduler: \"%s\" failed: %d", query, ret);
+		else
+		{
+			bool		isnull;
+			int64		old_live;
+			int64		new_live;
+
+			old_live = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+			new_live = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 2, &isnull));
+			if (new_live != old_live)
+				ereport(LOG,
+						(errmsg("staging scheduler: live version of database \"%s\" advanced from "
+								INT64_FORMAT " to " INT64_FORMAT,
+								dbname, old_live, new_live)));
+		}
+		SPI_finish();
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	proc_exit(0);
+}

@@ -1,0 +1,1309 @@
+/*-------------------------------------------------------------------------
+ *
+ * writes.c
+ *	  Versioned writes: INSERT, UPDATE and DELETE of versioned tables
+ *	  follow the session version.
+ *
+ * Row triggers (installed by staging._enable_versioned_writes, which
+ * enable_versioning and add_attribute_table call) turn a write at version
+ * v into the version rows it means:
+ *
+ *	- a row [c, u) visible at v with c = v is changed in place (the cheap
+ *	  path: an UPDATE at the live version of a row created at the live
+ *	  version costs one trigger call);
+ *	- with c < v the row is split: the BEFORE trigger makes it [v, u) (or
+ *	  [v, end) for a temporary update ending at end), keeping its row_id
+ *	  and attribute rows, and the AFTER trigger inserts the history copy
+ *	  [c, v) with the old values and copies of the attribute rows (and,
+ *	  for a temporary update, the rollback copy [end, u)), so versions
+ *	  before v read the same forever;
+ *	- INSERT creates an entity that appears at v; DELETE makes it
+ *	  disappear from v (for a temporary update only until its end);
+ *	- a write to an attribute table first splits the main row it belongs
+ *	  to, so the write lands in the row of version v, never in an older
+ *	  one.
+ *
+ * Edits are never lost: after an UPDATE at v, each later row of the
+ * entity gets the new value of every column that changed, where it still
+ * holds the old value (a three-way merge: a later update that set the
+ * column itself holds another value and keeps it).  Its one limitation: a
+ * later update that set a column to exactly the old value is taken as not
+ * having set it.  Writes for a temporary update (at its start, before it
+ * went live) do not flow past its end.  UPDATEs of attribute rows merge
+ * the same way into the rows with the same key of later versions.
+ *
+ * Writes are allowed at the live version and at the start of a future
+ * update; before the live version is history (25006); anything else is
+ * 55000.  With staging.version = 'all' the triggers step aside (rows are
+ * written as given: maintenance and restores), and so they do for a write
+ * that sets the version columns itself (version rows laid out by hand).
+ *
+ * The work the triggers do on other rows runs as the table owner, with
+ * the version filter off (like foreign key checks), through SPI plans
+ * prepared once per table and session.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "staging.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
+
+PG_FUNCTION_INFO_V1(staging_main_write_before);
+PG_FUNCTION_INFO_V1(staging_main_write_after);
+PG_FUNCTION_INFO_V1(staging_attribute_write_before);
+PG_FUNCTION_INFO_V1(staging_attribute_write_after);
+
+#define MAX_VERSION PG_INT64_MAX
+
+/* Prepared statements for one main table and its attribute tables. */
+typedef struct WritePlans
+{
+	Oid			relid;			/* hash key: the main table */
+	int			ncols;			/* columns a copy carries over */
+	AttrNumber *cols;			/* their attribute numbers */
+	int			nprop;			/* columns an edit flows into later rows */
+	AttrNumber *prop;
+	SPIPlanPtr	insert_copy;	/* INSERT values, created_in, updated_in */
+	SPIPlanPtr	copy_row;		/* INSERT ... SELECT from a row_id */
+	SPIPlanPtr	set_bounds;		/* UPDATE created_in, updated_in */
+	SPIPlanPtr	row_bounds;		/* lock a row, SELECT its bounds and entity */
+	SPIPlanPtr	next_version;	/* first version of an entity after v */
+	SPIPlanPtr	delete_later;	/* DELETE the rows of an entity from v */
+	SPIPlanPtr	propagate;		/* the three-way merge into later rows */
+	int			nattr;
+	SPIPlanPtr *copy_attr;		/* per attribute table: copy its rows */
+} WritePlans;
+
+/*
+ * The three-way merge of an attribute table: its rows are matched across
+ * versions by the other columns of its unique key on row_id (attribute_id,
+ * store_id in Magento's EAV tables).
+ */
+typedef struct AttrMergePlan
+{
+	Oid			relid;			/* hash key: the attribute table */
+	int			nkey;
+	AttrNumber *key;
+	int			nval;
+	AttrNumber *val;
+	SPIPlanPtr	merge;			/* NULL: no unique key on row_id */
+} AttrMergePlan;
+
+static HTAB *attr_plans_hash = NULL;
+static HTAB *plans_hash = NULL;
+static bool plans_valid = false;
+
+/* Nesting depth of our own writes: the triggers step aside for them. */
+static int	internal_depth = 0;
+
+/* staging.live_state, looked up once after each invalidation */
+static Oid	live_state_relid = InvalidOid;
+
+/* Relcache callback: prepared statements may name changed columns. */
+static void
+writes_relcache_callback(Datum arg, Oid relid)
+{
+	plans_valid = false;
+	live_state_relid = InvalidOid;
+}
+
+/*
+ * The live version, for a write: first take a ROW SHARE lock on
+ * staging.live_state, held until commit, so that advance() (EXCLUSIVE)
+ * waits for this transaction's writes and a write never lands at a
+ * version that went into history while it ran.  Taking the lock again
+ * later in the transaction costs a local hash lookup.
+ */
+static int64
+live_version_for_write(void)
+{
+	if (!OidIsValid(live_state_relid))
+		live_state_relid = get_relname_relid("live_state", staging_schema_oid());
+	if (OidIsValid(live_state_relid))
+		LockRelationOid(live_state_relid, RowShareLock);
+	return staging_live_version();
+}
+
+/*
+ * internal_depth after an error: an error inside our own writes leaves
+ * the depth raised, and the triggers must not stay aside afterwards.  A
+ * subtransaction started inside our writes (a user trigger's exception
+ * block) gets the depth back at its abort; anything else gets 0.
+ */
+typedef struct DepthMark
+{
+	SubTransactionId subid;
+	int			depth;
+} DepthMark;
+
+static List *depth_marks = NIL;
+
+static void
+writes_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	DepthMark  *mark = depth_marks != NIL ? linitial(depth_marks) : NULL;
+
+	switch (event)
+	{
+		case SUBXACT_EVENT_START_SUB:
+			if (internal_depth > 0)
+			{
+				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+				mark = palloc(sizeof(DepthMark));
+				mark->subid = mySubid;
+				mark->depth = internal_depth;
+				depth_marks = lcons(mark, depth_marks);
+				MemoryContextSwitchTo(old);
+			}
+			break;
+		case SUBXACT_EVENT_COMMIT_SUB:
+		case SUBXACT_EVENT_ABORT_SUB:
+			if (mark != NULL && mark->subid == mySubid)
+			{
+				if (event == SUBXACT_EVENT_ABORT_SUB)
+					internal_depth = mark->depth;
+				depth_marks = list_delete_first(depth_marks);
+				pfree(mark);
+			}
+			else if (event == SUBXACT_EVENT_ABORT_SUB)
+				internal_depth = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+writes_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		internal_depth = 0;
+		list_free_deep(depth_marks);
+		depth_marks = NIL;
+	}
+}
+
+/*
+ * The session version, for a write to rel: staging_session_version(),
+ * whose privilege check (42501 for a future version or 'all' without the
+ * preview privilege) is left out for the owner of the table, who may read
+ * every version of it anyway.
+ */
+static int64
+write_version(Relation rel)
+{
+	int64		v = staging_estimate_version();
+
+	if ((v == STAGING_VERSION_ALL || v > staging_live_version()) &&
+		!pg_class_ownercheck(RelationGetRelid(rel), GetUserId()))
+		v = staging_session_version();
+	return v;
+}
+
+/* Register the invalidation and transaction callbacks. */
+void
+writes_init(void)
+{
+	CacheRegisterRelcacheCallback(writes_relcache_callback, (Datum) 0);
+	RegisterXactCallback(writes_xact_callback, NULL);
+	RegisterSubXactCallback(writes_subxact_callback, NULL);
+}
+
+/* Forget every prepared statement (after an invalidation). */
+static void
+drop_plans(void)
+{
+	HASH_SEQ_STATUS status;
+	WritePlans *p;
+
+	if (attr_plans_hash != NULL)
+	{
+		AttrMergePlan *a;
+
+		hash_seq_init(&status, attr_plans_hash);
+		while ((a = hash_seq_search(&status)) != NULL)
+			if (a->merge)
+				SPI_freeplan(a->merge);
+		hash_destroy(attr_plans_hash);
+		attr_plans_hash = NULL;
+	}
+	if (plans_hash == NULL)
+		return;
+	hash_seq_init(&status, plans_hash);
+	while ((p = hash_seq_search(&status)) != NULL)
+	{
+		SPIPlanPtr	all[] = {p->insert_copy, p->copy_row, p->set_bounds,
+		p->row_bounds, p->next_version, p->delete_later, p->propagate};
+		int			i;
+
+		for (i = 0; i < (int) lengthof(all); i++)
+			if (all[i])
+				SPI_freeplan(all[i]);
+		for (i = 0; i < p->nattr; i++)
+			if (p->copy_attr[i])
+				SPI_freeplan(p->copy_attr[i]);
+	}
+	hash_destroy(plans_hash);
+	plans_hash = NULL;
+}
+
+/* Prepare and keep one statement. */
+static SPIPlanPtr
+prepare(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "staging: could not prepare \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "staging: could not keep a prepared statement");
+	return plan;
+}
+
+/*
+ * The columns of a table, quoted and comma-separated, that a copy of one
+ * of its rows takes over (see staging._copied_columns), less row_id and
+ * the version columns; their attribute numbers in *attnos.
+ */
+static char *
+copied_columns(Oid relid, int *ncols, AttrNumber **attnos)
+{
+	StringInfoData buf;
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	uint64		i;
+
+	if (SPI_execute_with_args("SELECT attnum, attname FROM staging._copied_columns($1) "
+							  "WHERE attname NOT IN ('row_id', 'created_in', 'updated_in') "
+							  "ORDER BY attnum",
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "staging: could not read the columns of %u", relid);
+	initStringInfo(&buf);
+	*ncols = (int) SPI_processed;
+	*attnos = MemoryContextAlloc(TopMemoryContext,
+								 sizeof(AttrNumber) * Max(1, SPI_processed));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		(*attnos)[i] = DatumGetInt16(SPI_getbinval(SPI_tuptable->vals[i],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf,
+							   quote_identifier(SPI_getvalue(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 2)));
+	}
+	return buf.data;
+}
+
+/* Build the prepared statements of a main table. */
+static void
+build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	char	   *tbl = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												 RelationGetRelationName(rel));
+	const char *entity = quote_identifier(NameStr(TupleDescAttr(desc, vr->entity_attno - 1)->attname));
+	Oid			entity_type = TupleDescAttr(desc, vr->entity_attno - 1)->atttypid;
+	char	   *cols;
+	StringInfoData sql;
+	Oid		   *types;
+	int			i;
+	int			n;
+	Oid			int8s[3] = {INT8OID, INT8OID, INT8OID};
+	Oid			ent_types[3];
+	List	   *attrs = NIL;
+	ListCell   *lc;
+
+	cols = copied_columns(p->relid, &p->ncols, &p->cols);
+	initStringInfo(&sql);
+
+	/* INSERT INTO t (cols, created_in, updated_in) VALUES ($1 .. $n+2) */
+	types = palloc(sizeof(Oid) * (p->ncols + 2));
+	appendStringInfo(&sql, "INSERT INTO %s (%s, created_in, updated_in) VALUES (", tbl, cols);
+	for (i = 0; i < p->ncols; i++)
+	{
+		types[i] = TupleDescAttr(desc, p->cols[i] - 1)->atttypid;
+		appendStringInfo(&sql, "$%d, ", i + 1);
+	}
+	types[p->ncols] = INT8OID;
+	types[p->ncols + 1] = INT8OID;
+	appendStringInfo(&sql, "$%d, $%d) RETURNING row_id", p->ncols + 1, p->ncols + 2);
+	p->insert_copy = prepare(sql.data, p->ncols + 2, types);
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %1$s (%2$s, created_in, updated_in) "
+					 "SELECT %2$s, $2, $3 FROM %1$s WHERE row_id = $1 RETURNING row_id",
+					 tbl, cols);
+	p->copy_row = prepare(sql.data, 3, int8s);
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s SET created_in = $2, updated_in = $3 WHERE row_id = $1", tbl);
+	p->set_bounds = prepare(sql.data, 3, int8s);
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT created_in, updated_in, %s::text FROM %s WHERE row_id = $1 "
+					 "FOR NO KEY UPDATE",
+					 entity, tbl);
+	p->row_bounds = prepare(sql.data, 1, int8s);
+
+	ent_types[0] = entity_type;
+	ent_types[1] = INT8OID;
+	ent_types[2] = INT8OID;
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT min(created_in) FROM %s WHERE %s = $1 AND created_in > $2",
+					 tbl, entity);
+	p->next_version = prepare(sql.data, 2, ent_types);
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "DELETE FROM %s WHERE %s = $1 AND created_in >= $2", tbl, entity);
+	p->delete_later = prepare(sql.data, 2, ent_types);
+
+	/*
+	 * The three-way merge: $1 entity, $2 first version; then per column
+	 * its old and new value.  Only rows holding an old value of a column
+	 * that changed are touched.
+	 */
+	p->prop = MemoryContextAlloc(TopMemoryContext, sizeof(AttrNumber) * Max(1, p->ncols));
+	p->nprop = 0;
+	for (i = 0; i < p->ncols; i++)
+		if (p->cols[i] != vr->entity_attno)
+			p->prop[p->nprop++] = p->cols[i];
+	if (p->nprop > 0)
+	{
+		StringInfoData where;
+
+		initStringInfo(&where);
+		types = palloc(sizeof(Oid) * (2 + 2 * p->nprop));
+		types[0] = entity_type;
+		types[1] = INT8OID;
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "UPDATE %s SET ", tbl);
+		for (i = 0; i < p->nprop; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, p->prop[i] - 1);
+			const char *col = quote_identifier(NameStr(att->attname));
+			int			o = 3 + 2 * i;
+
+			types[2 + 2 * i] = att->atttypid;
+			types[3 + 2 * i] = att->atttypid;
+			appendStringInfo(&sql, "%s%s = CASE WHEN %s IS NOT DISTINCT FROM $%d THEN $%d ELSE %s END",
+							 i > 0 ? ", " : "", col, col, o, o + 1, col);
+			appendStringInfo(&where, "%s(%s IS NOT DISTINCT FROM $%d AND $%d IS DISTINCT FROM $%d)",
+							 i > 0 ? " OR " : "", col, o, o, o + 1);
+		}
+		appendStringInfo(&sql, " WHERE %s = $1 AND created_in >= $2 AND (%s)", entity, where.data);
+		p->propagate = prepare(sql.data, 2 + 2 * p->nprop, types);
+	}
+
+	/* Attribute tables: copy the rows of one row_id to another. */
+	if (SPI_execute_with_args("SELECT relid FROM staging.attribute_table WHERE main_table = $1 "
+							  "ORDER BY relid::oid",
+							  1, (Oid[]) {REGCLASSOID}, (Datum[]) {ObjectIdGetDatum(p->relid)},
+							  NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "staging: could not read the attribute tables of %s", tbl);
+	for (i = 0; i < (int) SPI_processed; i++)
+	{
+		bool		isnull;
+
+		attrs = lappend_oid(attrs, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																  SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+	p->nattr = list_length(attrs);
+	p->copy_attr = MemoryContextAllocZero(TopMemoryContext,
+										  sizeof(SPIPlanPtr) * Max(1, p->nattr));
+	n = 0;
+	foreach(lc, attrs)
+	{
+		Oid			arelid = lfirst_oid(lc);
+		int			nc;
+		AttrNumber *ac;
+		char	   *acols = copied_columns(arelid, &nc, &ac);
+		char	   *atbl = quote_qualified_identifier(get_namespace_name(get_rel_namespace(arelid)),
+													  get_rel_name(arelid));
+
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "INSERT INTO %1$s (row_id%2$s%3$s) SELECT $2%2$s%3$s FROM %1$s WHERE row_id = $1",
+						 atbl, nc > 0 ? ", " : "", acols);
+		p->copy_attr[n++] = prepare(sql.data, 2, int8s);
+	}
+}
+
+/*
+ * The prepared statements of a main table, built on first use after any
+ * invalidation.  The caller is connected to SPI.
+ */
+static WritePlans *
+plans_for(Relation rel, const VersionedRel *vr)
+{
+	Oid			relid = RelationGetRelid(rel);
+	WritePlans *p;
+	bool		found;
+
+	if (!plans_valid)
+	{
+		drop_plans();
+		plans_valid = true;
+	}
+	if (plans_hash == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(WritePlans);
+		ctl.hcxt = TopMemoryContext;
+		plans_hash = hash_create("staging write plans", 16, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	p = hash_search(plans_hash, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset(((char *) p) + sizeof(Oid), 0, sizeof(WritePlans) - sizeof(Oid));
+		p->relid = relid;
+		PG_TRY();
+		{
+			build_plans(p, rel, vr);
+		}
+		PG_CATCH();
+		{
+			hash_search(plans_hash, &relid, HASH_REMOVE, NULL);
+			plans_valid = false;
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	return p;
+}
+
+/*
+ * Run our own statements: as the owner of the table, with the version
+ * filter off (SECURITY_NOFORCE_RLS, as for foreign key checks), and with
+ * our triggers stepping aside.
+ */
+typedef struct InternalState
+{
+	Oid			save_userid;
+	int			save_sec_context;
+} InternalState;
+
+static void
+internal_begin(Relation rel, InternalState *st)
+{
+	GetUserIdAndSecContext(&st->save_userid, &st->save_sec_context);
+	SetUserIdAndSecContext(rel->rd_rel->relowner,
+						   st->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_NOFORCE_RLS);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "staging: SPI_connect failed");
+	internal_depth++;
+}
+
+static void
+internal_end(InternalState *st)
+{
+	internal_depth--;
+	SPI_finish();
+	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
+}
+
+/* Execute a prepared statement, expecting the given result. */
+static void
+run(SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
+{
+	int			ret = SPI_execute_plan(plan, values, nulls, false, 0);
+
+	if (ret != expected)
+		elog(ERROR, "staging: internal statement failed: %s", SPI_result_code_string(ret));
+}
+
+/* Get a non-null bigint column of a tuple. */
+static int64
+int8_column(HeapTuple tuple, TupleDesc desc, AttrNumber attno)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, attno, desc, &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("column \"%s\" of a versioned row must not be null",
+						NameStr(TupleDescAttr(desc, attno - 1)->attname))));
+	return DatumGetInt64(d);
+}
+
+/*
+ * Look up the update starting at a version: its end (0 when permanent);
+ * false when no update starts there.
+ */
+static bool
+update_starting_at(int64 version, int64 *end)
+{
+	Oid			relid = get_relname_relid("updates", staging_schema_oid());
+	Relation	rel;
+	Oid			index;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	*end = 0;
+	if (!OidIsValid(relid))
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	index = RelationGetPrimaryKeyIndex(rel);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(version));
+	scan = systable_beginscan(rel, index, true, GetActiveSnapshot(), 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		AttrNumber	attno = get_attnum(relid, "rollback_id");
+		Datum		d = heap_getattr(tuple, attno, RelationGetDescr(rel), &isnull);
+
+		found = true;
+		if (!isnull)
+			*end = DatumGetInt64(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * May this session write at version v?  Returns the end of the update
+ * the write belongs to when it is a temporary update that has not gone
+ * live yet (its writes end there), else 0.
+ */
+static int64
+check_write_version(Relation rel, int64 v, int64 live)
+{
+	int64		end;
+
+	if (v < live)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot write table \"%s\" at version " INT64_FORMAT ": it is history",
+						RelationGetRelationName(rel), v),
+				 errdetail("The live version is " INT64_FORMAT "; versions before it never change.", live),
+				 errhint("SET staging.version = 'live', or to the start of a future update.")));
+	if (v == live)
+		return 0;
+	if (!update_starting_at(v, &end))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot write table \"%s\" at version " INT64_FORMAT ": no update starts there",
+						RelationGetRelationName(rel), v),
+				 errhint("Writes go to the live version or to the start of an update (the id in staging.updates); create one with staging.create_update().")));
+	return end;
+}
+
+/* An entity id as text, for messages. */
+static char *
+entity_text(Datum entity, Oid type)
+{
+	Oid			func;
+	bool		varlena;
+
+	getTypeOutputInfo(type, &func, &varlena);
+	return OidOutputFunctionCall(func, entity);
+}
+
+/*
+ * Checks before a row [c, u) of an entity is split at version v by a
+ * write of an update that ends at end (0: permanent or live).  With
+ * filtered (the row was picked by the version filter), a row that ended
+ * at the live version means advance() moved it while the statement ran.
+ */
+static void
+check_split(Relation rel, const char *entity, int64 c, int64 u,
+			int64 v, int64 end, int64 live, bool filtered)
+{
+	int64		other_end;
+
+	if (filtered && u <= v && v == live)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not write table \"%s\": the live version moved to " INT64_FORMAT " while the statement ran",
+						RelationGetRelationName(rel), live),
+				 errhint("Retry the transaction.")));
+	if (c > v || u <= v)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a row of table \"%s\" written at version " INT64_FORMAT " is not visible at that version",
+						RelationGetRelationName(rel), v),
+				 errhint("Write rows as the session version shows them; for an attribute table, restrict the write to the row_id of rows visible at that version (join the main table).")));
+	if (end != 0 && u < end)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXCLUSION_VIOLATION),
+				 errmsg("update " INT64_FORMAT " of entity %s of table \"%s\" would overlap its version starting at " INT64_FORMAT,
+						v, entity, RelationGetRelationName(rel), u),
+				 errhint("Two updates of one entity may not overlap: reschedule one of them.")));
+	if (v > live && c > 1 && update_starting_at(c, &other_end) &&
+		other_end > v)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXCLUSION_VIOLATION),
+				 errmsg("update " INT64_FORMAT " of entity %s of table \"%s\" would start inside the temporary update " INT64_FORMAT,
+						v, entity, RelationGetRelationName(rel), c),
+				 errhint("Two updates of one entity may not overlap: reschedule one of them.")));
+}
+
+/* Check that a trigger is the row trigger of a versioned main table. */
+static const VersionedRel *
+trigger_target(FunctionCallInfo fcinfo, VersionedKind kind, const char *name)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const VersionedRel *vr;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "%s must be a row trigger", name);
+	vr = registry_lookup(RelationGetRelid(td->tg_relation));
+	if (vr == NULL || vr->kind != kind)
+		return NULL;
+	return vr;
+}
+
+/* What a row trigger returns to let the write proceed unchanged. */
+static Datum
+proceed(TriggerData *td)
+{
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		return PointerGetDatum(td->tg_newtuple);
+	return PointerGetDatum(td->tg_trigtuple);
+}
+
+/*
+ * BEFORE ROW trigger of a main table: place the written row at the
+ * session version.
+ */
+Datum
+staging_main_write_before(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const VersionedRel *vr = trigger_target(fcinfo, VERSIONED_MAIN,
+											"staging._main_write_before()");
+	Relation	rel = td->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+	int64		v;
+	int64		live;
+	int64		end;
+	int			cols[2];
+	Datum		vals[2];
+	bool		nulls[2] = {false, false};
+
+	if (vr == NULL || internal_depth > 0)
+		return proceed(td);
+	live = live_version_for_write();
+	v = write_version(rel);
+	if (v == STAGING_VERSION_ALL)
+		return proceed(td);
+	cols[0] = vr->created_in_attno;
+	cols[1] = vr->updated_in_attno;
+
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		HeapTuple	old = td->tg_trigtuple;
+		HeapTuple	new = td->tg_newtuple;
+		int64		c = int8_column(old, desc, vr->created_in_attno);
+		int64		u = int8_column(old, desc, vr->updated_in_attno);
+		bool		isnull;
+
+		/* The cheap path: a row created at the live version. */
+		if (c == v && v == live &&
+			int8_column(new, desc, vr->created_in_attno) == c &&
+			int8_column(new, desc, vr->updated_in_attno) == u)
+			return PointerGetDatum(new);
+
+		/*
+		 * An UPDATE that sets the version columns itself lays out version
+		 * rows by hand: written as given (the exclusion constraint still
+		 * guards the timeline).
+		 */
+		if (int8_column(new, desc, vr->created_in_attno) != c ||
+			int8_column(new, desc, vr->updated_in_attno) != u ||
+			!datumIsEqual(heap_getattr(old, vr->row_id_attno, desc, &isnull),
+						  heap_getattr(new, vr->row_id_attno, desc, &isnull), true, 8))
+			return PointerGetDatum(new);
+		end = check_write_version(rel, v, live);
+		if (c == v)
+			return PointerGetDatum(new);
+		check_split(rel, entity_text(heap_getattr(old, vr->entity_attno, desc, &isnull),
+									 TupleDescAttr(desc, vr->entity_attno - 1)->atttypid),
+					c, u, v, end, live, true);
+		vals[0] = Int64GetDatum(v);
+		vals[1] = Int64GetDatum(end != 0 ? end : u);
+		return PointerGetDatum(heap_modify_tuple_by_cols(new, desc, 2, cols, vals, nulls));
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		HeapTuple	old = td->tg_trigtuple;
+		int64		c = int8_column(old, desc, vr->created_in_attno);
+		int64		u = int8_column(old, desc, vr->updated_in_attno);
+		bool		isnull;
+
+		end = check_write_version(rel, v, live);
+		if (c != v)
+			check_split(rel, entity_text(heap_getattr(old, vr->entity_attno, desc, &isnull),
+										 TupleDescAttr(desc, vr->entity_attno - 1)->atttypid),
+						c, u, v, end, live, true);
+		return PointerGetDatum(old);
+	}
+	else
+	{
+		/* INSERT: the entity appears at v, until the update's end or its next version. */
+		HeapTuple	new = td->tg_trigtuple;
+		bool		isnull;
+		Datum		entity = heap_getattr(new, vr->entity_attno, desc, &isnull);
+		int64		until = MAX_VERSION;
+
+		/*
+		 * An INSERT that gives its own version interval (created_in other
+		 * than the live or session version, or an updated_in) lays out a
+		 * version row by hand: written as given.
+		 */
+		{
+			int64		given_c = int8_column(new, desc, vr->created_in_attno);
+
+			if ((given_c != live && given_c != v) ||
+				int8_column(new, desc, vr->updated_in_attno) != MAX_VERSION)
+				return PointerGetDatum(new);
+		}
+		end = check_write_version(rel, v, live);
+		if (!isnull)
+		{
+			InternalState st;
+			WritePlans *p;
+			Datum		args[2] = {entity, Int64GetDatum(v)};
+
+			internal_begin(rel, &st);
+			p = plans_for(rel, vr);
+			run(p->next_version, args, NULL, SPI_OK_SELECT);
+			if (SPI_processed == 1)
+			{
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+				if (!isnull)
+					until = DatumGetInt64(d);
+			}
+			internal_end(&st);
+		}
+		if (end != 0 && until < end)
+			ereport(ERROR,
+					(errcode(ERRCODE_EXCLUSION_VIOLATION),
+					 errmsg("update " INT64_FORMAT " of entity %s of table \"%s\" would overlap its version starting at " INT64_FORMAT,
+							v, entity_text(entity, TupleDescAttr(desc, vr->entity_attno - 1)->atttypid),
+							RelationGetRelationName(rel), until)));
+		vals[0] = Int64GetDatum(v);
+		vals[1] = Int64GetDatum(end != 0 ? end : until);
+		return PointerGetDatum(heap_modify_tuple_by_cols(new, desc, 2, cols, vals, nulls));
+	}
+}
+
+/* Insert a copy of a row's values as [from, until); returns its row_id. */
+static int64
+insert_copy(WritePlans *p, HeapTuple tuple, TupleDesc desc, int64 from, int64 until)
+{
+	Datum	   *values = palloc(sizeof(Datum) * (p->ncols + 2));
+	char	   *nulls = palloc(p->ncols + 2);
+	bool		isnull;
+	int			i;
+
+	for (i = 0; i < p->ncols; i++)
+	{
+		values[i] = heap_getattr(tuple, p->cols[i], desc, &isnull);
+		nulls[i] = isnull ? 'n' : ' ';
+	}
+	values[p->ncols] = Int64GetDatum(from);
+	values[p->ncols + 1] = Int64GetDatum(until);
+	nulls[p->ncols] = nulls[p->ncols + 1] = ' ';
+	run(p->insert_copy, values, nulls, SPI_OK_INSERT_RETURNING);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Copy the attribute rows of one version row to another. */
+static void
+copy_attributes(WritePlans *p, int64 from_row, int64 to_row)
+{
+	Datum		args[2] = {Int64GetDatum(from_row), Int64GetDatum(to_row)};
+	int			i;
+
+	for (i = 0; i < p->nattr; i++)
+		run(p->copy_attr[i], args, NULL, SPI_OK_INSERT);
+}
+
+/* The three-way merge of an edit into the entity's rows from version "from". */
+static void
+propagate(WritePlans *p, TupleDesc desc, const VersionedRel *vr,
+		  HeapTuple old, HeapTuple new, int64 from)
+{
+	Datum	   *values;
+	char	   *nulls;
+	bool		isnull;
+	bool		changed = false;
+	int			i;
+
+	if (p->propagate == NULL)
+		return;
+	values = palloc(sizeof(Datum) * (2 + 2 * p->nprop));
+	nulls = palloc(2 + 2 * p->nprop);
+	values[0] = heap_getattr(old, vr->entity_attno, desc, &isnull);
+	nulls[0] = ' ';
+	values[1] = Int64GetDatum(from);
+	nulls[1] = ' ';
+	for (i = 0; i < p->nprop; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, p->prop[i] - 1);
+		bool		oldnull;
+		bool		newnull;
+		Datum		o = heap_getattr(old, p->prop[i], desc, &oldnull);
+		Datum		n = heap_getattr(new, p->prop[i], desc, &newnull);
+
+		values[2 + 2 * i] = o;
+		nulls[2 + 2 * i] = oldnull ? 'n' : ' ';
+		values[3 + 2 * i] = n;
+		nulls[3 + 2 * i] = newnull ? 'n' : ' ';
+		if (oldnull != newnull ||
+			(!oldnull && !datumIsEqual(o, n, att->attbyval, att->attlen)))
+			changed = true;
+	}
+	if (changed)
+		run(p->propagate, values, nulls, SPI_OK_UPDATE);
+}
+
+/*
+ * AFTER ROW trigger of a main table (UPDATE, and DELETE before the
+ * foreign keys cascade to the attribute rows): keep the history, add
+ * rollback rows, and let edits flow into later versions.
+ */
+Datum
+staging_main_write_after(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const VersionedRel *vr = trigger_target(fcinfo, VERSIONED_MAIN,
+											"staging._main_write_after()");
+	Relation	rel = td->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+	HeapTuple	old = td->tg_trigtuple;
+	InternalState st;
+	WritePlans *p;
+	int64		v;
+	int64		live;
+	int64		end = 0;
+	int64		c;
+	int64		u;
+	int64		row_id;
+
+	if (vr == NULL || internal_depth > 0 || TRIGGER_FIRED_BEFORE(td->tg_event))
+		return PointerGetDatum(NULL);
+	v = write_version(rel);
+	if (v == STAGING_VERSION_ALL)
+		return PointerGetDatum(NULL);
+	live = staging_live_version();
+	if (v > live)
+		(void) update_starting_at(v, &end);
+	c = int8_column(old, desc, vr->created_in_attno);
+	u = int8_column(old, desc, vr->updated_in_attno);
+	row_id = int8_column(old, desc, vr->row_id_attno);
+
+	internal_begin(rel, &st);
+	p = plans_for(rel, vr);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		HeapTuple	new = td->tg_newtuple;
+		int64		c2 = int8_column(new, desc, vr->created_in_attno);
+		int64		u2 = int8_column(new, desc, vr->updated_in_attno);
+
+		if (c2 != c && !(c2 == v && c < v))
+		{
+			/* version columns set by hand: written as given */
+			internal_end(&st);
+			return PointerGetDatum(NULL);
+		}
+		if (c2 != c)
+		{
+			copy_attributes(p, row_id, insert_copy(p, old, desc, c, c2));
+			if (u2 < u)
+				copy_attributes(p, row_id, insert_copy(p, old, desc, u2, u));
+		}
+		if (end == 0 && u2 != MAX_VERSION)
+			propagate(p, desc, vr, old, new, u2);
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		bool		isnull;
+
+		if (c < v)
+			copy_attributes(p, row_id, insert_copy(p, old, desc, c, v));
+		if (end != 0)
+		{
+			if (u > end)
+				copy_attributes(p, row_id, insert_copy(p, old, desc, end, u));
+		}
+		else if (u != MAX_VERSION)
+		{
+			Datum		args[2] = {heap_getattr(old, vr->entity_attno, desc, &isnull),
+			Int64GetDatum(u)};
+
+			run(p->delete_later, args, NULL, SPI_OK_DELETE);
+		}
+	}
+	internal_end(&st);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * BEFORE ROW trigger of an attribute table: a write at version v lands in
+ * the version row of v, which is split off first when the main row the
+ * attribute row belongs to started before v.
+ */
+Datum
+staging_attribute_write_before(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const VersionedRel *vr = trigger_target(fcinfo, VERSIONED_ATTRIBUTE,
+											"staging._attribute_write_before()");
+	Relation	rel = td->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+	HeapTuple	tuple = TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_trigtuple :
+		(TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple);
+	const VersionedRel *main_vr;
+	Relation	main_rel;
+	InternalState st;
+	WritePlans *p;
+	int64		v;
+	int64		live;
+	int64		end;
+	int64		row_id;
+	int64		c;
+	int64		u;
+	bool		isnull;
+	Datum		d;
+
+	if (vr == NULL || internal_depth > 0)
+		return proceed(td);
+	v = write_version(rel);
+	if (v == STAGING_VERSION_ALL)
+		return proceed(td);
+	d = heap_getattr(tuple, vr->row_id_attno, desc, &isnull);
+	if (isnull)
+		return proceed(td);		/* NOT NULL or the foreign key will say */
+	row_id = DatumGetInt64(d);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
+		int8_column(td->tg_trigtuple, desc, vr->row_id_attno) != row_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("row_id of attribute table \"%s\" is kept by the staging extension",
+						RelationGetRelationName(rel)),
+				 errhint("Delete the attribute row and insert it for the other entity.")));
+	live = live_version_for_write();
+	v = write_version(rel);
+	main_vr = registry_lookup(vr->main_relid);
+	if (main_vr == NULL)
+		return proceed(td);
+
+	main_rel = table_open(vr->main_relid, RowExclusiveLock);
+	internal_begin(main_rel, &st);
+	p = plans_for(main_rel, main_vr);
+	run(p->row_bounds, (Datum[]) {Int64GetDatum(row_id)}, NULL, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+	{
+		internal_end(&st);
+		table_close(main_rel, NoLock);
+		return proceed(td);		/* the foreign key will say */
+	}
+	c = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	u = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	/*
+	 * An INSERT of an attribute row for a version row that is not visible
+	 * at the session version completes a version row laid out by hand:
+	 * written as given.  UPDATE and DELETE of such rows are refused below
+	 * (attribute tables are not filtered, so an unrestricted UPDATE would
+	 * otherwise change other versions, history included).
+	 */
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && !(c <= v && v < u))
+	{
+		internal_end(&st);
+		table_close(main_rel, NoLock);
+		return proceed(td);
+	}
+	if (!(c == v && v == live))
+	{
+		end = check_write_version(rel, v, live);
+		if (c != v)
+		{
+			check_split(rel, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3),
+						c, u, v, end, live, false);
+			run(p->set_bounds, (Datum[]) {Int64GetDatum(row_id), Int64GetDatum(v),
+				Int64GetDatum(end != 0 ? end : u)}, NULL, SPI_OK_UPDATE);
+			run(p->copy_row, (Datum[]) {Int64GetDatum(row_id), Int64GetDatum(c),
+				Int64GetDatum(v)}, NULL, SPI_OK_INSERT_RETURNING);
+			copy_attributes(p, row_id,
+							DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														SPI_tuptable->tupdesc, 1, &isnull)));
+			if (end != 0 && u > end)
+			{
+				run(p->copy_row, (Datum[]) {Int64GetDatum(row_id), Int64GetDatum(end),
+					Int64GetDatum(u)}, NULL, SPI_OK_INSERT_RETURNING);
+				copy_attributes(p, row_id,
+								DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+															SPI_tuptable->tupdesc, 1, &isnull)));
+			}
+		}
+	}
+	internal_end(&st);
+	table_close(main_rel, NoLock);
+	return proceed(td);
+}
+
+/*
+ * Build the three-way merge of an attribute table: $1 the entity (as
+ * text), $2 the first version; per value column its old and new value;
+ * then the key columns.
+ */
+static void
+build_attr_merge(AttrMergePlan *a, Relation rel, Relation main_rel,
+				 const VersionedRel *vr, const VersionedRel *main_vr)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleDesc	main_desc = RelationGetDescr(main_rel);
+	Form_pg_attribute entity_att = TupleDescAttr(main_desc, main_vr->entity_attno - 1);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	int			ncols;
+	AttrNumber *cols;
+	StringInfoData sql;
+	StringInfoData where;
+	Oid		   *types;
+	int			i;
+	int			n;
+
+	a->nkey = 0;
+	a->key = MemoryContextAlloc(TopMemoryContext, sizeof(AttrNumber) * INDEX_MAX_KEYS);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index ix = index->rd_index;
+		bool		has_row_id = false;
+		bool		plain = ix->indisunique &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL);
+
+		for (i = 0; plain && i < ix->indnkeyatts; i++)
+			if (ix->indkey.values[i] == vr->row_id_attno)
+				has_row_id = true;
+		if (plain && has_row_id && a->nkey == 0)
+			for (i = 0; i < ix->indnkeyatts; i++)
+				if (ix->indkey.values[i] != vr->row_id_attno)
+					a->key[a->nkey++] = ix->indkey.values[i];
+		index_close(index, AccessShareLock);
+		if (a->nkey > 0)
+			break;
+	}
+	list_free(indexes);
+	if (a->nkey == 0)
+		return;
+
+	(void) copied_columns(a->relid, &ncols, &cols);
+	a->val = MemoryContextAlloc(TopMemoryContext, sizeof(AttrNumber) * Max(1, ncols));
+	a->nval = 0;
+	for (i = 0; i < ncols; i++)
+	{
+		bool		is_key = false;
+		int			k;
+
+		for (k = 0; k < a->nkey; k++)
+			if (a->key[k] == cols[i])
+				is_key = true;
+		if (!is_key)
+			a->val[a->nval++] = cols[i];
+	}
+	if (a->nval == 0)
+		return;
+
+	initStringInfo(&sql);
+	initStringInfo(&where);
+	types = palloc(sizeof(Oid) * (2 + 2 * a->nval + a->nkey));
+	types[0] = TEXTOID;
+	types[1] = INT8OID;
+	appendStringInfo(&sql, "UPDATE %s a SET ",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
+	n = 3;
+	for (i = 0; i < a->nval; i++, n += 2)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a->val[i] - 1);
+		const char *col = quote_identifier(NameStr(att->attname));
+
+		types[n - 1] = att->atttypid;
+		types[n] = att->atttypid;
+		appendStringInfo(&sql, "%s%s = CASE WHEN a.%s IS NOT DISTINCT FROM $%d THEN $%d ELSE a.%s END",
+						 i > 0 ? ", " : "", col, col, n, n + 1, col);
+		appendStringInfo(&where, "%s(a.%s IS NOT DISTINCT FROM $%d AND $%d IS DISTINCT FROM $%d)",
+						 i > 0 ? " OR " : "", col, n, n, n + 1);
+	}
+	appendStringInfo(&sql, " FROM %s m WHERE m.row_id = a.row_id AND m.%s = $1::%s AND m.created_in >= $2",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(main_rel)),
+												RelationGetRelationName(main_rel)),
+					 quote_identifier(NameStr(entity_att->attname)),
+					 format_type_be_qualified(entity_att->atttypid));
+	for (i = 0; i < a->nkey; i++, n++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a->key[i] - 1);
+
+		types[n - 1] = att->atttypid;
+		appendStringInfo(&sql, " AND a.%s = $%d", quote_identifier(NameStr(att->attname)), n);
+	}
+	appendStringInfo(&sql, " AND (%s)", where.data);
+	a->merge = prepare(sql.data, n - 1, types);
+}
+
+/* The merge plan of an attribute table, built on first use. */
+static AttrMergePlan *
+attr_merge_for(Relation rel, Relation main_rel, const VersionedRel *vr,
+			   const VersionedRel *main_vr)
+{
+	Oid			relid = RelationGetRelid(rel);
+	AttrMergePlan *a;
+	bool		found;
+
+	if (attr_plans_hash == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(AttrMergePlan);
+		ctl.hcxt = TopMemoryContext;
+		attr_plans_hash = hash_create("staging attribute merge plans", 16, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	a = hash_search(attr_plans_hash, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset(((char *) a) + sizeof(Oid), 0, sizeof(AttrMergePlan) - sizeof(Oid));
+		a->relid = relid;
+		PG_TRY();
+		{
+			build_attr_merge(a, rel, main_rel, vr, main_vr);
+		}
+		PG_CATCH();
+		{
+			hash_search(attr_plans_hash, &relid, HASH_REMOVE, NULL);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	return a;
+}
+
+/*
+ * AFTER UPDATE ROW trigger of an attribute table: the edit flows into the
+ * matching attribute rows (same key) of the entity's later versions, by
+ * the same three-way merge as the main table's columns.
+ */
+Datum
+staging_attribute_write_after(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const VersionedRel *vr = trigger_target(fcinfo, VERSIONED_ATTRIBUTE,
+											"staging._attribute_write_after()");
+	Relation	rel = td->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+	HeapTuple	old = td->tg_trigtuple;
+	HeapTuple	new = td->tg_newtuple;
+	const VersionedRel *main_vr;
+	Relation	main_rel;
+	InternalState st;
+	WritePlans *p;
+	AttrMergePlan *a;
+	int64		v;
+	int64		live;
+	int64		end = 0;
+	int64		u;
+	bool		isnull;
+	char	   *entity;
+
+	if (vr == NULL || internal_depth > 0 || !TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		return PointerGetDatum(NULL);
+	v = write_version(rel);
+	if (v == STAGING_VERSION_ALL)
+		return PointerGetDatum(NULL);
+	live = staging_live_version();
+	if (v > live)
+		(void) update_starting_at(v, &end);
+	if (end != 0)
+		return PointerGetDatum(NULL);	/* a temporary update's own edit */
+	main_vr = registry_lookup(vr->main_relid);
+	if (main_vr == NULL)
+		return PointerGetDatum(NULL);
+
+	main_rel = table_open(vr->main_relid, AccessShareLock);
+	internal_begin(main_rel, &st);
+	p = plans_for(main_rel, main_vr);
+	a = attr_merge_for(rel, main_rel, vr, main_vr);
+	run(p->row_bounds, (Datum[]) {heap_getattr(new, vr->row_id_attno, desc, &isnull)},
+		NULL, SPI_OK_SELECT);
+	if (a->merge != NULL && SPI_processed == 1)
+	{
+		u = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		entity = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		if (u != MAX_VERSION)
+		{
+			int			nargs = 2 + 2 * a->nval + a->nkey;
+			Datum	   *values = palloc(sizeof(Datum) * nargs);
+			char	   *nulls = palloc(nargs);
+			int			i;
+			int			n = 2;
+
+			values[0] = CStringGetTextDatum(entity);
+			values[1] = Int64GetDatum(u);
+			nulls[0] = nulls[1] = ' ';
+			for (i = 0; i < a->nval; i++, n += 2)
+			{
+				values[n] = heap_getattr(old, a->val[i], desc, &isnull);
+				nulls[n] = isnull ? 'n' : ' ';
+				values[n + 1] = heap_getattr(new, a->val[i], desc, &isnull);
+				nulls[n + 1] = isnull ? 'n' : ' ';
+			}
+			for (i = 0; i < a->nkey; i++, n++)
+			{
+				values[n] = heap_getattr(new, a->key[i], desc, &isnull);
+				nulls[n] = isnull ? 'n' : ' ';
+			}
+			run(a->merge, values, nulls, SPI_OK_UPDATE);
+		}
+	}
+	internal_end(&st);
+	table_close(main_rel, NoLock);
+	return PointerGetDatum(NULL);
+}
