@@ -239,21 +239,6 @@ changelog_init(void)
 	RegisterSubXactCallback(changelog_subxact_callback, NULL);
 }
 
-/* An integer (entity id or row_id) of type int2, int4 or int8 as int64. */
-static int64
-entity_value(Datum value, Oid type)
-{
-	switch (type)
-	{
-		case INT2OID:
-			return DatumGetInt16(value);
-		case INT4OID:
-			return DatumGetInt32(value);
-		default:
-			return DatumGetInt64(value);
-	}
-}
-
 /* Attribute number of a column that must exist. */
 static AttrNumber
 required_attno(Oid relid, const char *column)
@@ -654,7 +639,7 @@ main_row(WatchedTable *w, int64 row_id)
 
 			row->found = !isnull;
 			if (!isnull)
-				row->entity = entity_value(entity, w->main_entity_type);
+				row->entity = integer_datum(entity, w->main_entity_type);
 			row->visible = pass == 1 ||
 				interval_is_live(slot_getattr(slot, w->main_created_in_attno, &isnull),
 								 slot_getattr(slot, w->main_updated_in_attno, &isnull));
@@ -684,7 +669,7 @@ row_entity(WatchedTable *w, TupleTableSlot *slot, int64 *entity, bool *visible)
 		value = slot_getattr(slot, w->row_id_attno, &isnull);
 		if (isnull)
 			return false;
-		row = main_row(w, entity_value(value, w->row_id_type));
+		row = main_row(w, integer_datum(value, w->row_id_type));
 		*entity = row->entity;
 		*visible = row->visible;
 		return row->found;
@@ -692,7 +677,7 @@ row_entity(WatchedTable *w, TupleTableSlot *slot, int64 *entity, bool *visible)
 	value = slot_getattr(slot, w->entity_attno, &isnull);
 	if (isnull)
 		return false;
-	*entity = entity_value(value, w->entity_type);
+	*entity = integer_datum(value, w->entity_type);
 	*visible = true;
 	if (w->kind == WATCHED_MAIN)
 	{

@@ -150,6 +150,8 @@ add_main_table(HeapTuple tuple, TupleDesc desc)
 		DatumGetObjectId(registry_column(tuple, desc, "sequence_table"));
 	entry->entity_attno = column_attno(relid, NameStr(*entity));
 	entry->row_id_attno = column_attno(relid, "row_id");
+	entry->row_id_type = entry->row_id_attno != InvalidAttrNumber ?
+		get_atttype(relid, entry->row_id_attno) : InvalidOid;
 	entry->created_in_attno = column_attno(relid, "created_in");
 	entry->updated_in_attno = column_attno(relid, "updated_in");
 }
@@ -172,6 +174,8 @@ add_attribute_table(HeapTuple tuple, TupleDesc desc)
 	entry->sequence_relid = main->sequence_relid;
 	entry->entity_attno = main->entity_attno;
 	entry->row_id_attno = column_attno(relid, "row_id");
+	entry->row_id_type = entry->row_id_attno != InvalidAttrNumber ?
+		get_atttype(relid, entry->row_id_attno) : InvalidOid;
 	entry->created_in_attno = InvalidAttrNumber;
 	entry->updated_in_attno = InvalidAttrNumber;
 }

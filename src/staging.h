@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/attnum.h"
+#include "catalog/pg_type_d.h"
 #include "datatype/timestamp.h"
 
 /* Name of the extension, its schema and its GUC prefix. */
@@ -39,11 +40,31 @@ typedef struct VersionedRel
 	Oid			sequence_relid; /* main table's sequence table */
 	AttrNumber	entity_attno;	/* main table's entity column */
 	AttrNumber	row_id_attno;
+	Oid			row_id_type;	/* int8; an attribute table's may be int2/int4 */
 	AttrNumber	created_in_attno;	/* main tables only */
 	AttrNumber	updated_in_attno;	/* main tables only */
 } VersionedRel;
 
 extern void registry_init(void);
+
+/*
+ * An integer Datum of type int2, int4 or int8 as int64: entity ids keep
+ * their table's type, and an attribute table's row_id its link column's.
+ */
+static inline int64
+integer_datum(Datum value, Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return DatumGetInt16(value);
+		case INT4OID:
+			return DatumGetInt32(value);
+		default:
+			return DatumGetInt64(value);
+	}
+}
+
 extern const VersionedRel *registry_lookup(Oid relid);
 extern bool registry_is_empty(void);
 

@@ -1017,9 +1017,10 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	d = heap_getattr(tuple, vr->row_id_attno, desc, &isnull);
 	if (isnull)
 		return proceed(td);		/* NOT NULL or the foreign key will say */
-	row_id = DatumGetInt64(d);
+	row_id = integer_datum(d, vr->row_id_type);
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
-		int8_column(td->tg_trigtuple, desc, vr->row_id_attno) != row_id)
+		integer_datum(heap_getattr(td->tg_trigtuple, vr->row_id_attno, desc, &isnull),
+					  vr->row_id_type) != row_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("row_id of attribute table \"%s\" is kept by the staging extension",
@@ -1271,7 +1272,9 @@ staging_attribute_write_after(PG_FUNCTION_ARGS)
 	internal_begin(main_rel, &st);
 	p = plans_for(main_rel, main_vr);
 	a = attr_merge_for(rel, main_rel, vr, main_vr);
-	run(p->row_bounds, (Datum[]) {heap_getattr(new, vr->row_id_attno, desc, &isnull)},
+	run(p->row_bounds,
+		(Datum[]) {Int64GetDatum(integer_datum(heap_getattr(new, vr->row_id_attno, desc, &isnull),
+											   vr->row_id_type))},
 		NULL, SPI_OK_SELECT);
 	if (a->merge != NULL && SPI_processed == 1)
 	{
