@@ -2887,16 +2887,21 @@ BEGIN
           FULL JOIN (SELECT relname FROM pg_class
                       WHERE relnamespace = candidate_oid AND relkind = 'r') c
             ON c.relname = l.relname
+         -- changelog log tables (and a clone's copy of one) are no catalog data
+         WHERE coalesce(l.relname, c.relname) NOT IN
+               (SELECT k.relname FROM staging.changelog g
+                  JOIN pg_class k ON k.oid = g.log_table
+                 WHERE k.relnamespace IN (live_oid, candidate_oid))
          ORDER BY 1
     LOOP
         table_name := t.name;
         live_rows := NULL;
         candidate_rows := NULL;
         IF t.in_live THEN
-            EXECUTE format('SELECT count(*) FROM %I.%I', live, t.name) INTO live_rows;
+            live_rows := staging._visible_rows(format('%I.%I', live, t.name)::regclass);
         END IF;
         IF t.in_candidate THEN
-            EXECUTE format('SELECT count(*) FROM %I.%I', candidate, t.name) INTO candidate_rows;
+            candidate_rows := staging._visible_rows(format('%I.%I', candidate, t.name)::regclass);
         END IF;
         difference := candidate_rows - live_rows;
         difference_pct := CASE WHEN live_rows = 0 THEN CASE WHEN candidate_rows = 0 THEN 0.00 END
@@ -2907,7 +2912,33 @@ END
 $$;
 COMMENT ON FUNCTION staging.compare_schemas(name, name) IS
     'Row counts of the tables of two schemas, matched by name: difference = candidate - live, '
-    'difference_pct relative to live (NULL when a side is missing, or live is empty and candidate is not).';
+    'difference_pct relative to live (NULL when a side is missing, or live is empty and candidate is not). '
+    'Versioned tables count the rows visible at the session version; changelog log tables are left out.';
+
+-- What a shopper at the session version sees of a table: every row of a
+-- plain table, the visible rows of a versioned one (the version filter
+-- applies), and of an attribute table the rows of visible main rows.
+CREATE FUNCTION staging._visible_rows(tbl regclass) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    main regclass;
+    n bigint;
+BEGIN
+    SELECT a.main_table INTO main FROM staging.attribute_table a WHERE a.relid = tbl;
+    IF main IS NULL THEN
+        EXECUTE format('SELECT count(*) FROM %s', tbl) INTO n;
+    ELSE
+        EXECUTE format('SELECT count(*) FROM %s a WHERE EXISTS '
+                       '(SELECT FROM %s m WHERE m.row_id OPERATOR(pg_catalog.=) a.row_id)',
+                       tbl, main) INTO n;
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION staging._visible_rows(regclass) IS
+    'Rows of a table visible at the session version; for an attribute table, the rows of visible main rows.';
 
 CREATE FUNCTION staging._swap_lock(live oid, candidate oid, lock_timeout_ms integer,
         max_wait_ms integer) RETURNS void

@@ -31,6 +31,23 @@ SELECT p.entity_id, p.sku, n.value AS name
     ON n.row_id = p.row_id AND n.attribute_id = 73
  ORDER BY p.entity_id;
 
+-- An indexer watches the names.
+SELECT staging.create_changelog('wi_names', 'catalog_product_entity') IS NOT NULL AS created;
+SELECT staging.subscribe('wi_names', 'catalog_product_entity_varchar', ARRAY['value']);
+SELECT staging.add_consumer('wi_names', 'indexer');
+CREATE FUNCTION consume() RETURNS int[] LANGUAGE plpgsql AS $$
+DECLARE
+    b bigint;
+    ids int[];
+BEGIN
+    SELECT max(batch_id), array_agg(entity_id ORDER BY entity_id) INTO b, ids
+      FROM staging.next_batch('wi_names', 'indexer');
+    IF b IS NOT NULL THEN
+        PERFORM staging.finish_batch('wi_names', 'indexer', b);
+    END IF;
+    RETURN ids;
+END $$;
+
 -- A campaign renames the tee; the attribute write lands in its own row.
 SELECT staging.create_update('Rename', '2035-11-23 00:00+00', '2035-11-26 00:00+00') AS rename \gset
 SET staging.version = :rename;
@@ -45,11 +62,17 @@ UPDATE catalog_product_entity_varchar SET value = 'Navy cap'
  WHERE attribute_id = 73
    AND row_id = (SELECT row_id FROM catalog_product_entity WHERE sku = 'cap');
 SELECT * FROM shop;
--- The campaign goes live, then ends.
+-- The indexer learns of the live rename only: the campaign's write changed
+-- nothing the live version shows.
+SELECT consume() AS changed_at_live;
+-- The campaign goes live, then ends; each time the tee changes for shoppers.
 SELECT staging.advance('2035-11-23 00:00:30+00') = :rename AS campaign_live;
 SELECT * FROM shop;
+SELECT consume() AS changed_going_live;
 SELECT staging.advance('2035-11-27 00:00+00') > :rename AS campaign_ended;
 SELECT * FROM shop;
+SELECT consume() AS changed_at_end;
+SELECT staging.drop_changelog('wi_names');
 SELECT count(*) AS problems FROM staging.verify('catalog_product_entity');
 
 -- Clean up: the live version goes back to the beginning for later tests.

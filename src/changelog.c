@@ -576,6 +576,15 @@ current_live_version(void)
 	return live_version;
 }
 
+/* Does this session write at a version after the live one? */
+static bool
+writes_at_future_version(void)
+{
+	int64		v = staging_estimate_version();
+
+	return v != STAGING_VERSION_ALL && v > current_live_version();
+}
+
 /* Is a version interval [created_in, updated_in) live? */
 static bool
 interval_is_live(Datum created_in, Datum updated_in)
@@ -861,6 +870,16 @@ staging_changelog_trigger(PG_FUNCTION_ARGS)
 	spi_connected = false;		/* an error may have left it set */
 	w = watched_table(trigdata);
 
+	/*
+	 * A session writing at a future version (an update's start) leaves what
+	 * the live version shows as it was: versioned writes there split the
+	 * live row into an unchanged copy and the update's row.  Those entities
+	 * are logged when the version goes live (staging._changelog_advance).
+	 * The writer's right to that version was checked by the write triggers.
+	 */
+	if (w->kind != WATCHED_PLAIN && writes_at_future_version())
+		goto done;
+
 	if (TRIGGER_FIRED_BY_INSERT(event))
 		has_new = row_entity(w, trigdata->tg_trigslot, &new_entity, &new_visible);
 	else if (TRIGGER_FIRED_BY_DELETE(event))
@@ -880,6 +899,7 @@ staging_changelog_trigger(PG_FUNCTION_ARGS)
 	if (has_new && new_visible && !(has_old && old_visible && old_entity == new_entity))
 		log_entity(w, new_entity);
 
+done:
 	if (spi_connected)
 		SPI_finish();
 	spi_connected = false;

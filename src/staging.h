@@ -84,7 +84,7 @@ extern void planner_init(void);
 extern void version_init(void);
 extern int64 staging_session_version(void);
 extern int64 staging_live_version(void);
-/* ... without the privilege check, for the planner's estimates only */
+/* ... without the privilege check: planner estimates, and triggers of writes whose right was checked */
 extern int64 staging_estimate_version(void);
 extern int64 staging_timestamp_to_version(TimestampTz ts);
 /* preview.c: signed preview tokens; version.c remembers the grant */
