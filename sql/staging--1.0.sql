@@ -179,6 +179,8 @@ COMMENT ON FUNCTION staging._forget_dropped() IS
 CREATE EVENT TRIGGER staging_forget_dropped ON sql_drop
     WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
     EXECUTE FUNCTION staging._forget_dropped();
+COMMENT ON EVENT TRIGGER staging_forget_dropped IS
+    'Removes the registrations of dropped versioned and attribute tables.';
 
 -- Read every version of versioned tables in this transaction until
 -- _restore_version(): the helpers below must see all rows, whatever the

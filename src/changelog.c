@@ -505,14 +505,8 @@ watched_table(TriggerData *trigdata)
 	}
 	if (watched_tables == NULL)
 	{
-		HASHCTL		ctl;
-
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(WatchedTable);
-		ctl.hcxt = CacheMemoryContext;
-		watched_tables = hash_create("staging changelog triggers", 16, &ctl,
-									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		watched_tables = blob_hash_create("staging changelog triggers", 16, sizeof(Oid),
+										sizeof(WatchedTable), CacheMemoryContext);
 		watched_valid = true;
 	}
 
@@ -614,16 +608,10 @@ main_row(WatchedTable *w, int64 row_id)
 	check_command_caches();
 	if (main_rows == NULL || hash_get_num_entries(main_rows) >= MAX_SET_ENTRIES)
 	{
-		HASHCTL		ctl;
-
 		if (main_rows != NULL)
 			hash_destroy(main_rows);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(MainRow);
-		ctl.hcxt = TopTransactionContext;
-		main_rows = hash_create("staging changelog main rows", 1024, &ctl,
-								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		main_rows = blob_hash_create("staging changelog main rows", 1024, sizeof(int64),
+										sizeof(MainRow), TopTransactionContext);
 	}
 	row = hash_search(main_rows, &row_id, HASH_ENTER, &found);
 	if (found)
@@ -807,16 +795,10 @@ log_entity(WatchedTable *w, int64 entity)
 
 	if (logged == NULL || hash_get_num_entries(logged) >= MAX_SET_ENTRIES)
 	{
-		HASHCTL		ctl;
-
 		if (logged != NULL)
 			hash_destroy(logged);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(LoggedKey);
-		ctl.entrysize = sizeof(LoggedEntry);
-		ctl.hcxt = TopTransactionContext;
-		logged = hash_create("staging changelog entities", 1024, &ctl,
-							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		logged = blob_hash_create("staging changelog entities", 1024, sizeof(LoggedKey),
+										sizeof(LoggedEntry), TopTransactionContext);
 	}
 	memset(&key, 0, sizeof(key));
 	key.log_relid = w->log_relid;

@@ -180,13 +180,8 @@ filter_estimate(const VersionedRel *entry)
 
 	if (estimates == NULL)
 	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(FilterEstimate);
-		ctl.hcxt = CacheMemoryContext;
-		estimates = hash_create("staging filter estimates", 64, &ctl,
-								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		estimates = blob_hash_create("staging filter estimates", 64, sizeof(Oid),
+										sizeof(FilterEstimate), CacheMemoryContext);
 		CacheRegisterRelcacheCallback(estimates_relcache_callback, (Datum) 0);
 	}
 	if (!OidIsValid(int8le_opno))

@@ -184,17 +184,12 @@ add_attribute_table(HeapTuple tuple, TupleDesc desc)
 static void
 registry_load(void)
 {
-	HASHCTL		ctl;
 	Oid			schema = staging_schema_oid();
 
 	if (registry_hash != NULL)
 		hash_destroy(registry_hash);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(VersionedRel);
-	ctl.hcxt = CacheMemoryContext;
-	registry_hash = hash_create("staging registry", 64, &ctl,
-								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	registry_hash = blob_hash_create("staging registry", 64, sizeof(Oid),
+									sizeof(VersionedRel), CacheMemoryContext);
 
 	main_registry_relid = get_relname_relid(MAIN_REGISTRY, schema);
 	attribute_registry_relid = get_relname_relid(ATTRIBUTE_REGISTRY, schema);

@@ -15,10 +15,28 @@
 
 #include "access/attnum.h"
 #include "catalog/pg_type_d.h"
+#include "utils/hsearch.h"
 #include "datatype/timestamp.h"
 
 /* Name of the extension, its schema and its GUC prefix. */
 #define STAGING_NAME "staging"
+
+/*
+ * A backend-local hash table keyed by a fixed-size binary key (an OID, an
+ * id, a small struct), in the given memory context.
+ */
+static inline HTAB *
+blob_hash_create(const char *name, long nelem, Size keysize, Size entrysize,
+				 MemoryContext context)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = context;
+	return hash_create(name, nelem, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
 
 /* extension.c: was the library preloaded, is the extension in this db? */
 extern void extension_init(void);

@@ -477,14 +477,8 @@ plans_for(Relation rel, const VersionedRel *vr)
 	}
 	if (plans_hash == NULL)
 	{
-		HASHCTL		ctl;
-
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(WritePlans);
-		ctl.hcxt = TopMemoryContext;
-		plans_hash = hash_create("staging write plans", 16, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		plans_hash = blob_hash_create("staging write plans", 16, sizeof(Oid),
+										sizeof(WritePlans), TopMemoryContext);
 	}
 	p = hash_search(plans_hash, &relid, HASH_ENTER, &found);
 	if (!found)
@@ -1199,14 +1193,8 @@ attr_merge_for(Relation rel, Relation main_rel, const VersionedRel *vr,
 
 	if (attr_plans_hash == NULL)
 	{
-		HASHCTL		ctl;
-
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(AttrMergePlan);
-		ctl.hcxt = TopMemoryContext;
-		attr_plans_hash = hash_create("staging attribute merge plans", 16, &ctl,
-									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		attr_plans_hash = blob_hash_create("staging attribute merge plans", 16, sizeof(Oid),
+										sizeof(AttrMergePlan), TopMemoryContext);
 	}
 	a = hash_search(attr_plans_hash, &relid, HASH_ENTER, &found);
 	if (!found)
