@@ -506,7 +506,7 @@ watched_table(TriggerData *trigdata)
 	if (watched_tables == NULL)
 	{
 		watched_tables = blob_hash_create("staging changelog triggers", 16, sizeof(Oid),
-										sizeof(WatchedTable), CacheMemoryContext);
+										  sizeof(WatchedTable), CacheMemoryContext);
 		watched_valid = true;
 	}
 
@@ -611,7 +611,7 @@ main_row(WatchedTable *w, int64 row_id)
 		if (main_rows != NULL)
 			hash_destroy(main_rows);
 		main_rows = blob_hash_create("staging changelog main rows", 1024, sizeof(int64),
-										sizeof(MainRow), TopTransactionContext);
+									 sizeof(MainRow), TopTransactionContext);
 	}
 	row = hash_search(main_rows, &row_id, HASH_ENTER, &found);
 	if (found)
@@ -798,7 +798,7 @@ log_entity(WatchedTable *w, int64 entity)
 		if (logged != NULL)
 			hash_destroy(logged);
 		logged = blob_hash_create("staging changelog entities", 1024, sizeof(LoggedKey),
-										sizeof(LoggedEntry), TopTransactionContext);
+								  sizeof(LoggedEntry), TopTransactionContext);
 	}
 	memset(&key, 0, sizeof(key));
 	key.log_relid = w->log_relid;

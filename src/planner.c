@@ -181,7 +181,7 @@ filter_estimate(const VersionedRel *entry)
 	if (estimates == NULL)
 	{
 		estimates = blob_hash_create("staging filter estimates", 64, sizeof(Oid),
-										sizeof(FilterEstimate), CacheMemoryContext);
+									 sizeof(FilterEstimate), CacheMemoryContext);
 		CacheRegisterRelcacheCallback(estimates_relcache_callback, (Datum) 0);
 	}
 	if (!OidIsValid(int8le_opno))

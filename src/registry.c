@@ -189,7 +189,7 @@ registry_load(void)
 	if (registry_hash != NULL)
 		hash_destroy(registry_hash);
 	registry_hash = blob_hash_create("staging registry", 64, sizeof(Oid),
-									sizeof(VersionedRel), CacheMemoryContext);
+									 sizeof(VersionedRel), CacheMemoryContext);
 
 	main_registry_relid = get_relname_relid(MAIN_REGISTRY, schema);
 	attribute_registry_relid = get_relname_relid(ATTRIBUTE_REGISTRY, schema);

@@ -478,7 +478,7 @@ plans_for(Relation rel, const VersionedRel *vr)
 	if (plans_hash == NULL)
 	{
 		plans_hash = blob_hash_create("staging write plans", 16, sizeof(Oid),
-										sizeof(WritePlans), TopMemoryContext);
+									  sizeof(WritePlans), TopMemoryContext);
 	}
 	p = hash_search(plans_hash, &relid, HASH_ENTER, &found);
 	if (!found)
@@ -1194,7 +1194,7 @@ attr_merge_for(Relation rel, Relation main_rel, const VersionedRel *vr,
 	if (attr_plans_hash == NULL)
 	{
 		attr_plans_hash = blob_hash_create("staging attribute merge plans", 16, sizeof(Oid),
-										sizeof(AttrMergePlan), TopMemoryContext);
+										   sizeof(AttrMergePlan), TopMemoryContext);
 	}
 	a = hash_search(attr_plans_hash, &relid, HASH_ENTER, &found);
 	if (!found)
