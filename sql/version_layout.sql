@@ -1,0 +1,73 @@
+-- The index layout of a versioned table and who uses which index: the
+-- exclusion key, lookups by entity (narrowed to the visible row when an
+-- entity has several versions), version ranges for staging's own queries,
+-- and the indexes a read at one version leaves out.
+CREATE SCHEMA vl;
+CREATE TABLE vl.items (entity_id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO vl.items SELECT g, 'item ' || g FROM generate_series(1, 2000) g;
+SELECT staging.enable_versioning('vl.items');
+SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'vl.items'::regclass ORDER BY 1;
+
+-- The exclusion key: boxes overlap exactly for the same entity with
+-- overlapping versions [created_in, updated_in)
+SELECT a, b, staging._version_box(a[1], a[2], a[3]) && staging._version_box(b[1], b[2], b[3]) AS overlap
+  FROM (VALUES ('{1,1,5}'::bigint[], '{1,5,9}'::bigint[]),
+               ('{1,1,6}', '{1,5,9}'),
+               ('{1,1,9}', '{2,1,9}'),
+               ('{7,3,4}', '{7,1,9223372036854775807}'),
+               ('{7,9223372036854775806,9223372036854775807}', '{7,1,9223372036854775807}')) v(a, b);
+
+-- One version per entity: the filter is one call on the row found
+ANALYZE vl.items;
+EXPLAIN (COSTS OFF) SELECT name FROM vl.items WHERE entity_id = 5;
+
+-- Three versions per entity (at 'all' rows are written as given): A until
+-- the live version + 100, B until + 200, C from then on.  The filter's
+-- updated_in bound becomes an index condition, so a lookup skips history.
+SET staging.version = 'all';
+UPDATE vl.items SET updated_in = staging.live_version() + 100;
+INSERT INTO vl.items (entity_id, name, created_in, updated_in)
+SELECT entity_id, 'B ' || entity_id, staging.live_version() + 100, staging.live_version() + 200 FROM vl.items;
+INSERT INTO vl.items (entity_id, name, created_in, updated_in)
+SELECT entity_id, 'C ' || entity_id, staging.live_version() + 200, staging.max_version()
+  FROM vl.items WHERE created_in > 1;
+RESET staging.version;
+ANALYZE vl.items;
+EXPLAIN (COSTS OFF) SELECT name FROM vl.items WHERE entity_id = 5;
+SELECT name FROM vl.items WHERE entity_id = 5;
+
+-- Version ranges: staging's condition lo < created_in <= hi, written for
+-- the (updated_in, created_in) index, finds what the plain predicate finds
+SET staging.version = 'all';
+CREATE FUNCTION vl.created_between(lo bigint, hi bigint, OUT by_index bigint, OUT by_predicate bigint)
+    LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SELECT count(*) FROM vl.items WHERE %s', staging._created_between('$1', '$2'))
+       INTO by_index USING lo, hi;
+    SELECT count(*) INTO by_predicate FROM vl.items WHERE created_in > lo AND created_in <= hi;
+END
+$$;
+SELECT r.lo, r.hi, c.*
+  FROM (VALUES (0, 0), (100, 150), (99, 100), (99, 200), (150, 250), (200, 201)) r(lo, hi),
+       vl.created_between(staging.live_version() + r.lo, staging.live_version() + r.hi) c;
+SELECT c.* FROM vl.created_between(0, 1) c;
+DO $$
+BEGIN
+    EXECUTE format('PREPARE vl_created(bigint, bigint) AS SELECT entity_id FROM vl.items WHERE %s',
+                   staging._created_between('$1', '$2'));
+END
+$$;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE vl_created(1, 2);
+RESET plan_cache_mode;
+
+-- At 'all' the versions index serves order and ranges of versions; a read
+-- at one version leaves it out unless the query has a condition on
+-- created_in or updated_in
+EXPLAIN (COSTS OFF) SELECT name FROM vl.items ORDER BY updated_in LIMIT 1;
+RESET staging.version;
+EXPLAIN (COSTS OFF) SELECT name FROM vl.items ORDER BY updated_in LIMIT 1;
+EXPLAIN (COSTS OFF) SELECT name FROM vl.items WHERE updated_in > 0 ORDER BY updated_in LIMIT 1;
+SELECT name FROM vl.items WHERE updated_in > 0 ORDER BY updated_in, entity_id LIMIT 1;
+
+DROP SCHEMA vl CASCADE;
