@@ -1,0 +1,1 @@
+../version_filter/setup.sql
