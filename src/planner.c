@@ -6,9 +6,13 @@
  *
  * The filter is
  *		created_in <= staging._read_upper() AND updated_in > staging._read_lower()
- * when an index on (entity, ..., created_in or updated_in) can use it, else
- * the single call staging._read_visible(created_in, updated_in).  It is
- * added to the scan of the versioned main table itself, so it holds in
+ * when the table holds several versions per entity and an index on
+ * (entity, ..., created_in or updated_in) can use it, else the single call
+ * staging._read_visible(created_in, updated_in).  A read at one version
+ * also leaves the indexes for reading across versions out of the
+ * planner's choices, unless the query has a condition on a version
+ * column.  The filter is added to the scan of the versioned main table
+ * itself, so it holds in
  * every query shape (views and inlined SQL functions are planned like the
  * rest, the nullable side of an outer join is filtered before the join,
  * UPDATE/DELETE/MERGE only see visible target rows).  The functions are
@@ -355,6 +359,14 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	return list_make1(rinfo);
 }
 
+/* Do these attribute numbers (of pull_varattnos) hold a version column? */
+static bool
+has_version_column(Bitmapset *attnos, const FilterEstimate *estimate)
+{
+	return bms_is_member(estimate->created_in_attno - FirstLowInvalidHeapAttributeNumber, attnos) ||
+		bms_is_member(estimate->updated_in_attno - FirstLowInvalidHeapAttributeNumber, attnos);
+}
+
 /*
  * Is this index one for reading across versions: the exclusion
  * constraint's (an expression of the version columns) or one leading with
@@ -372,8 +384,7 @@ across_versions_index(IndexOptInfo *index, const FilterEstimate *estimate)
 	if (index->indexkeys[0] != 0)
 		return false;
 	pull_varattnos((Node *) index->indexprs, index->rel->relid, &attnos);
-	return bms_is_member(estimate->created_in_attno - FirstLowInvalidHeapAttributeNumber, attnos) ||
-		bms_is_member(estimate->updated_in_attno - FirstLowInvalidHeapAttributeNumber, attnos);
+	return has_version_column(attnos, estimate);
 }
 
 /*
@@ -395,8 +406,7 @@ hide_across_versions_indexes(PlannerInfo *root, RelOptInfo *rel,
 	if (staging_estimate_version() == STAGING_VERSION_ALL)
 		return;
 	pull_varattnos((Node *) root->parse->jointree, rel->relid, &attnos);
-	if (bms_is_member(estimate->created_in_attno - FirstLowInvalidHeapAttributeNumber, attnos) ||
-		bms_is_member(estimate->updated_in_attno - FirstLowInvalidHeapAttributeNumber, attnos))
+	if (has_version_column(attnos, estimate))
 		return;
 
 	if (!estimate->across_known)
