@@ -12,10 +12,10 @@
  * also leaves the indexes for reading across versions out of the
  * planner's choices, unless the query has a condition on a version
  * column.  The filter is added to the scan of the versioned main table
- * itself, so it holds in
- * every query shape (views and inlined SQL functions are planned like the
- * rest, the nullable side of an outer join is filtered before the join,
- * UPDATE/DELETE/MERGE only see visible target rows).  The functions are
+ * itself, so it holds in every query shape (views and inlined SQL
+ * functions are planned like the rest, the nullable side of an outer join
+ * is filtered before the join, UPDATE/DELETE/MERGE only see visible target
+ * rows).  The functions are
  * STABLE, so the version is read at execution and cached plans follow
  * later changes of staging.version (see version.c).
  *
