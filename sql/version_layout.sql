@@ -69,5 +69,14 @@ RESET staging.version;
 EXPLAIN (COSTS OFF) SELECT name FROM vl.items ORDER BY updated_in LIMIT 1;
 EXPLAIN (COSTS OFF) SELECT name FROM vl.items WHERE updated_in > 0 ORDER BY updated_in LIMIT 1;
 SELECT name FROM vl.items WHERE updated_in > 0 ORDER BY updated_in, entity_id LIMIT 1;
+-- a condition in a join counts too
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM vl.items b JOIN vl.items c ON c.updated_in = b.updated_in
+ WHERE b.entity_id = 5;
+SELECT count(*) FROM vl.items b JOIN vl.items c ON c.updated_in = b.updated_in
+ WHERE b.entity_id = 5;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
 
 DROP SCHEMA vl CASCADE;
