@@ -286,6 +286,84 @@ filter_helps_index(RelOptInfo *rel, const VersionedRel *entry,
 	return false;
 }
 
+/* Do these attribute numbers (of pull_varattnos) hold a version column? */
+static bool
+has_version_column(Bitmapset *attnos, const FilterEstimate *estimate)
+{
+	return bms_is_member(estimate->created_in_attno - FirstLowInvalidHeapAttributeNumber, attnos) ||
+		bms_is_member(estimate->updated_in_attno - FirstLowInvalidHeapAttributeNumber, attnos);
+}
+
+/*
+ * Is this index one for reading across versions: the exclusion
+ * constraint's (an expression of the version columns) or one leading with
+ * created_in or updated_in?  staging's own queries (advance, reschedule,
+ * changelogs) use them, reading at 'all'.
+ */
+static bool
+across_versions_index(IndexOptInfo *index, const FilterEstimate *estimate)
+{
+	Bitmapset  *attnos = NULL;
+
+	if (index->indexkeys[0] == estimate->created_in_attno ||
+		index->indexkeys[0] == estimate->updated_in_attno)
+		return true;
+	if (index->indexkeys[0] != 0)
+		return false;
+	pull_varattnos((Node *) index->indexprs, index->rel->relid, &attnos);
+	return has_version_column(attnos, estimate);
+}
+
+/*
+ * A read at one version sees about one row per entity: the indexes for
+ * reading across versions could not help it, unless the query itself has
+ * a condition on created_in or updated_in.  Leave them out of the
+ * planner's choices, which saves planning time on every query (the
+ * indexes are found once per table and relcache entry).
+ */
+static void
+hide_across_versions_indexes(PlannerInfo *root, RelOptInfo *rel,
+							 FilterEstimate *estimate)
+{
+	Bitmapset  *attnos = NULL;
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	if (estimate->version == STAGING_VERSION_ALL)
+		return;
+	pull_varattnos((Node *) root->parse->jointree, rel->relid, &attnos);
+	if (has_version_column(attnos, estimate))
+		return;
+
+	if (!estimate->across_known)
+	{
+		estimate->n_across = 0;
+		foreach(lc, rel->indexlist)
+		{
+			IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
+
+			if (estimate->n_across < (int) lengthof(estimate->across_indexes) &&
+				across_versions_index(index, estimate))
+				estimate->across_indexes[estimate->n_across++] = index->indexoid;
+		}
+		estimate->across_known = true;
+	}
+	if (estimate->n_across == 0)
+		return;
+	foreach(lc, rel->indexlist)
+	{
+		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
+		int			i;
+
+		for (i = 0; i < estimate->n_across; i++)
+			if (index->indexoid == estimate->across_indexes[i])
+				break;
+		if (i == estimate->n_across)
+			kept = lappend(kept, index);
+	}
+	rel->indexlist = kept;
+}
+
 /*
  * The filter for a scan of a versioned main table, with its selectivity at
  * the version the session reads now (estimated once per table and
@@ -294,7 +372,9 @@ filter_helps_index(RelOptInfo *rel, const VersionedRel *entry,
  * versions per entity (the filter keeps less than half of the rows), else
  * the single clause staging._read_visible(created_in, updated_in), which
  * is cheaper to plan and to start: with about one row per entity the
- * bounds could not narrow a lookup anyway.
+ * bounds could not narrow a lookup anyway.  For a scan the planner has not
+ * built paths for yet (indexable), it also leaves out the indexes a read
+ * at one version cannot use (see hide_across_versions_indexes).
  */
 static List *
 version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
@@ -335,6 +415,8 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	if (owned)
 		root->glob->dependsOnRole = true;
 
+	if (indexable)
+		hide_across_versions_indexes(root, rel, estimate);
 	if (indexable && estimate->upper_selec * estimate->lower_selec < 0.5 &&
 		filter_helps_index(rel, entry, estimate))
 		return list_make2(filter_clause(root, rel, estimate->created_in_attno,
@@ -357,85 +439,6 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	rinfo->norm_selec = estimate->upper_selec * estimate->lower_selec;
 	rinfo->outer_selec = rinfo->norm_selec;
 	return list_make1(rinfo);
-}
-
-/* Do these attribute numbers (of pull_varattnos) hold a version column? */
-static bool
-has_version_column(Bitmapset *attnos, const FilterEstimate *estimate)
-{
-	return bms_is_member(estimate->created_in_attno - FirstLowInvalidHeapAttributeNumber, attnos) ||
-		bms_is_member(estimate->updated_in_attno - FirstLowInvalidHeapAttributeNumber, attnos);
-}
-
-/*
- * Is this index one for reading across versions: the exclusion
- * constraint's (an expression of the version columns) or one leading with
- * created_in or updated_in?  staging's own queries (advance, reschedule,
- * changelogs) use them, reading at 'all'.
- */
-static bool
-across_versions_index(IndexOptInfo *index, const FilterEstimate *estimate)
-{
-	Bitmapset  *attnos = NULL;
-
-	if (index->indexkeys[0] == estimate->created_in_attno ||
-		index->indexkeys[0] == estimate->updated_in_attno)
-		return true;
-	if (index->indexkeys[0] != 0)
-		return false;
-	pull_varattnos((Node *) index->indexprs, index->rel->relid, &attnos);
-	return has_version_column(attnos, estimate);
-}
-
-/*
- * A read at one version sees about one row per entity: the indexes for
- * reading across versions could not help it, unless the query itself has
- * a condition on created_in or updated_in.  Leave them out of the
- * planner's choices, which saves planning time on every query (the
- * indexes are found once per table and relcache entry).
- */
-static void
-hide_across_versions_indexes(PlannerInfo *root, RelOptInfo *rel,
-							 const VersionedRel *entry)
-{
-	FilterEstimate *estimate = filter_estimate(entry);
-	Bitmapset  *attnos = NULL;
-	List	   *kept = NIL;
-	ListCell   *lc;
-
-	if (staging_estimate_version() == STAGING_VERSION_ALL)
-		return;
-	pull_varattnos((Node *) root->parse->jointree, rel->relid, &attnos);
-	if (has_version_column(attnos, estimate))
-		return;
-
-	if (!estimate->across_known)
-	{
-		estimate->n_across = 0;
-		foreach(lc, rel->indexlist)
-		{
-			IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
-
-			if (estimate->n_across < (int) lengthof(estimate->across_indexes) &&
-				across_versions_index(index, estimate))
-				estimate->across_indexes[estimate->n_across++] = index->indexoid;
-		}
-		estimate->across_known = true;
-	}
-	if (estimate->n_across == 0)
-		return;
-	foreach(lc, rel->indexlist)
-	{
-		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
-		int			i;
-
-		for (i = 0; i < estimate->n_across; i++)
-			if (index->indexoid == estimate->across_indexes[i])
-				break;
-		if (i == estimate->n_across)
-			kept = lappend(kept, index);
-	}
-	rel->indexlist = kept;
 }
 
 /*
@@ -466,7 +469,6 @@ staging_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
 	root->simple_rel_array[rel->relid] = rel;
 	PG_TRY();
 	{
-		hide_across_versions_indexes(root, rel, entry);
 		rel->baserestrictinfo = list_concat(rel->baserestrictinfo,
 											version_filter(root, rel, entry, true));
 	}
