@@ -593,8 +593,8 @@ main_row(WatchedTable *w, int64 row_id)
 	for (pass = 0; pass < 2 && !row->found; pass++)
 	{
 		IndexScanDesc scan = compat_index_beginscan(rel, index,
-											 pass == 0 ? SnapshotSelf : SnapshotAny,
-											 1, 0);
+													pass == 0 ? SnapshotSelf : SnapshotAny,
+													1, 0);
 
 		index_rescan(scan, &key, 1, NULL, 0);
 		if (index_getnext_slot(scan, ForwardScanDirection, slot))
@@ -822,10 +822,10 @@ staging_changelog_trigger(PG_FUNCTION_ARGS)
 
 	/*
 	 * A session writing at a future version (an update's start) leaves what
-	 * the live version shows as it was: versioned writes there split the
-	 * live row into an unchanged copy and the update's row.  Those entities
-	 * are logged when the version goes live (staging._changelog_advance).
-	 * The writer's right to that version was checked by the write triggers.
+	 * the live version shows as it was: versioned writes there split the live
+	 * row into an unchanged copy and the update's row.  Those entities are
+	 * logged when the version goes live (staging._changelog_advance). The
+	 * writer's right to that version was checked by the write triggers.
 	 */
 	if (w->kind != WATCHED_PLAIN && writes_at_future_version())
 		goto done;

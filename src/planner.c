@@ -422,10 +422,10 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	}
 
 	/*
-	 * A table owner (not a superuser, whose own choice of version passes
-	 * the check anyway) reads without the privilege check, at versions it
-	 * chose itself (the _owned functions make sure at execution): the plan
-	 * then depends on the role.
+	 * A table owner (not a superuser, whose own choice of version passes the
+	 * check anyway) reads without the privilege check, at versions it chose
+	 * itself (the _owned functions make sure at execution): the plan then
+	 * depends on the role.
 	 */
 	owned = !superuser() && object_ownercheck(RelationRelationId, entry->relid, GetUserId());
 	if (owned)

@@ -204,6 +204,7 @@ registry_load(void)
 
 	main_registry_relid = get_relname_relid(MAIN_REGISTRY, schema);
 	attribute_registry_relid = get_relname_relid(ATTRIBUTE_REGISTRY, schema);
+
 	/*
 	 * Mark valid first: an invalidation arriving while we scan wins.  While
 	 * CREATE EXTENSION has not created both registry tables yet, stay

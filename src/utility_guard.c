@@ -63,7 +63,7 @@ refuse(const VersionedRel *entry, Oid relid, const char *column,
 	   const char *action)
 {
 	char	   *main_table = quote_literal_cstr(DatumGetCString(DirectFunctionCall1(regclassout,
-																					 ObjectIdGetDatum(entry->main_relid))));
+																					ObjectIdGetDatum(entry->main_relid))));
 	bool		widenable = entry->kind == VERSIONED_ATTRIBUTE &&
 		strcmp(action, "change the type of") == 0;
 
