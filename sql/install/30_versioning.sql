@@ -647,9 +647,9 @@ BEGIN
     -- Entities not live disappear (relation tables follow their foreign
     -- keys' ON DELETE), then the versions other than the live one.
     EXECUTE pg_catalog.format('DELETE FROM %1$s s WHERE NOT EXISTS (SELECT FROM %2$s m WHERE m.%3$I = s.sequence_value '
-                              'AND m.created_in <= $1 AND m.updated_in > $1)',
+                              'AND staging._visible_at(m.created_in, m.updated_in, $1))',
                               reg.sequence_table, tbl, reg.entity_column) USING live;
-    EXECUTE pg_catalog.format('DELETE FROM %s WHERE NOT (created_in <= $1 AND updated_in > $1)', tbl) USING live;
+    EXECUTE pg_catalog.format('DELETE FROM %s WHERE NOT staging._visible_at(created_in, updated_in, $1)', tbl) USING live;
     EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s WHERE row_id <> %I)', tbl, reg.entity_column)
         INTO renumber;
 

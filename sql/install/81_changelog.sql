@@ -122,12 +122,12 @@ BEGIN
           FROM staging.attribute_table a JOIN staging.versioned_table v ON v.relid = a.main_table
          WHERE a.relid = tbl;
         EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT m.%I FROM %s a JOIN %s m '
-                       'ON m.row_id = a.row_id WHERE m.created_in <= $1 AND m.updated_in > $1',
+                       'ON m.row_id = a.row_id WHERE staging._visible_at(m.created_in, m.updated_in, $1)',
                        cl.log_table, entity, tbl, main)
             USING staging.live_version();
     WHEN 'main' THEN
         EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT %I FROM %s '
-                       'WHERE created_in <= $1 AND updated_in > $1',
+                       'WHERE staging._visible_at(created_in, updated_in, $1)',
                        cl.log_table, cl.entity_column, tbl)
             USING staging.live_version();
     ELSE
