@@ -232,39 +232,20 @@ CREATE OR REPLACE FUNCTION staging._version_box(entity bigint, created_in bigint
 COMMENT ON FUNCTION staging._version_box(bigint, bigint, bigint) IS
     'Exclusion key of a versioned table: box(point(entity, created_in), point(entity, updated_in - 0.5)).';
 
--- Turn a table into a versioned one (see README "Versioned tables").
-CREATE OR REPLACE FUNCTION staging.enable_versioning(tbl regclass, entity_column name DEFAULT 'entity_id')
-    RETURNS void
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+-- enable_versioning, step 1: the entity column of a table to version and
+-- its single-column unique key, after checking everything that would stop
+-- versioning (column names taken, composite keys, foreign keys to other
+-- columns, referencing tables of other owners).
+CREATE OR REPLACE FUNCTION staging._versioning_entity(tbl regclass, entity_column name,
+        OUT attnum smallint, OUT type regtype, OUT attidentity "char", OUT default_expr text,
+        OUT key_name name, OUT key_type "char")
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    nsp name;
-    rel name;
     ent record;
     key record;
     k record;
-    seq_name name;
-    seq regclass;
-    prefix text;
-    start_id bigint;
-    serial_seq text;
-    last_id bigint;
-    saved jsonb;
-    uniques jsonb := '[]';
 BEGIN
-    PERFORM staging._check_table(tbl, 'version');
-    IF EXISTS (SELECT FROM staging.versioned_table WHERE relid = tbl) THEN
-        RAISE EXCEPTION 'table % is already versioned', tbl
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF EXISTS (SELECT FROM staging.attribute_table WHERE relid = tbl) THEN
-        RAISE EXCEPTION 'table % is an attribute table of a versioned table', tbl
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    SELECT n.nspname, c.relname INTO nsp, rel
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = tbl;
-
     -- the entity column: an integer with a single-column unique key
     SELECT a.attnum, a.atttypid::pg_catalog.regtype AS type, a.attidentity,
            pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS default_expr INTO ent
@@ -325,32 +306,30 @@ BEGIN
                 USING ERRCODE = 'insufficient_privilege';
         END IF;
     END LOOP;
-    seq_name := 'sequence_' || rel;
-    IF pg_catalog.octet_length(seq_name) > 63 THEN
-        RAISE EXCEPTION 'the name of the sequence table of % would be longer than 63 bytes', tbl
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Rename the table to a shorter name first.';
-    END IF;
-    IF EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = nsp AND c.relname = seq_name) THEN
-        RAISE EXCEPTION 'cannot create the sequence table %.% of %: a relation of that name exists',
-                        pg_catalog.quote_ident(nsp), pg_catalog.quote_ident(seq_name), tbl
-            USING ERRCODE = 'duplicate_table',
-                  HINT = 'Rename or drop that relation first.';
-    END IF;
+    attnum := ent.attnum;
+    type := ent.type;
+    attidentity := ent.attidentity;
+    default_expr := ent.default_expr;
+    key_name := key.conname;
+    key_type := key.contype;
+END
+$$;
+COMMENT ON FUNCTION staging._versioning_entity(regclass, name) IS
+    'enable_versioning step: checks the entity column and returns it and its unique key (attnum, type, identity, default).';
 
-    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', tbl);
-    IF key.contype = 'u' THEN
-        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s WHERE %I IS NULL)', tbl, entity_column) INTO k;
-        IF k.exists THEN
-            RAISE EXCEPTION 'table % has rows without an entity id in %', tbl, pg_catalog.quote_ident(entity_column)
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Give every row an entity id first.';
-        END IF;
-    END IF;
-
-    -- The sequence table holds every entity id; new ids follow the
-    -- greatest one ever handed out.
+-- enable_versioning, step 2: the sequence table nsp.seq_name, holding every
+-- entity id of the table; new ids follow the greatest one ever handed out.
+-- Returns that next id.
+CREATE OR REPLACE FUNCTION staging._create_sequence_table(tbl regclass, entity_column name,
+        entity_type regtype, nsp name, seq_name name) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    seq regclass;
+    start_id bigint;
+    serial_seq text;
+    last_id bigint;
+BEGIN
     EXECUTE pg_catalog.format('SELECT max(%I) FROM %s', entity_column, tbl) INTO start_id;
     serial_seq := pg_catalog.pg_get_serial_sequence(tbl::text, entity_column);
     IF serial_seq IS NOT NULL THEN
@@ -359,24 +338,28 @@ BEGIN
     END IF;
     start_id := GREATEST(coalesce(start_id, 0), coalesce(last_id, 0)) + 1;
     EXECUTE pg_catalog.format('CREATE TABLE %I.%I (sequence_value %s NOT NULL GENERATED BY DEFAULT AS IDENTITY (START WITH %s))',
-                              nsp, seq_name, ent.type, start_id);
+                              nsp, seq_name, entity_type, start_id);
     seq := pg_catalog.format('%I.%I', nsp, seq_name)::regclass;
     EXECUTE pg_catalog.format('INSERT INTO %s (sequence_value) SELECT %I FROM %s', seq, entity_column, tbl);
-    prefix := pg_catalog.left(rel, 40);
     EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (sequence_value)', seq, seq_name || '_pkey');
     EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', seq,
                               pg_catalog.format('Every entity id of %s (staging sequence table).', tbl));
+    RETURN start_id;
+END
+$$;
+COMMENT ON FUNCTION staging._create_sequence_table(regclass, name, regtype, name, name) IS
+    'enable_versioning step: creates and fills the sequence table of a table; returns the next entity id.';
 
-    -- Relations by entity, not by version: foreign keys to the entity
-    -- column now reference the sequence table.
-    FOR k IN SELECT c.oid FROM pg_catalog.pg_constraint c
-              WHERE c.contype = 'f' AND c.confrelid = tbl AND c.conparentid = 0
-    LOOP
-        PERFORM staging._move_foreign_key(k.oid, seq, 'sequence_value');
-    END LOOP;
-
-    -- Every other unique key would refuse a second version of a row: it
-    -- becomes a plain index of the same name (restored on disable).
+-- enable_versioning, step 3: every unique key but the entity's would
+-- refuse a second version of a row: it becomes a plain index of the same
+-- name.  Returns what disable_versioning needs to restore them.
+CREATE OR REPLACE FUNCTION staging._demote_unique_keys(tbl regclass, key_name name) RETURNS jsonb
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    uniques jsonb := '[]';
+BEGIN
     FOR k IN
         SELECT i.indexrelid::pg_catalog.regclass AS idx, c.relname AS index_name, con.conname, con.contype,
                pg_catalog.pg_get_indexdef(i.indexrelid) AS indexdef
@@ -384,7 +367,7 @@ BEGIN
           JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
           LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = tbl
                                                 AND con.contype IN ('p', 'u')
-         WHERE i.indrelid = tbl AND i.indisunique AND con.conname IS DISTINCT FROM key.conname
+         WHERE i.indrelid = tbl AND i.indisunique AND con.conname IS DISTINCT FROM key_name
     LOOP
         IF k.conname IS NOT NULL THEN
             EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, k.conname);
@@ -397,10 +380,22 @@ BEGIN
         RAISE NOTICE 'unique key % of % becomes a plain index while the table is versioned',
                      pg_catalog.quote_ident(k.index_name), tbl;
     END LOOP;
+    RETURN uniques;
+END
+$$;
+COMMENT ON FUNCTION staging._demote_unique_keys(regclass, name) IS
+    'enable_versioning step: turns the unique keys other than the entity''s into plain indexes; returns them.';
 
-    -- The new columns: existing rows are version [1, max), row_id =
-    -- entity id (so attribute tables need not be rewritten).  One rewrite.
-    IF ent.attidentity <> '' THEN
+-- enable_versioning, step 4: the new columns, constraints, indexes and
+-- trigger.  Existing rows are version [1, max), row_id = entity id (so
+-- attribute tables need not be rewritten).  One rewrite.  Names start with
+-- prefix (the table's name, cut).
+CREATE OR REPLACE FUNCTION staging._add_version_columns(tbl regclass, entity_column name, key_name name,
+        entity_identity "char", seq regclass, start_id bigint, prefix text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF entity_identity <> '' THEN
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', tbl, entity_column);
     END IF;
     EXECUTE pg_catalog.format('ALTER TABLE %s ADD COLUMN row_id bigint, '
@@ -419,7 +414,7 @@ BEGIN
         '    staging._version_box(%3$I, created_in, updated_in) WITH OPERATOR(pg_catalog.&&)'
         ') DEFERRABLE INITIALLY IMMEDIATE, '
         'ADD CONSTRAINT %9$I FOREIGN KEY (%3$I) REFERENCES %4$s (sequence_value) ON DELETE CASCADE',
-        tbl, key.conname, entity_column, seq::text, NULL,
+        tbl, key_name, entity_column, seq::text, NULL,
         prefix || '_row_id_pkey', prefix || '_versions_check', prefix || '_versions_excl',
         prefix || '_' || pg_catalog.left(entity_column, 10) || '_fkey');
     EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN row_id ADD GENERATED BY DEFAULT AS IDENTITY (START WITH %s)',
@@ -433,10 +428,83 @@ BEGIN
     EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (updated_in, created_in)', prefix || '_versions_idx', tbl);
     EXECUTE pg_catalog.format('CREATE TRIGGER staging_register_entity BEFORE INSERT OR UPDATE OF %I ON %s '
                               'FOR EACH ROW EXECUTE FUNCTION staging._register_entity()', entity_column, tbl);
+END
+$$;
+COMMENT ON FUNCTION staging._add_version_columns(regclass, name, name, "char", regclass, bigint, text) IS
+    'enable_versioning step: adds row_id, created_in, updated_in, their constraints, indexes and the entity trigger.';
+
+-- Turn a table into a versioned one (see README "Versioned tables").
+CREATE OR REPLACE FUNCTION staging.enable_versioning(tbl regclass, entity_column name DEFAULT 'entity_id')
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    nsp name;
+    rel name;
+    ent record;
+    k record;
+    seq_name name;
+    seq regclass;
+    prefix text;
+    start_id bigint;
+    saved jsonb;
+    uniques jsonb;
+BEGIN
+    PERFORM staging._check_table(tbl, 'version');
+    IF EXISTS (SELECT FROM staging.versioned_table WHERE relid = tbl) THEN
+        RAISE EXCEPTION 'table % is already versioned', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF EXISTS (SELECT FROM staging.attribute_table WHERE relid = tbl) THEN
+        RAISE EXCEPTION 'table % is an attribute table of a versioned table', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT n.nspname, c.relname INTO nsp, rel
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = tbl;
+    SELECT * INTO ent FROM staging._versioning_entity(tbl, entity_column);
+    seq_name := 'sequence_' || rel;
+    IF pg_catalog.octet_length(seq_name) > 63 THEN
+        RAISE EXCEPTION 'the name of the sequence table of % would be longer than 63 bytes', tbl
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Rename the table to a shorter name first.';
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = nsp AND c.relname = seq_name) THEN
+        RAISE EXCEPTION 'cannot create the sequence table %.% of %: a relation of that name exists',
+                        pg_catalog.quote_ident(nsp), pg_catalog.quote_ident(seq_name), tbl
+            USING ERRCODE = 'duplicate_table',
+                  HINT = 'Rename or drop that relation first.';
+    END IF;
+
+    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', tbl);
+    IF ent.key_type = 'u' THEN
+        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s WHERE %I IS NULL)', tbl, entity_column) INTO k;
+        IF k.exists THEN
+            RAISE EXCEPTION 'table % has rows without an entity id in %', tbl, pg_catalog.quote_ident(entity_column)
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Give every row an entity id first.';
+        END IF;
+    END IF;
+
+    start_id := staging._create_sequence_table(tbl, entity_column, ent.type, nsp, seq_name);
+    seq := pg_catalog.format('%I.%I', nsp, seq_name)::regclass;
+    prefix := pg_catalog.left(rel, 40);
+
+    -- Relations by entity, not by version: foreign keys to the entity
+    -- column now reference the sequence table.
+    FOR k IN SELECT c.oid FROM pg_catalog.pg_constraint c
+              WHERE c.contype = 'f' AND c.confrelid = tbl AND c.conparentid = 0
+    LOOP
+        PERFORM staging._move_foreign_key(k.oid, seq, 'sequence_value');
+    END LOOP;
+
+    uniques := staging._demote_unique_keys(tbl, ent.key_name);
+    PERFORM staging._add_version_columns(tbl, entity_column, ent.key_name, ent.attidentity, seq, start_id, prefix);
 
     -- Registered last: until here the table was an ordinary one.
     saved := pg_catalog.jsonb_build_object(
-        'key', key.conname, 'key_type', key.contype,
+        'key', ent.key_name, 'key_type', ent.key_type,
         'entity_default', CASE WHEN ent.attidentity = '' THEN ent.default_expr END,
         'entity_identity', nullif(ent.attidentity::text, ''),
         'uniques', uniques,
@@ -451,6 +519,104 @@ $$;
 COMMENT ON FUNCTION staging.enable_versioning(regclass, name) IS
     'Turns a table, data included, into a versioned table (row_id, created_in, updated_in, sequence table).';
 
+-- add_attribute_table, step 1: the foreign key of an attribute table to
+-- its entity (which points at the sequence table since enable_versioning),
+-- after checking that the table can be linked to main_table.
+CREATE OR REPLACE FUNCTION staging._attribute_foreign_key(attribute_table regclass, main_table regclass,
+        sequence_table regclass, entity_column name,
+        OUT oid oid, OUT conname name, OUT attname name, OUT attnum smallint, OUT type regtype)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    fk record;
+    k record;
+    n int;
+BEGIN
+    IF EXISTS (SELECT FROM staging.versioned_table v WHERE v.relid = attribute_table) THEN
+        RAISE EXCEPTION 'table % is a versioned main table, not an attribute table', attribute_table
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT a.main_table INTO k FROM staging.attribute_table a WHERE a.relid = attribute_table;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % is already an attribute table of %', attribute_table, k.main_table
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT pg_catalog.count(*) INTO n FROM pg_catalog.pg_constraint c
+     WHERE c.contype = 'f' AND c.conrelid = attribute_table AND c.confrelid = sequence_table;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'table % has no foreign key to the entity column of %', attribute_table, main_table
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = pg_catalog.format('An attribute table refers to its entity with FOREIGN KEY (...) REFERENCES %s (%I).',
+                                           main_table, entity_column);
+    ELSIF n > 1 THEN
+        RAISE EXCEPTION 'table % has % foreign keys to the entity column of %', attribute_table, n, main_table
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A table that refers to several entities is a relation table, not an attribute table: leave it as it is.';
+    END IF;
+    SELECT c.oid, c.conname, a.attname, a.attnum, a.atttypid::pg_catalog.regtype AS type INTO fk
+      FROM pg_catalog.pg_constraint c
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+     WHERE c.contype = 'f' AND c.conrelid = attribute_table AND c.confrelid = sequence_table;
+    IF fk.attname <> 'row_id' AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                                           WHERE a.attrelid = attribute_table AND a.attname = 'row_id'
+                                             AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'table % already has a column row_id', attribute_table
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Its entity column becomes row_id; rename that column first.';
+    END IF;
+    oid := fk.oid;
+    conname := fk.conname;
+    attname := fk.attname;
+    attnum := fk.attnum;
+    type := fk.type;
+END
+$$;
+COMMENT ON FUNCTION staging._attribute_foreign_key(regclass, regclass, regclass, name) IS
+    'add_attribute_table step: checks an attribute table and returns its foreign key to the entity.';
+
+-- add_attribute_table, step 2, when the main table has several versions of
+-- an entity: each version row gets its own copy of its entity's attribute
+-- rows.  The first version row keeps the rows, the others get copies
+-- (identity and serial columns take new values).  The unique keys with
+-- the link column (attnum, now named row_id) are dropped: returns the
+-- statements that recreate them.
+CREATE OR REPLACE FUNCTION staging._copy_attribute_rows(attribute_table regclass, main_table regclass,
+        entity_column name, attnum smallint) RETURNS text[]
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    keys text[];
+    copied text;
+    source text;
+BEGIN
+    keys := staging._drop_unique_keys(attribute_table, attnum);
+    -- the copies link to every version row: their row_ids must fit
+    EXECUTE pg_catalog.format('SELECT min(row_id), max(row_id) FROM %s', main_table) INTO k;
+    PERFORM staging._widen_to_fit(attribute_table, 'row_id', k.min, k.max);
+    SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
+           pg_catalog.string_agg('a.' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+      INTO copied, source
+      FROM pg_catalog.pg_attribute a
+      LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = attribute_table AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attnum <> _copy_attribute_rows.attnum AND a.attgenerated = '' AND a.attidentity = ''
+       AND coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), '') NOT LIKE 'nextval(%';
+    EXECUTE pg_catalog.format(
+        'WITH firsts AS (SELECT %2$I AS entity, min(row_id) AS first FROM %1$s GROUP BY %2$I), '
+        'moved AS (UPDATE %3$s a SET row_id = f.first FROM firsts f '
+        '           WHERE f.entity = a.row_id AND f.first <> a.row_id) '
+        'INSERT INTO %3$s (%4$s row_id) '
+        'SELECT %5$s m.row_id FROM %3$s a JOIN %1$s m ON m.%2$I = a.row_id '
+        '  JOIN firsts f ON f.entity = m.%2$I WHERE m.row_id <> f.first',
+        main_table, entity_column, attribute_table,
+        coalesce(copied || ',', ''), coalesce(source || ',', ''));
+    RETURN keys;
+END
+$$;
+COMMENT ON FUNCTION staging._copy_attribute_rows(regclass, regclass, name, smallint) IS
+    'add_attribute_table step: gives each version row of the main table its own copy of the attribute rows.';
+
 -- Link an attribute table to its versioned main table by row_id.
 CREATE OR REPLACE FUNCTION staging.add_attribute_table(attribute_table regclass, main_table regclass)
     RETURNS void
@@ -459,14 +625,10 @@ CREATE OR REPLACE FUNCTION staging.add_attribute_table(attribute_table regclass,
 DECLARE
     reg record;
     fk record;
-    k record;
-    n int;
     versions boolean;
     previous text;
     keys text[];
     statement text;
-    copied text;
-    source text;
     actions text;
     fk_name name;
 BEGIN
@@ -477,40 +639,8 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = pg_catalog.format('Call staging.enable_versioning(%L) first.', main_table);
     END IF;
-    IF EXISTS (SELECT FROM staging.versioned_table v WHERE v.relid = attribute_table) THEN
-        RAISE EXCEPTION 'table % is a versioned main table, not an attribute table', attribute_table
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    SELECT a.main_table INTO k FROM staging.attribute_table a WHERE a.relid = attribute_table;
-    IF FOUND THEN
-        RAISE EXCEPTION 'table % is already an attribute table of %', attribute_table, k.main_table
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    -- the foreign key to the entity (pointing at the sequence table
-    -- since enable_versioning)
-    SELECT pg_catalog.count(*) INTO n FROM pg_catalog.pg_constraint c
-     WHERE c.contype = 'f' AND c.conrelid = attribute_table AND c.confrelid = reg.sequence_table;
-    IF n = 0 THEN
-        RAISE EXCEPTION 'table % has no foreign key to the entity column of %', attribute_table, main_table
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = pg_catalog.format('An attribute table refers to its entity with FOREIGN KEY (...) REFERENCES %s (%I).',
-                                           main_table, reg.entity_column);
-    ELSIF n > 1 THEN
-        RAISE EXCEPTION 'table % has % foreign keys to the entity column of %', attribute_table, n, main_table
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'A table that refers to several entities is a relation table, not an attribute table: leave it as it is.';
-    END IF;
-    SELECT c.oid, c.conname, a.attname, a.attnum, a.atttypid::pg_catalog.regtype AS type INTO fk
-      FROM pg_catalog.pg_constraint c
-      JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-     WHERE c.contype = 'f' AND c.conrelid = attribute_table AND c.confrelid = reg.sequence_table;
-    IF fk.attname <> 'row_id' AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
-                                           WHERE a.attrelid = attribute_table AND a.attname = 'row_id'
-                                             AND NOT a.attisdropped) THEN
-        RAISE EXCEPTION 'table % already has a column row_id', attribute_table
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Its entity column becomes row_id; rename that column first.';
-    END IF;
+    SELECT * INTO fk
+      FROM staging._attribute_foreign_key(attribute_table, main_table, reg.sequence_table, reg.entity_column);
 
     EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', main_table);
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', attribute_table);
@@ -532,30 +662,7 @@ BEGIN
         END IF;
     ELSE
         EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', attribute_table, fk.conname);
-        -- Each version row gets its own copy of its entity's attribute
-        -- rows: the first version row keeps the rows, the others get
-        -- copies (identity and serial columns take new values).
-        keys := staging._drop_unique_keys(attribute_table, fk.attnum);
-        -- the copies link to every version row: their row_ids must fit
-        EXECUTE pg_catalog.format('SELECT min(row_id), max(row_id) FROM %s', main_table) INTO k;
-        PERFORM staging._widen_to_fit(attribute_table, 'row_id', k.min, k.max);
-        SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum),
-               pg_catalog.string_agg('a.' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
-          INTO copied, source
-          FROM pg_catalog.pg_attribute a
-          LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-         WHERE a.attrelid = attribute_table AND a.attnum > 0 AND NOT a.attisdropped
-           AND a.attnum <> fk.attnum AND a.attgenerated = '' AND a.attidentity = ''
-           AND coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), '') NOT LIKE 'nextval(%';
-        EXECUTE pg_catalog.format(
-            'WITH firsts AS (SELECT %2$I AS entity, min(row_id) AS first FROM %1$s GROUP BY %2$I), '
-            'moved AS (UPDATE %3$s a SET row_id = f.first FROM firsts f '
-            '           WHERE f.entity = a.row_id AND f.first <> a.row_id) '
-            'INSERT INTO %3$s (%4$s row_id) '
-            'SELECT %5$s m.row_id FROM %3$s a JOIN %1$s m ON m.%2$I = a.row_id '
-            '  JOIN firsts f ON f.entity = m.%2$I WHERE m.row_id <> f.first',
-            main_table, reg.entity_column, attribute_table,
-            coalesce(copied || ',', ''), coalesce(source || ',', ''));
+        keys := staging._copy_attribute_rows(attribute_table, main_table, reg.entity_column, fk.attnum);
         EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (row_id) REFERENCES %s (row_id) ON DELETE CASCADE',
                                   attribute_table, fk_name, main_table);
     END IF;
@@ -581,23 +688,203 @@ $$;
 COMMENT ON FUNCTION staging.add_attribute_table(regclass, regclass) IS
     'Links an attribute table to its versioned main table by row_id (each version row gets its own attribute rows).';
 
+-- disable_versioning, step 1: every table whose foreign keys change must
+-- be the caller's: the main table, its attribute tables and the tables
+-- referencing its sequence table.
+CREATE OR REPLACE FUNCTION staging._check_unversioning_owners(tbl regclass, sequence_table regclass)
+    RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+BEGIN
+    PERFORM staging._check_table(tbl, 'disable versioning of');
+    FOR k IN SELECT r.oid::pg_catalog.regclass AS relid, r.relowner
+               FROM pg_catalog.pg_class r
+              WHERE r.oid IN (SELECT a.relid FROM staging.attribute_table a WHERE a.main_table = tbl
+                              UNION
+                              SELECT c.conrelid FROM pg_catalog.pg_constraint c
+                               WHERE c.contype = 'f' AND c.confrelid = sequence_table)
+    LOOP
+        IF NOT pg_catalog.pg_has_role(k.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of table % to disable versioning of %: its foreign key to % changes',
+                            k.relid, tbl, tbl
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._check_unversioning_owners(regclass, regclass) IS
+    'disable_versioning step: raises 42501 unless the caller owns every table whose foreign keys change.';
+
+-- disable_versioning, step 2: the attribute tables (attrs: their former
+-- registrations) link by entity again: row_id gets its old name back, and
+-- entity ids when the main table was renumbered; the column gets its old
+-- type back when the ids fit.
+CREATE OR REPLACE FUNCTION staging._unlink_attribute_tables(tbl regclass, entity_column name,
+        entity_type regtype, attrs jsonb, renumber boolean) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    attr record;
+    k record;
+    keys text[];
+    statement text;
+    target_type regtype;
+BEGIN
+    FOR attr IN SELECT d.*, a.attnum, c.conname
+                  FROM pg_catalog.jsonb_to_recordset(attrs) AS d(relid regclass, entity_column name, saved jsonb)
+                  JOIN pg_catalog.pg_attribute a ON a.attrelid = d.relid AND a.attname = 'row_id'
+                  LEFT JOIN pg_catalog.pg_constraint c ON c.conrelid = d.relid AND c.contype = 'f'
+                                                      AND c.confrelid = tbl AND c.conkey = ARRAY[a.attnum]
+    LOOP
+        EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', attr.relid);
+        IF attr.conname IS NOT NULL THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', attr.relid, attr.conname);
+        END IF;
+        IF attr.entity_column <> 'row_id' THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s RENAME COLUMN row_id TO %I', attr.relid, attr.entity_column);
+        END IF;
+        keys := NULL;
+        IF renumber THEN
+            keys := staging._drop_unique_keys(attr.relid, attr.attnum);
+            EXECUTE pg_catalog.format('SELECT min(%1$I), max(%1$I) FROM %2$s', entity_column, tbl) INTO k;
+            PERFORM staging._widen_to_fit(attr.relid, attr.entity_column, k.min, k.max);
+            EXECUTE pg_catalog.format('UPDATE %1$s a SET %2$I = m.%3$I FROM %4$s m '
+                                      'WHERE m.row_id = a.%2$I AND m.row_id <> m.%3$I',
+                                      attr.relid, attr.entity_column, entity_column, tbl);
+        END IF;
+        -- The column's type from before add_attribute_table (it was widened
+        -- since, by its owner or above), when its entity ids fit.
+        target_type := coalesce(attr.saved->>'type', entity_type::text)::pg_catalog.regtype;
+        IF (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+             WHERE a.attrelid = attr.relid AND a.attnum = attr.attnum) <> target_type THEN
+            EXECUTE pg_catalog.format('SELECT min(%1$I), max(%1$I) FROM %2$s', attr.entity_column, attr.relid) INTO k;
+            IF staging._integer_fits(target_type, k.min, k.max) THEN
+                EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s',
+                                          attr.relid, attr.entity_column, target_type);
+            ELSE
+                RAISE NOTICE 'column % of % stays bigint: its entity ids do not fit %',
+                             pg_catalog.quote_ident(attr.entity_column), attr.relid, target_type;
+            END IF;
+        END IF;
+        FOREACH statement IN ARRAY coalesce(keys, '{}') LOOP
+            EXECUTE statement;
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._unlink_attribute_tables(regclass, name, regtype, jsonb, boolean) IS
+    'disable_versioning step: links former attribute tables to the entity column again.';
+
+-- disable_versioning, step 3: the main table's versioning objects go, the
+-- keys, default or identity saved by enable_versioning come back; new ids
+-- continue after last_id, the greatest one handed out while versioned.
+CREATE OR REPLACE FUNCTION staging._restore_main_table(tbl regclass, entity_column name,
+        sequence_table regclass, saved jsonb, last_id bigint) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    u jsonb;
+    serial_seq text;
+BEGIN
+    FOR k IN SELECT c.conname FROM pg_catalog.pg_constraint c
+              WHERE c.conrelid = tbl AND c.contype = 'f' AND c.confrelid = sequence_table
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, k.conname);
+    END LOOP;
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', tbl, entity_column);
+    FOR k IN SELECT pg_catalog.jsonb_array_elements_text(saved->'indexes') AS name LOOP
+        EXECUTE pg_catalog.format('DROP INDEX IF EXISTS %I.%I',
+                                  (SELECT n.nspname FROM pg_catalog.pg_class c
+                                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl),
+                                  k.name);
+    END LOOP;
+    FOR k IN SELECT c.conname FROM pg_catalog.pg_constraint c WHERE c.conrelid = tbl AND c.contype = 'x' LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, k.conname);
+    END LOOP;
+    EXECUTE pg_catalog.format('ALTER TABLE %s DROP COLUMN row_id, DROP COLUMN created_in, DROP COLUMN updated_in', tbl);
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s (%I)', tbl, saved->>'key',
+                              CASE saved->>'key_type' WHEN 'u' THEN 'UNIQUE' ELSE 'PRIMARY KEY' END,
+                              entity_column);
+    FOR u IN SELECT * FROM pg_catalog.jsonb_array_elements(saved->'uniques') LOOP
+        SELECT i.indexrelid::pg_catalog.regclass AS idx, pg_catalog.pg_get_indexdef(i.indexrelid) AS def INTO k
+          FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+         WHERE i.indrelid = tbl AND c.relname = u->>'index';
+        IF FOUND THEN
+            EXECUTE pg_catalog.format('DROP INDEX %s', k.idx);
+            EXECUTE pg_catalog.regexp_replace(k.def, '^CREATE INDEX', 'CREATE UNIQUE INDEX');
+            IF u->>'constraint' IS NOT NULL THEN
+                EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s USING INDEX %I', tbl, u->>'constraint',
+                                          CASE u->>'type' WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END,
+                                          u->>'index');
+            END IF;
+        END IF;
+    END LOOP;
+    -- New ids continue after every id handed out while versioned.
+    IF saved->>'entity_identity' IS NOT NULL THEN
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I ADD GENERATED %s AS IDENTITY (START WITH %s)',
+                                  tbl, entity_column,
+                                  CASE saved->>'entity_identity' WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END,
+                                  coalesce(last_id, 0) + 1);
+    ELSIF saved->>'entity_default' IS NOT NULL THEN
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s',
+                                  tbl, entity_column, saved->>'entity_default');
+        serial_seq := pg_catalog.pg_get_serial_sequence(tbl::text, entity_column);
+        IF serial_seq IS NOT NULL AND last_id IS NOT NULL THEN
+            EXECUTE pg_catalog.format('SELECT pg_catalog.setval(%1$L, GREATEST(%2$s, (SELECT last_value FROM %1$s)))',
+                                      serial_seq, last_id);
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION staging._restore_main_table(regclass, name, regclass, jsonb, bigint) IS
+    'disable_versioning step: removes the versioning columns and constraints of a main table and restores its keys.';
+
+-- disable_versioning, step 4: relations by entity again (foreign keys to
+-- the sequence table and from the former attribute tables reference the
+-- entity column), then the sequence table goes.
+CREATE OR REPLACE FUNCTION staging._relink_to_entity(tbl regclass, entity_column name,
+        sequence_table regclass, attrs jsonb) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k record;
+    attr record;
+BEGIN
+    FOR k IN SELECT c.oid FROM pg_catalog.pg_constraint c
+              WHERE c.contype = 'f' AND c.confrelid = sequence_table AND c.conparentid = 0
+    LOOP
+        PERFORM staging._move_foreign_key(k.oid, tbl, entity_column);
+    END LOOP;
+    FOR attr IN SELECT * FROM pg_catalog.jsonb_to_recordset(attrs) AS d(relid regclass, entity_column name, saved jsonb) LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES %s (%I)%s',
+                                  attr.relid,
+                                  coalesce(attr.saved->>'foreign_key',
+                                           pg_catalog.left((SELECT relname FROM pg_catalog.pg_class WHERE oid = attr.relid), 40)
+                                           || '_' || pg_catalog.left(attr.entity_column, 12) || '_fkey'),
+                                  attr.entity_column, tbl, entity_column,
+                                  coalesce(attr.saved->>'actions', ' ON DELETE CASCADE'));
+    END LOOP;
+    EXECUTE pg_catalog.format('DROP TABLE %s', sequence_table);
+END
+$$;
+COMMENT ON FUNCTION staging._relink_to_entity(regclass, name, regclass, jsonb) IS
+    'disable_versioning step: points the foreign keys to the entity column again and drops the sequence table.';
+
 -- Back to a plain table holding the live version of each entity.
 CREATE OR REPLACE FUNCTION staging.disable_versioning(tbl regclass) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     reg record;
-    attr record;
     k record;
     live bigint := staging.live_version();
     ent record;
-    keys text[];
-    statement text;
     renumber boolean;
-    u jsonb;
     attrs jsonb;
     last_id bigint;
-    target_type regtype;
 BEGIN
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = tbl;
     IF NOT FOUND THEN
@@ -610,21 +897,7 @@ BEGIN
         RAISE EXCEPTION 'table % is not versioned', tbl
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    -- every table whose foreign keys change must be the caller's
-    PERFORM staging._check_table(tbl, 'disable versioning of');
-    FOR k IN SELECT r.oid::pg_catalog.regclass AS relid, r.relowner
-               FROM pg_catalog.pg_class r
-              WHERE r.oid IN (SELECT a.relid FROM staging.attribute_table a WHERE a.main_table = tbl
-                              UNION
-                              SELECT c.conrelid FROM pg_catalog.pg_constraint c
-                               WHERE c.contype = 'f' AND c.confrelid = reg.sequence_table)
-    LOOP
-        IF NOT pg_catalog.pg_has_role(k.relowner, 'USAGE') THEN
-            RAISE EXCEPTION 'must be owner of table % to disable versioning of %: its foreign key to % changes',
-                            k.relid, tbl, tbl
-                USING ERRCODE = 'insufficient_privilege';
-        END IF;
-    END LOOP;
+    PERFORM staging._check_unversioning_owners(tbl, reg.sequence_table);
     SELECT a.attnum, a.atttypid::pg_catalog.regtype AS type INTO ent
       FROM pg_catalog.pg_attribute a WHERE a.attrelid = tbl AND a.attname = reg.entity_column;
 
@@ -653,114 +926,9 @@ BEGIN
     EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s WHERE row_id <> %I)', tbl, reg.entity_column)
         INTO renumber;
 
-    -- Attribute tables link by entity again.
-    FOR attr IN SELECT d.*, a.attnum, c.conname
-                  FROM pg_catalog.jsonb_to_recordset(attrs) AS d(relid regclass, entity_column name, saved jsonb)
-                  JOIN pg_catalog.pg_attribute a ON a.attrelid = d.relid AND a.attname = 'row_id'
-                  LEFT JOIN pg_catalog.pg_constraint c ON c.conrelid = d.relid AND c.contype = 'f'
-                                                      AND c.confrelid = tbl AND c.conkey = ARRAY[a.attnum]
-    LOOP
-        EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', attr.relid);
-        IF attr.conname IS NOT NULL THEN
-            EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', attr.relid, attr.conname);
-        END IF;
-        IF attr.entity_column <> 'row_id' THEN
-            EXECUTE pg_catalog.format('ALTER TABLE %s RENAME COLUMN row_id TO %I', attr.relid, attr.entity_column);
-        END IF;
-        keys := NULL;
-        IF renumber THEN
-            keys := staging._drop_unique_keys(attr.relid, attr.attnum);
-            EXECUTE pg_catalog.format('SELECT min(%1$I), max(%1$I) FROM %2$s', reg.entity_column, tbl) INTO k;
-            PERFORM staging._widen_to_fit(attr.relid, attr.entity_column, k.min, k.max);
-            EXECUTE pg_catalog.format('UPDATE %1$s a SET %2$I = m.%3$I FROM %4$s m '
-                                      'WHERE m.row_id = a.%2$I AND m.row_id <> m.%3$I',
-                                      attr.relid, attr.entity_column, reg.entity_column, tbl);
-        END IF;
-        -- The column's type from before add_attribute_table (it was widened
-        -- since, by its owner or above), when its entity ids fit.
-        target_type := coalesce(attr.saved->>'type', ent.type::text)::pg_catalog.regtype;
-        IF (SELECT a.atttypid FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid = attr.relid AND a.attnum = attr.attnum) <> target_type THEN
-            EXECUTE pg_catalog.format('SELECT min(%1$I), max(%1$I) FROM %2$s', attr.entity_column, attr.relid) INTO k;
-            IF staging._integer_fits(target_type, k.min, k.max) THEN
-                EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s',
-                                          attr.relid, attr.entity_column, target_type);
-            ELSE
-                RAISE NOTICE 'column % of % stays bigint: its entity ids do not fit %',
-                             pg_catalog.quote_ident(attr.entity_column), attr.relid, target_type;
-            END IF;
-        END IF;
-        FOREACH statement IN ARRAY coalesce(keys, '{}') LOOP
-            EXECUTE statement;
-        END LOOP;
-    END LOOP;
-
-    -- The main table: versioning objects go, the saved keys come back.
-    FOR k IN SELECT c.conname FROM pg_catalog.pg_constraint c
-              WHERE c.conrelid = tbl AND c.contype = 'f' AND c.confrelid = reg.sequence_table
-    LOOP
-        EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, k.conname);
-    END LOOP;
-    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', tbl, reg.entity_column);
-    FOR k IN SELECT pg_catalog.jsonb_array_elements_text(reg.saved->'indexes') AS name LOOP
-        EXECUTE pg_catalog.format('DROP INDEX IF EXISTS %I.%I',
-                                  (SELECT n.nspname FROM pg_catalog.pg_class c
-                                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl),
-                                  k.name);
-    END LOOP;
-    FOR k IN SELECT c.conname FROM pg_catalog.pg_constraint c WHERE c.conrelid = tbl AND c.contype = 'x' LOOP
-        EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, k.conname);
-    END LOOP;
-    EXECUTE pg_catalog.format('ALTER TABLE %s DROP COLUMN row_id, DROP COLUMN created_in, DROP COLUMN updated_in', tbl);
-    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s (%I)', tbl, reg.saved->>'key',
-                              CASE reg.saved->>'key_type' WHEN 'u' THEN 'UNIQUE' ELSE 'PRIMARY KEY' END,
-                              reg.entity_column);
-    FOR u IN SELECT * FROM pg_catalog.jsonb_array_elements(reg.saved->'uniques') LOOP
-        SELECT i.indexrelid::pg_catalog.regclass AS idx, pg_catalog.pg_get_indexdef(i.indexrelid) AS def INTO k
-          FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
-         WHERE i.indrelid = tbl AND c.relname = u->>'index';
-        IF FOUND THEN
-            EXECUTE pg_catalog.format('DROP INDEX %s', k.idx);
-            EXECUTE pg_catalog.regexp_replace(k.def, '^CREATE INDEX', 'CREATE UNIQUE INDEX');
-            IF u->>'constraint' IS NOT NULL THEN
-                EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s USING INDEX %I', tbl, u->>'constraint',
-                                          CASE u->>'type' WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END,
-                                          u->>'index');
-            END IF;
-        END IF;
-    END LOOP;
-    -- New ids continue after every id handed out while versioned.
-    IF reg.saved->>'entity_identity' IS NOT NULL THEN
-        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I ADD GENERATED %s AS IDENTITY (START WITH %s)',
-                                  tbl, reg.entity_column,
-                                  CASE reg.saved->>'entity_identity' WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END,
-                                  coalesce(last_id, 0) + 1);
-    ELSIF reg.saved->>'entity_default' IS NOT NULL THEN
-        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s',
-                                  tbl, reg.entity_column, reg.saved->>'entity_default');
-        statement := pg_catalog.pg_get_serial_sequence(tbl::text, reg.entity_column);
-        IF statement IS NOT NULL AND last_id IS NOT NULL THEN
-            EXECUTE pg_catalog.format('SELECT pg_catalog.setval(%1$L, GREATEST(%2$s, (SELECT last_value FROM %1$s)))',
-                                      statement, last_id);
-        END IF;
-    END IF;
-
-    -- Relations by entity again, then the sequence table goes.
-    FOR k IN SELECT c.oid FROM pg_catalog.pg_constraint c
-              WHERE c.contype = 'f' AND c.confrelid = reg.sequence_table AND c.conparentid = 0
-    LOOP
-        PERFORM staging._move_foreign_key(k.oid, tbl, reg.entity_column);
-    END LOOP;
-    FOR attr IN SELECT * FROM pg_catalog.jsonb_to_recordset(attrs) AS d(relid regclass, entity_column name, saved jsonb) LOOP
-        EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES %s (%I)%s',
-                                  attr.relid,
-                                  coalesce(attr.saved->>'foreign_key',
-                                           pg_catalog.left((SELECT relname FROM pg_catalog.pg_class WHERE oid = attr.relid), 40)
-                                           || '_' || pg_catalog.left(attr.entity_column, 12) || '_fkey'),
-                                  attr.entity_column, tbl, reg.entity_column,
-                                  coalesce(attr.saved->>'actions', ' ON DELETE CASCADE'));
-    END LOOP;
-    EXECUTE pg_catalog.format('DROP TABLE %s', reg.sequence_table);
+    PERFORM staging._unlink_attribute_tables(tbl, reg.entity_column, ent.type, attrs, renumber);
+    PERFORM staging._restore_main_table(tbl, reg.entity_column, reg.sequence_table, reg.saved, last_id);
+    PERFORM staging._relink_to_entity(tbl, reg.entity_column, reg.sequence_table, attrs);
 END
 $$;
 COMMENT ON FUNCTION staging.disable_versioning(regclass) IS
