@@ -229,26 +229,19 @@ CREATE OR REPLACE FUNCTION staging._created_in_this_transaction(rel regclass) RE
 COMMENT ON FUNCTION staging._created_in_this_transaction(regclass) IS
     'True when the relation was created by the current transaction.';
 
-CREATE OR REPLACE FUNCTION staging.clone_schema(source name, target name,
-        with_data boolean DEFAULT false) RETURNS void
+-- clone_schema runs in steps, each a function of its own; like clone_schema
+-- they run as the caller, who owns what they create, so PUBLIC may execute
+-- them (they do nothing the caller could not do by hand).
+
+-- clone_schema, step 1: refuse what cannot be cloned, before creating
+-- anything.
+CREATE OR REPLACE FUNCTION staging._clone_schema_check(source name, target name, with_data boolean, source_oid oid)
+    RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    source_oid oid := staging._schema_oid(source, 'source');
-    target_oid oid;
-    -- Definitions are deparsed with the source schema on the search_path, so
-    -- they name its objects unqualified, and run with the clone in front:
-    -- they then name the clone's tables and sequences, and the source's
-    -- functions and types (which are not cloned).
-    deparse_path text;
-    target_path text;
     unsupported text;
-    version_setting text;
-    ddl text[];
-    stmt text;
-    columns text;
-    r record;
 BEGIN
     IF target IS NULL THEN
         RAISE EXCEPTION 'argument target must not be NULL' USING ERRCODE = 'invalid_parameter_value';
@@ -258,8 +251,6 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM staging._assert_user_schema(target);
-    deparse_path := format('pg_catalog, %I, pg_temp', source);
-    target_path := format('pg_catalog, %I, %I, pg_temp', target, source);
     IF with_data IS NULL THEN
         RAISE EXCEPTION 'argument with_data must not be NULL' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -278,16 +269,20 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'Unsupported tables: ' || unsupported || '.';
     END IF;
+END
+$$;
+COMMENT ON FUNCTION staging._clone_schema_check(name, name, boolean, oid) IS
+    'clone_schema step: checks the arguments and that the source has only tables it can clone.';
 
-    EXECUTE format('CREATE SCHEMA %I', target);
-    target_oid := staging._schema_oid(target, 'target');
-    SELECT format('COMMENT ON SCHEMA %I IS %L', target, d.description) INTO stmt
-      FROM pg_description d
-     WHERE d.classoid = 'pg_namespace'::regclass AND d.objoid = source_oid;
-    IF stmt IS NOT NULL THEN
-        EXECUTE stmt;
-    END IF;
-
+-- clone_schema, step 2: the sequences and the tables of the clone.
+CREATE OR REPLACE FUNCTION staging._clone_schema_tables(source name, target name, source_oid oid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    r record;
+BEGIN
     -- Sequences, but identity sequences: LIKE creates those.
     FOR r IN
         SELECT c.relname, c.relpersistence, s.*
@@ -323,7 +318,22 @@ BEGIN
                            array_to_string(r.reloptions, ', '));
         END IF;
     END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._clone_schema_tables(name, name, oid) IS
+    'clone_schema step: creates the clone''s sequences and tables (columns, defaults, checks, storage, comments).';
 
+-- clone_schema, step 3: the rows, when with_data.
+CREATE OR REPLACE FUNCTION staging._clone_schema_rows(source name, target name, source_oid oid, with_data boolean)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    version_setting text;
+    columns text;
+    r record;
+BEGIN
     -- Rows, before indexes and triggers.  Versioned tables are read whole
     -- (every version row), not at the session version.
     IF with_data THEN
@@ -349,7 +359,27 @@ BEGIN
             PERFORM set_config('staging.version', version_setting, true);
         END IF;
     END IF;
+END
+$$;
+COMMENT ON FUNCTION staging._clone_schema_rows(name, name, oid, boolean) IS
+    'clone_schema step: copies every row (every version row of versioned tables) when with_data.';
 
+-- clone_schema, step 4: the definitions that name other objects.
+-- They are deparsed with the source schema on the search_path, so they
+-- name its objects unqualified, and run with the clone in front: they then
+-- name the clone's tables and sequences, and the source's functions and
+-- types (which are not cloned).
+CREATE OR REPLACE FUNCTION staging._clone_schema_definitions(source name, target name, source_oid oid, with_data boolean)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    deparse_path text := format('pg_catalog, %I, pg_temp', source);
+    target_path text := format('pg_catalog, %I, %I, pg_temp', target, source);
+    ddl text[];
+    stmt text;
+BEGIN
     -- Everything that names other objects, deparsed relative to the source.
     PERFORM set_config('search_path', deparse_path, true);
     SELECT array_agg(s.stmt ORDER BY s.step, s.rank, s.stmt) INTO ddl
@@ -427,7 +457,20 @@ BEGIN
         EXECUTE stmt;
     END LOOP;
     PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+END
+$$;
+COMMENT ON FUNCTION staging._clone_schema_definitions(name, name, oid, boolean) IS
+    'clone_schema step: defaults, keys, indexes, foreign keys, views and triggers of the clone, naming its objects.';
 
+-- clone_schema, step 5: the sequences' owning columns and current values.
+CREATE OR REPLACE FUNCTION staging._clone_schema_sequence_values(target name, source_oid oid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    r record;
+BEGIN
     -- Sequences owned by a column are owned by the clone's column.
     FOR r IN
         SELECT s.relname AS seq, t.relname AS tbl, a.attname
@@ -460,7 +503,20 @@ BEGIN
         EXECUTE format('SELECT setval(%L::regclass, last_value, is_called) FROM %s',
                        r.target_seq, r.source_seq::regclass);
     END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._clone_schema_sequence_values(name, oid) IS
+    'clone_schema step: makes the clone''s sequences owned by its columns and sets their current values.';
 
+-- clone_schema, step 6: privileges and comments.
+CREATE OR REPLACE FUNCTION staging._clone_schema_privileges(target name, source_oid oid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    r record;
+BEGIN
     -- Privileges and comments of the relations; the schema's privileges.
     FOR r IN
         SELECT c.relname, c.relkind, a.privilege_type, a.is_grantable, a.grantee
@@ -506,7 +562,21 @@ BEGIN
                        CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE r.grantee::regrole::text END,
                        CASE WHEN r.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
     END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._clone_schema_privileges(name, oid) IS
+    'clone_schema step: copies the privileges and comments of the relations, and the schema''s privileges.';
 
+-- clone_schema, step 7: owners.
+CREATE OR REPLACE FUNCTION staging._clone_schema_owners(target name, source_oid oid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    r record;
+    stmt text;
+BEGIN
     -- Owners: the clone belongs to whoever owns the source, when we may
     -- give it to them (a swap then leaves every object with its owner).
     FOR r IN
@@ -531,6 +601,38 @@ BEGIN
     IF stmt IS NOT NULL THEN
         EXECUTE stmt;
     END IF;
+END
+$$;
+COMMENT ON FUNCTION staging._clone_schema_owners(name, oid) IS
+    'clone_schema step: gives the clone''s relations and schema the owners of the source''s, when allowed.';
+
+-- Copy a schema: tables, sequences, definitions, privileges, registrations.
+CREATE OR REPLACE FUNCTION staging.clone_schema(source name, target name,
+        with_data boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    source_oid oid := staging._schema_oid(source, 'source');
+    target_oid oid;
+    stmt text;
+BEGIN
+    PERFORM staging._clone_schema_check(source, target, with_data, source_oid);
+    EXECUTE format('CREATE SCHEMA %I', target);
+    target_oid := staging._schema_oid(target, 'target');
+    SELECT format('COMMENT ON SCHEMA %I IS %L', target, d.description) INTO stmt
+      FROM pg_description d
+     WHERE d.classoid = 'pg_namespace'::regclass AND d.objoid = source_oid;
+    IF stmt IS NOT NULL THEN
+        EXECUTE stmt;
+    END IF;
+
+    PERFORM staging._clone_schema_tables(source, target, source_oid);
+    PERFORM staging._clone_schema_rows(source, target, source_oid, with_data);
+    PERFORM staging._clone_schema_definitions(source, target, source_oid, with_data);
+    PERFORM staging._clone_schema_sequence_values(target, source_oid);
+    PERFORM staging._clone_schema_privileges(target, source_oid);
+    PERFORM staging._clone_schema_owners(target, source_oid);
 
     -- Versioning registrations of the source's tables, for the clone's.
     PERFORM staging._clone_registrations(source_oid, target_oid);
