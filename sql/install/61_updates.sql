@@ -274,6 +274,79 @@ COMMENT ON FUNCTION staging._add_rollback(bigint, bigint) IS
     'Adds rollback rows at the end version of an update that becomes temporary.';
 REVOKE ALL ON FUNCTION staging._add_rollback(bigint, bigint) FROM PUBLIC;
 
+-- reschedule_update, for an update that already went live: only its end
+-- can change, and not into the past.  Returns the new end version.
+CREATE OR REPLACE FUNCTION staging._reschedule_running(u staging.updates, start_time timestamptz,
+        end_time timestamptz, live bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    e bigint;
+BEGIN
+    IF staging.to_version(start_time) IS DISTINCT FROM u.id THEN
+        RAISE EXCEPTION 'update "%" already went live at %: only its end time can change',
+                u.name, u.start_time
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Pass its start time unchanged, with the new end time.';
+    END IF;
+    IF u.rollback_id <= live THEN
+        RAISE EXCEPTION 'update "%" already ended at %', u.name, u.end_time
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Create a new update instead.';
+    END IF;
+    e := staging.to_version(end_time);
+    IF end_time IS NOT NULL AND (end_time <= now() OR e <= live) THEN
+        RAISE EXCEPTION 'end time % of update "%" is not in the future', end_time, u.name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Choose an end time after now() and after the live version.';
+    END IF;
+    IF EXISTS (SELECT FROM staging.updates o
+                WHERE o.id <> u.id AND e IN (o.id, o.rollback_id)) THEN
+        RAISE EXCEPTION 'another update already starts or ends at %', end_time
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Every update starts and ends at its own second: shift the time by a second.';
+    END IF;
+    RETURN e;
+END
+$$;
+COMMENT ON FUNCTION staging._reschedule_running(staging.updates, timestamptz, timestamptz, bigint) IS
+    'reschedule_update step: checks the new end time of an update that went live; returns its end version.';
+REVOKE ALL ON FUNCTION staging._reschedule_running(staging.updates, timestamptz, timestamptz, bigint) FROM PUBLIC;
+
+-- reschedule_update, the move of an update u to the start version s and
+-- end version e (NULL: permanent), in every versioned table.
+CREATE OR REPLACE FUNCTION staging._reschedule_versions(u staging.updates, s bigint, e bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET staging.version = 'all'
+    AS $$
+BEGIN
+    -- Move the points in an order in which no interval becomes empty on
+    -- the way: the end first when moving later, the start first otherwise.
+    IF u.rollback_id IS NOT NULL AND e IS NULL THEN
+        PERFORM staging._drop_rollback(u.rollback_id);
+        PERFORM staging._move_version(u.id, s);
+    ELSIF u.rollback_id IS NULL AND e IS NOT NULL THEN
+        PERFORM staging._move_version(u.id, s);
+        PERFORM staging._add_rollback(s, e);
+    ELSIF e IS NULL THEN
+        PERFORM staging._move_version(u.id, s);
+    ELSIF s > u.id THEN
+        PERFORM staging._move_version(u.rollback_id, e);
+        PERFORM staging._move_version(u.id, s);
+    ELSE
+        PERFORM staging._move_version(u.id, s);
+        PERFORM staging._move_version(u.rollback_id, e);
+    END IF;
+
+END
+$$;
+COMMENT ON FUNCTION staging._reschedule_versions(staging.updates, bigint, bigint) IS
+    'reschedule_update step: moves the version rows of an update to its new start and end versions.';
+REVOKE ALL ON FUNCTION staging._reschedule_versions(staging.updates, bigint, bigint) FROM PUBLIC;
+
+-- Move an update, with every change it makes, to a new start and end.
 CREATE OR REPLACE FUNCTION staging.reschedule_update(id bigint, start_time timestamptz,
         end_time timestamptz DEFAULT NULL)
     RETURNS bigint
@@ -296,53 +369,14 @@ BEGIN
     END IF;
     live := staging.live_version();
     IF u.id <= live THEN
-        -- Already started: only the end can change, and not into the past.
-        IF staging.to_version(start_time) IS DISTINCT FROM u.id THEN
-            RAISE EXCEPTION 'update "%" already went live at %: only its end time can change',
-                    u.name, u.start_time
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Pass its start time unchanged, with the new end time.';
-        END IF;
-        IF u.rollback_id <= live THEN
-            RAISE EXCEPTION 'update "%" already ended at %', u.name, u.end_time
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Create a new update instead.';
-        END IF;
         s := u.id;
-        e := staging.to_version(end_time);
-        IF end_time IS NOT NULL AND (end_time <= now() OR e <= live) THEN
-            RAISE EXCEPTION 'end time % of update "%" is not in the future', end_time, u.name
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Choose an end time after now() and after the live version.';
-        END IF;
-        IF EXISTS (SELECT FROM staging.updates o
-                    WHERE o.id <> u.id AND e IN (o.id, o.rollback_id)) THEN
-            RAISE EXCEPTION 'another update already starts or ends at %', end_time
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Every update starts and ends at its own second: shift the time by a second.';
-        END IF;
+        e := staging._reschedule_running(u, start_time, end_time, live);
     ELSE
         SELECT v.start_version, v.end_version INTO s, e
           FROM staging._schedule_versions(u.name, start_time, end_time, u.id) v;
     END IF;
 
-    -- Move the points in an order in which no interval becomes empty on
-    -- the way: the end first when moving later, the start first otherwise.
-    IF u.rollback_id IS NOT NULL AND e IS NULL THEN
-        PERFORM staging._drop_rollback(u.rollback_id);
-        PERFORM staging._move_version(u.id, s);
-    ELSIF u.rollback_id IS NULL AND e IS NOT NULL THEN
-        PERFORM staging._move_version(u.id, s);
-        PERFORM staging._add_rollback(s, e);
-    ELSIF e IS NULL THEN
-        PERFORM staging._move_version(u.id, s);
-    ELSIF s > u.id THEN
-        PERFORM staging._move_version(u.rollback_id, e);
-        PERFORM staging._move_version(u.id, s);
-    ELSE
-        PERFORM staging._move_version(u.id, s);
-        PERFORM staging._move_version(u.rollback_id, e);
-    END IF;
+    PERFORM staging._reschedule_versions(u, s, e);
 
     UPDATE staging.updates
        SET id = s, start_time = staging.to_timestamp(s),
