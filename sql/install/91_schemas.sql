@@ -8,6 +8,8 @@ COMMENT ON TABLE staging.invalidations IS
 COMMENT ON COLUMN staging.invalidations.valid_from IS
     'From when the new content is what readers see (for a swap: the end of the swap, just before its commit).';
 GRANT SELECT ON staging.invalidations TO PUBLIC;
+COMMENT ON SEQUENCE staging.invalidations_id_seq IS
+    'Ids of staging.invalidations (its identity column).';
 
 -- Schema swaps: run by the schemas' owners, not superusers.  The internal
 -- helpers they call stay executable by PUBLIC because each checks its
