@@ -1,0 +1,80 @@
+
+-- Versioned writes: row triggers in C (src/writes.c) place every INSERT,
+-- UPDATE and DELETE of a versioned table at the session version.
+CREATE OR REPLACE FUNCTION staging._main_write_before() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_main_write_before';
+COMMENT ON FUNCTION staging._main_write_before() IS
+    'Trigger: places a write of a versioned main table at the session version.';
+CREATE OR REPLACE FUNCTION staging._main_write_after() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_main_write_after';
+COMMENT ON FUNCTION staging._main_write_after() IS
+    'Trigger: keeps the history of a versioned write, adds rollback rows, merges edits into later versions.';
+CREATE OR REPLACE FUNCTION staging._attribute_write_before() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_attribute_write_before';
+COMMENT ON FUNCTION staging._attribute_write_before() IS
+    'Trigger: makes a write of an attribute table land in the version row of the session version.';
+CREATE OR REPLACE FUNCTION staging._attribute_write_after() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_attribute_write_after';
+COMMENT ON FUNCTION staging._attribute_write_after() IS
+    'Trigger: merges an edit of an attribute row into the matching attribute rows of later versions.';
+
+-- Install the write triggers on a registered main table and its attribute
+-- tables (again: CREATE OR REPLACE).  The AFTER DELETE trigger's name
+-- sorts before the foreign keys' "RI_ConstraintTrigger_..." so that it
+-- copies the attribute rows before the cascade removes them.
+CREATE OR REPLACE FUNCTION staging._enable_versioned_writes(tbl regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    a regclass;
+BEGIN
+    IF staging.versioned_kind(tbl) IS DISTINCT FROM 'main' THEN
+        RAISE EXCEPTION 'table % is not a versioned main table', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Use staging.enable_versioning() first.';
+    END IF;
+    EXECUTE format('CREATE OR REPLACE TRIGGER staging_write BEFORE INSERT OR UPDATE OR DELETE ON %s
+                    FOR EACH ROW EXECUTE FUNCTION staging._main_write_before()', tbl);
+    EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_after AFTER UPDATE ON %s
+                    FOR EACH ROW WHEN (OLD.created_in <> NEW.created_in
+                                       OR NEW.updated_in <> 9223372036854775807)
+                    EXECUTE FUNCTION staging._main_write_after()', tbl);
+    EXECUTE format('CREATE OR REPLACE TRIGGER "A_staging_keep_history" AFTER DELETE ON %s
+                    FOR EACH ROW EXECUTE FUNCTION staging._main_write_after()', tbl);
+    FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER staging_write BEFORE INSERT OR UPDATE OR DELETE ON %s
+                        FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_before()', a);
+        EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_after AFTER UPDATE ON %s
+                        FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_after()', a);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._enable_versioned_writes(regclass) IS
+    'Installs the versioned-write triggers on a main table and its attribute tables.';
+
+-- The reverse, for disable_versioning: afterwards writes go to the rows
+-- as given.
+CREATE OR REPLACE FUNCTION staging._disable_versioned_writes(tbl regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    a regclass;
+BEGIN
+    EXECUTE format('DROP TRIGGER IF EXISTS staging_write ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS staging_write_after ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS "A_staging_keep_history" ON %s', tbl);
+    FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS staging_write ON %s', a);
+        EXECUTE format('DROP TRIGGER IF EXISTS staging_write_after ON %s', a);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._disable_versioned_writes(regclass) IS
+    'Removes the versioned-write triggers from a main table and its attribute tables.';
+

@@ -1,0 +1,650 @@
+-------------------------------------------------------------------------------
+-- Changelogs (for indexers)
+-------------------------------------------------------------------------------
+
+-- A changelog <name>_cl lists the entities that changed, for indexers.  Row
+-- triggers written in C (src/changelog.c) log each entity at most once per
+-- transaction and only when a subscribed column really changed.  Each row
+-- carries the id of the transaction that wrote it (txid), so consumers read
+-- batches bounded by two snapshots, as PgQ does: a change is delivered once
+-- its transaction is visible in a batch's snapshot and was not in the
+-- previous one, whatever order transactions commit in.
+
+-- The registries of 80_state_changelog.sql.
+COMMENT ON TABLE staging.changelog IS
+    'Registry: each changelog, its main table, entity column and log table <name>_cl.';
+GRANT SELECT ON staging.changelog TO PUBLIC;
+COMMENT ON TABLE staging.changelog_subscription IS
+    'Registry: each table a changelog watches, and the columns whose changes it logs (NULL: all).';
+GRANT SELECT ON staging.changelog_subscription TO PUBLIC;
+COMMENT ON TABLE staging.changelog_consumer IS
+    'Registry: each consumer of a changelog and how far it got (snapshots bounding its batches).';
+-- Row security limits each role to the consumers of the logs it may read.
+GRANT SELECT, INSERT, UPDATE, DELETE ON staging.changelog_consumer TO PUBLIC;
+COMMENT ON POLICY readers_of_the_log ON staging.changelog_consumer IS
+    'A role sees and moves only the consumers of the changelogs whose log table it may read.';
+COMMENT ON SEQUENCE staging.changelog_batch_seq IS
+    'Batch ids handed out by staging.next_batch.';
+GRANT USAGE ON SEQUENCE staging.changelog_batch_seq TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION staging._changelog_trigger() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_changelog_trigger';
+COMMENT ON FUNCTION staging._changelog_trigger() IS
+    'Row trigger of a changelog subscription (argument: the changelog name): logs the entity of each real change.';
+REVOKE ALL ON FUNCTION staging._changelog_trigger() FROM PUBLIC;
+
+-- The changelog's registry row, or a clear error.
+CREATE OR REPLACE FUNCTION staging._changelog(name text) RETURNS staging.changelog
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cl staging.changelog;
+BEGIN
+    SELECT * INTO cl FROM staging.changelog c WHERE c.name = _changelog.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'changelog "%" does not exist', name
+            USING ERRCODE = '22023',
+                  HINT = 'Create it with staging.create_changelog(name, main_table); staging.changelog lists the existing ones.';
+    END IF;
+    RETURN cl;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog(text) IS
+    'The registry row of a changelog; 22023 when there is none.';
+
+-- Consumers of a changelog are the roles that may read its log table.
+CREATE OR REPLACE FUNCTION staging._changelog_check_reader(cl staging.changelog) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF NOT has_table_privilege(cl.log_table, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for changelog "%"', cl.name
+            USING ERRCODE = '42501',
+                  HINT = format('Consumers need SELECT on %s: GRANT SELECT ON %s TO %I.',
+                                cl.log_table, cl.log_table, current_user);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_check_reader(staging.changelog) IS
+    'Raises 42501 unless the current role may read the changelog''s log table.';
+
+-- First key of the advisory locks that keep prunes and new consumers apart
+-- (the second is the log table's OID).
+CREATE OR REPLACE FUNCTION staging._changelog_lock_key() RETURNS int
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 1935767855;          -- 'stag' in ASCII
+COMMENT ON FUNCTION staging._changelog_lock_key() IS
+    'First key of the advisory locks between staging.prune_changelog and staging.add_consumer.';
+
+-- Drops the triggers of one subscription, if they exist.
+CREATE OR REPLACE FUNCTION staging._changelog_drop_triggers(cl staging.changelog, tbl regclass)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t name;
+BEGIN
+    FOR t IN SELECT tgname FROM pg_trigger
+              WHERE tgrelid = tbl AND tgname IN (cl.name || '_cl', cl.name || '_cl_truncate')
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_drop_triggers(staging.changelog, regclass) IS
+    'Drops the triggers <name>_cl and <name>_cl_truncate of one changelog subscription.';
+REVOKE ALL ON FUNCTION staging._changelog_drop_triggers(staging.changelog, regclass) FROM PUBLIC;
+
+-- TRUNCATE fires no row trigger: before it empties a watched table, log
+-- every entity it holds (live rows only, for versioned tables).  It runs as
+-- the extension's owner, like the row trigger writing as the log's owner.
+CREATE OR REPLACE FUNCTION staging._changelog_truncate() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cl staging.changelog := staging._changelog(TG_ARGV[0]);
+    tbl regclass := TG_RELID;
+    main regclass;
+    entity name;
+    n bigint;
+    previous_version text;
+BEGIN
+    -- The live rows, whatever version this session reads.
+    previous_version := staging._read_every_version();
+    CASE staging.versioned_kind(tbl)
+    WHEN 'attribute' THEN
+        SELECT a.main_table, v.entity_column INTO main, entity
+          FROM staging.attribute_table a JOIN staging.versioned_table v ON v.relid = a.main_table
+         WHERE a.relid = tbl;
+        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT m.%I FROM %s a JOIN %s m '
+                       'ON m.row_id = a.row_id WHERE staging._visible_at(m.created_in, m.updated_in, $1)',
+                       cl.log_table, entity, tbl, main)
+            USING staging.live_version();
+    WHEN 'main' THEN
+        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT %I FROM %s '
+                       'WHERE staging._visible_at(created_in, updated_in, $1)',
+                       cl.log_table, cl.entity_column, tbl)
+            USING staging.live_version();
+    ELSE
+        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT %I FROM %s WHERE %2$I IS NOT NULL',
+                       cl.log_table, cl.entity_column, tbl);
+    END CASE;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM staging._restore_version(previous_version);
+    IF n > 0 THEN
+        PERFORM pg_notify(cl.name || '_cl', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_truncate() IS
+    'Statement trigger BEFORE TRUNCATE of a changelog subscription: logs every entity of the table.';
+REVOKE ALL ON FUNCTION staging._changelog_truncate() FROM PUBLIC;
+
+-- (Re)creates the trigger of one subscription; the trigger is named after
+-- the log table, so two changelogs on one table never collide.  It fires on
+-- every UPDATE (no column list): which columns count, and how the table
+-- leads to its entity, are read from the registries when it runs, so they
+-- follow staging.subscribe and staging.enable_versioning.
+CREATE OR REPLACE FUNCTION staging._changelog_create_trigger(cl staging.changelog, tbl regclass)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    trigger_name name := cl.name || '_cl';
+BEGIN
+    PERFORM staging._changelog_drop_triggers(cl, tbl);
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s '
+                   'FOR EACH ROW EXECUTE FUNCTION staging._changelog_trigger(%L)',
+                   trigger_name, tbl, cl.name);
+    EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION staging._changelog_truncate(%L)',
+                   trigger_name || '_truncate', tbl, cl.name);
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_create_trigger(staging.changelog, regclass) IS
+    'Creates (or replaces) the C row trigger of one changelog subscription.';
+REVOKE ALL ON FUNCTION staging._changelog_create_trigger(staging.changelog, regclass) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION staging.subscribe(name text, tbl regclass, columns name[] DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cl staging.changelog := staging._changelog(name);
+    kind text := staging.versioned_kind(tbl);
+    missing name;
+    entity_type regtype;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF kind = 'attribute' THEN
+        IF (SELECT main_table FROM staging.attribute_table WHERE relid = tbl) <> cl.main_table THEN
+            RAISE EXCEPTION 'table % is an attribute table of %, not of %, the main table of changelog "%"',
+                tbl, (SELECT main_table FROM staging.attribute_table WHERE relid = tbl), cl.main_table, name
+                USING ERRCODE = '22023';
+        END IF;
+    ELSE
+        SELECT atttypid INTO entity_type FROM pg_attribute
+         WHERE attrelid = tbl AND attname = cl.entity_column AND attnum > 0 AND NOT attisdropped;
+        IF entity_type IS NULL THEN
+            RAISE EXCEPTION 'table % has neither the entity column "%" nor a row_id link to %',
+                tbl, cl.entity_column, cl.main_table
+                USING ERRCODE = '22023',
+                      HINT = 'Subscribe the main table, one of its attribute tables (staging.add_attribute_table) or a table with the entity column.';
+        END IF;
+        IF entity_type NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
+            RAISE EXCEPTION 'entity column "%" of table % has type %, not an integer type', cl.entity_column, tbl, entity_type
+                USING ERRCODE = '22023';
+        END IF;
+    END IF;
+    IF columns IS NOT NULL THEN
+        SELECT c INTO missing FROM unnest(columns) c
+         WHERE NOT EXISTS (SELECT FROM pg_attribute a
+                            WHERE a.attrelid = tbl AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped)
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'column "%" of table % does not exist', missing, tbl
+                USING ERRCODE = '42703';
+        END IF;
+        IF cardinality(columns) = 0 THEN
+            RAISE EXCEPTION 'columns must list at least one column, or be NULL for all'
+                USING ERRCODE = '22023';
+        END IF;
+    END IF;
+    -- Subscribing again replaces the column list.
+    INSERT INTO staging.changelog_subscription AS s (changelog, tbl, columns)
+    VALUES (cl.name, tbl, columns)
+    ON CONFLICT ON CONSTRAINT changelog_subscription_pkey
+    DO UPDATE SET columns = excluded.columns;
+    PERFORM staging._changelog_create_trigger(cl, tbl);
+END
+$$;
+COMMENT ON FUNCTION staging.subscribe(text, regclass, name[]) IS
+    'Logs the entities of real changes of a table''s columns (all when NULL) in a changelog; subscribing again replaces the columns.';
+
+CREATE OR REPLACE FUNCTION staging.unsubscribe(name text, tbl regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cl staging.changelog := staging._changelog(name);
+BEGIN
+    DELETE FROM staging.changelog_subscription s WHERE s.changelog = cl.name AND s.tbl = unsubscribe.tbl;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table % is not subscribed to changelog "%"', tbl, name
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM staging._changelog_drop_triggers(cl, tbl);
+END
+$$;
+COMMENT ON FUNCTION staging.unsubscribe(text, regclass) IS
+    'Stops logging the changes of a table in a changelog.';
+
+CREATE OR REPLACE FUNCTION staging.create_changelog(name text, main_table regclass) RETURNS regclass
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    entity name;
+    log_table regclass;
+    schema name := (SELECT nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid
+                     WHERE c.oid = main_table);
+BEGIN
+    IF main_table IS NULL THEN
+        RAISE EXCEPTION 'main_table must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]*$' OR length(name) > 50 THEN
+        RAISE EXCEPTION 'invalid changelog name "%"', name
+            USING ERRCODE = '22023',
+                  HINT = 'Use at most 50 lower-case letters, digits and underscores: the log table is <name>_cl and NOTIFY uses that name.';
+    END IF;
+    IF EXISTS (SELECT FROM staging.changelog c WHERE c.name = create_changelog.name) THEN
+        RAISE EXCEPTION 'changelog "%" already exists', name
+            USING ERRCODE = '42710', HINT = 'Drop it with staging.drop_changelog first, or choose another name.';
+    END IF;
+    -- The entity column: the registered one of a versioned table, else the
+    -- single-column primary key, else entity_id.
+    entity := coalesce(
+        (SELECT entity_column FROM staging.versioned_table WHERE relid = main_table),
+        (SELECT a.attname FROM pg_index i JOIN pg_attribute a
+                ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+          WHERE i.indrelid = main_table AND i.indisprimary AND i.indnatts = 1),
+        'entity_id');
+    EXECUTE format('CREATE TABLE %I.%I ('
+                   'version_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, '
+                   'entity_id bigint NOT NULL, '
+                   'txid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(), '
+                   'changed_at timestamptz NOT NULL DEFAULT pg_catalog.now())',
+                   schema, name || '_cl');
+    log_table := format('%I.%I', schema, name || '_cl')::regclass;
+    EXECUTE format('CREATE INDEX ON %s (txid, version_id)', log_table);
+    EXECUTE format('COMMENT ON TABLE %s IS %L', log_table,
+                   format('Changelog "%s": entities of %s that changed (staging.next_batch reads it).', name, main_table));
+    INSERT INTO staging.changelog VALUES (name, main_table, entity, log_table);
+    PERFORM staging.subscribe(name, main_table);
+    RETURN log_table;
+END
+$$;
+COMMENT ON FUNCTION staging.create_changelog(text, regclass) IS
+    'Creates the changelog <name>_cl in the main table''s schema and subscribes the main table.';
+
+CREATE OR REPLACE FUNCTION staging.drop_changelog(name text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cl staging.changelog := staging._changelog(name);
+    s record;
+BEGIN
+    FOR s IN SELECT tbl FROM staging.changelog_subscription WHERE changelog = cl.name LOOP
+        PERFORM staging.unsubscribe(cl.name, s.tbl);
+    END LOOP;
+    DELETE FROM staging.changelog c WHERE c.name = cl.name;
+    EXECUTE format('DROP TABLE %s', cl.log_table);
+END
+$$;
+COMMENT ON FUNCTION staging.drop_changelog(text) IS
+    'Drops a changelog: its triggers, its log table and its consumers.';
+
+CREATE OR REPLACE FUNCTION staging.add_consumer(name text, consumer text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cl staging.changelog := staging._changelog(name);
+BEGIN
+    IF consumer IS NULL OR consumer = '' THEN
+        RAISE EXCEPTION 'consumer name must not be empty' USING ERRCODE = '22023';
+    END IF;
+    PERFORM staging._changelog_check_reader(cl);
+    -- The consumer starts at a snapshot taken after no prune runs any more
+    -- (prunes skip the changelog while we hold this lock), so nothing it
+    -- must receive was pruned for the other consumers' sake.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'staging.add_consumer must run at isolation level READ COMMITTED'
+            USING ERRCODE = '25001';
+    END IF;
+    PERFORM pg_advisory_xact_lock_shared(staging._changelog_lock_key(), cl.log_table::oid::int);
+    INSERT INTO staging.changelog_consumer (changelog, consumer, finished)
+    VALUES (cl.name, consumer, pg_current_snapshot());
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'consumer "%" of changelog "%" already exists', consumer, name
+        USING ERRCODE = '42710';
+END
+$$;
+COMMENT ON FUNCTION staging.add_consumer(text, text) IS
+    'Registers a consumer of a changelog: it receives the changes committed after this call (reindex in full once first).';
+
+-- The consumer's row, locked, or a clear error.
+CREATE OR REPLACE FUNCTION staging._changelog_consumer(name text, consumer text)
+    RETURNS staging.changelog_consumer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    c staging.changelog_consumer;
+BEGIN
+    PERFORM staging._changelog_check_reader(staging._changelog(name));
+    SELECT * INTO c FROM staging.changelog_consumer k
+     WHERE k.changelog = name AND k.consumer = _changelog_consumer.consumer
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'consumer "%" of changelog "%" does not exist', consumer, name
+            USING ERRCODE = '22023',
+                  HINT = 'Register it with staging.add_consumer(changelog, consumer).';
+    END IF;
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_consumer(text, text) IS
+    'The registry row of a consumer, locked for update; 22023 when there is none.';
+
+CREATE OR REPLACE FUNCTION staging.drop_consumer(name text, consumer text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM staging._changelog_consumer(name, consumer);
+    DELETE FROM staging.changelog_consumer k WHERE k.changelog = name AND k.consumer = drop_consumer.consumer;
+    PERFORM staging.prune_changelog(name);
+END
+$$;
+COMMENT ON FUNCTION staging.drop_consumer(text, text) IS
+    'Forgets a consumer; the changes only it had not finished are pruned.';
+
+-- Removes the rows every consumer finished: those of transactions older
+-- than every consumer's "finished" snapshot.  A plain DELETE of committed
+-- rows takes no lock that writers wait for; concurrent pruners skip.  It
+-- runs as the extension's owner: it only removes what nobody needs, so
+-- consumers need no DELETE privilege on the log table.
+CREATE OR REPLACE FUNCTION staging.prune_changelog(name text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cl staging.changelog := staging._changelog(name);
+    horizon xid8;
+    removed bigint;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(staging._changelog_lock_key(), cl.log_table::oid::int) THEN
+        RETURN 0;               -- being pruned, or a consumer is being added
+    END IF;
+    SELECT coalesce(min(pg_snapshot_xmin(finished)), pg_snapshot_xmin(pg_current_snapshot()))
+      INTO horizon
+      FROM staging.changelog_consumer WHERE changelog = cl.name;
+    EXECUTE format('DELETE FROM %s WHERE txid < $1', cl.log_table) USING horizon;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+COMMENT ON FUNCTION staging.prune_changelog(text) IS
+    'Deletes the changelog rows every consumer finished (next_batch does it too); returns how many.';
+
+CREATE OR REPLACE FUNCTION staging.next_batch(name text, consumer text, max_entities int DEFAULT 1000)
+    RETURNS TABLE(batch_id bigint, entity_id bigint)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cl staging.changelog := staging._changelog(name);
+    c staging.changelog_consumer := staging._changelog_consumer(name, consumer);
+    -- The rows of the window after a position, in order.
+    window_rows constant text :=
+        'SELECT txid, version_id, entity_id FROM %s '
+        ' WHERE (txid, version_id) > ($1, $2) AND txid < pg_snapshot_xmax($3) '
+        '   AND pg_visible_in_snapshot(txid, $3) AND NOT pg_visible_in_snapshot(txid, $4) '
+        ' ORDER BY txid, version_id LIMIT $5';
+    last_txid xid8;
+    last_id bigint;
+BEGIN
+    IF max_entities IS NULL OR max_entities < 1 THEN
+        RAISE EXCEPTION 'max_entities must be at least 1, not %', max_entities
+            USING ERRCODE = '22023';
+    END IF;
+    -- A batch not finished is delivered again, as it was.
+    IF c.batch_id IS NULL THEN
+        FOR i IN 1..2 LOOP
+            IF c.window_end IS NULL THEN
+                -- Open a window: the changes committed since "finished".
+                c.window_end := pg_current_snapshot();
+                c.done_txid := pg_snapshot_xmin(c.finished);
+                c.done_id := 0;
+            END IF;
+            EXECUTE format('SELECT txid, version_id, n FROM ('
+                           '  SELECT txid, version_id, row_number() OVER (ORDER BY txid, version_id) AS n'
+                           '    FROM (' || window_rows || ') w) l '
+                           'ORDER BY n DESC LIMIT 1', cl.log_table)
+               INTO last_txid, last_id, c.batch_rows
+              USING c.done_txid, c.done_id, c.window_end, c.finished, max_entities;
+            EXIT WHEN last_txid IS NOT NULL;
+            -- The window is exhausted: everything in it is finished.
+            c.finished := c.window_end;
+            c.window_end := NULL;
+            c.done_txid := NULL;
+            c.done_id := NULL;
+        END LOOP;
+        IF last_txid IS NOT NULL THEN
+            c.batch_id := nextval('staging.changelog_batch_seq');
+            c.batch_end_txid := last_txid;
+            c.batch_end_id := last_id;
+        END IF;
+        UPDATE staging.changelog_consumer k
+           SET finished = c.finished, window_end = c.window_end,
+               done_txid = c.done_txid, done_id = c.done_id, batch_id = c.batch_id,
+               batch_end_txid = c.batch_end_txid, batch_end_id = c.batch_end_id,
+               batch_rows = c.batch_rows
+         WHERE k.changelog = c.changelog AND k.consumer = c.consumer;
+        IF c.window_end IS NULL THEN
+            PERFORM staging.prune_changelog(name);
+        END IF;
+        IF c.batch_id IS NULL THEN
+            RETURN;
+        END IF;
+    END IF;
+    -- The rows of a window are those of committed transactions, which no
+    -- one prunes before this consumer finished them: the first batch_rows
+    -- rows after done_* are the same rows every time.
+    RETURN QUERY EXECUTE format(
+        'SELECT DISTINCT $6, entity_id FROM (' || window_rows || ') w '
+        ' WHERE (txid, version_id) <= ($7, $8) ORDER BY entity_id', cl.log_table)
+        USING c.done_txid, c.done_id, c.window_end, c.finished, c.batch_rows,
+              c.batch_id, c.batch_end_txid, c.batch_end_id;
+END
+$$;
+COMMENT ON FUNCTION staging.next_batch(text, text, int) IS
+    'The next batch of distinct changed entities for a consumer (at most max_entities); the same batch again until finish_batch.';
+
+CREATE OR REPLACE FUNCTION staging.finish_batch(name text, consumer text, batch_id bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    c staging.changelog_consumer := staging._changelog_consumer(name, consumer);
+BEGIN
+    IF c.batch_id IS DISTINCT FROM finish_batch.batch_id OR finish_batch.batch_id IS NULL THEN
+        RAISE EXCEPTION 'batch % is not the current batch of consumer "%" of changelog "%"',
+            coalesce(finish_batch.batch_id::text, 'NULL'), consumer, name
+            USING ERRCODE = '55000',
+                  DETAIL = CASE WHEN c.batch_id IS NULL THEN 'The consumer has no unfinished batch.'
+                           ELSE format('Its current batch is %s.', c.batch_id) END,
+                  HINT = 'Call staging.next_batch and finish the batch id it returns.';
+    END IF;
+    UPDATE staging.changelog_consumer k
+       SET done_txid = c.batch_end_txid, done_id = c.batch_end_id,
+           batch_id = NULL, batch_end_txid = NULL, batch_end_id = NULL, batch_rows = NULL
+     WHERE k.changelog = c.changelog AND k.consumer = c.consumer;
+END
+$$;
+COMMENT ON FUNCTION staging.finish_batch(text, text, bigint) IS
+    'Marks a consumer''s current batch done; in the transaction that writes the index, exactly once.';
+
+-- Pending changes of one consumer: rows not visible in "finished" and not
+-- in the part of the current window it finished.
+CREATE OR REPLACE FUNCTION staging._changelog_pending(c staging.changelog_consumer,
+                                           OUT pending_entities bigint, OUT oldest_pending timestamptz)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    EXECUTE format(
+        'SELECT count(DISTINCT entity_id), min(changed_at) FROM %s '
+        ' WHERE txid >= pg_snapshot_xmin($1) AND NOT pg_visible_in_snapshot(txid, $1) '
+        '   AND NOT (coalesce(pg_visible_in_snapshot(txid, $2), false) '
+        '            AND (txid, version_id) <= ($3, $4))',
+        (SELECT log_table FROM staging.changelog WHERE name = c.changelog))
+       INTO pending_entities, oldest_pending
+      USING c.finished, c.window_end, c.done_txid, c.done_id;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_pending(staging.changelog_consumer) IS
+    'How many entities a consumer has not finished, and when the oldest of them changed.';
+
+CREATE OR REPLACE VIEW staging.changelog_status AS
+SELECT k.changelog, k.consumer, p.pending_entities,
+       now() - p.oldest_pending AS oldest_pending_age,
+       k.batch_id AS current_batch
+  FROM staging.changelog_consumer k
+  JOIN staging.changelog c ON c.name = k.changelog,
+       LATERAL staging._changelog_pending(k) p
+ WHERE pg_catalog.has_table_privilege(c.log_table, 'SELECT');
+COMMENT ON VIEW staging.changelog_status IS
+    'Per changelog and consumer: entities pending, age of the oldest pending change, the unfinished batch.';
+GRANT SELECT ON staging.changelog_status TO PUBLIC;
+
+-- DROP TABLE of a watched table forgets its subscriptions; dropping a log
+-- table drops its changelog, and the triggers that wrote into it.
+CREATE OR REPLACE FUNCTION staging._changelog_dropped() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    w record;
+BEGIN
+    DELETE FROM staging.changelog_subscription s
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = s.tbl;
+    FOR w IN
+        SELECT s.tbl, t.tgname AS trigger_name
+          FROM staging.changelog c
+          JOIN pg_event_trigger_dropped_objects() d
+            ON d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = c.log_table
+          JOIN staging.changelog_subscription s ON s.changelog = c.name
+          JOIN pg_trigger t ON t.tgrelid = s.tbl
+                           AND t.tgname IN (c.name || '_cl', c.name || '_cl_truncate')
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', w.trigger_name, w.tbl);
+    END LOOP;
+    DELETE FROM staging.changelog c
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = c.log_table;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_dropped() IS
+    'Event trigger: forgets the subscriptions of dropped tables and the changelogs whose log table was dropped.';
+REVOKE ALL ON FUNCTION staging._changelog_dropped() FROM PUBLIC;
+-- (Re)created on every install and upgrade: nothing refers to it.
+DROP EVENT TRIGGER IF EXISTS staging_changelog_dropped;
+CREATE EVENT TRIGGER staging_changelog_dropped ON sql_drop
+    WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
+    EXECUTE FUNCTION staging._changelog_dropped();
+COMMENT ON EVENT TRIGGER staging_changelog_dropped IS
+    'Keeps the changelog registries in step with DROP TABLE.';
+
+-- staging.clone_schema copies the triggers of the source's tables; this
+-- subscribes the clone's tables to the same changelogs, so an import into
+-- the clone is logged, and after staging.swap_schemas the live tables (the
+-- clone's) stay watched.  Only for relations this transaction created.
+CREATE OR REPLACE FUNCTION staging._changelog_clone(source oid, target oid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    INSERT INTO staging.changelog_subscription (changelog, tbl, columns)
+    SELECT s.changelog, c.clone, s.columns
+      FROM staging.changelog_subscription s
+      JOIN pg_class k ON k.oid = s.tbl AND k.relnamespace = source
+     CROSS JOIN LATERAL (SELECT staging._clone_of(s.tbl, source, target) AS clone) c
+     WHERE c.clone <> s.tbl AND staging._created_in_this_transaction(c.clone)
+    ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_clone(oid, oid) IS
+    'Subscribes the tables of a fresh schema clone to the changelogs of their source tables.';
+-- It stays executable by PUBLIC (clone_schema runs as the schemas' owner):
+-- it only subscribes relations this transaction created, beside a
+-- same-named subscribed one in the source schema.
+
+-- Called by staging.advance (issue 4) in its transaction, after the live
+-- version moved from from_version to to_version and once the writers at the
+-- versions going live are visible: logs, in every changelog that watches a
+-- versioned main table or one of its attribute tables, each entity having
+-- a version row that starts or ends in (from_version, to_version].
+CREATE OR REPLACE FUNCTION staging._changelog_advance(from_version bigint, to_version bigint) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    w record;
+    n bigint;
+    total bigint := 0;
+    previous_version text;
+BEGIN
+    -- Rows that stopped being visible count too: read every version row.
+    previous_version := staging._read_every_version();
+    FOR w IN
+        SELECT DISTINCT c.name, c.log_table, v.relid AS main_table, v.entity_column
+          FROM staging.changelog c
+          JOIN staging.changelog_subscription s ON s.changelog = c.name
+          JOIN staging.versioned_table v
+            ON v.relid = s.tbl
+            OR v.relid = (SELECT a.main_table FROM staging.attribute_table a WHERE a.relid = s.tbl)
+    LOOP
+        EXECUTE format(
+            'INSERT INTO %s (entity_id) '
+            'SELECT %2$I FROM %3$s WHERE %4$s '
+            'UNION '
+            'SELECT %2$I FROM %3$s WHERE updated_in > $1 AND updated_in <= $2',
+            w.log_table, w.entity_column, w.main_table, staging._created_between('$1', '$2'))
+            USING from_version, to_version;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            PERFORM pg_notify(w.name || '_cl', '');
+        END IF;
+        total := total + n;
+    END LOOP;
+    PERFORM staging._restore_version(previous_version);
+    RETURN total;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_advance(bigint, bigint) IS
+    'Internal (staging.advance): logs the entities whose visible row changed when the live version moved.';
+REVOKE ALL ON FUNCTION staging._changelog_advance(bigint, bigint) FROM PUBLIC;

@@ -1,0 +1,22 @@
+-- The part of the upgrade from 1.0 to 1.1 that replaying the code files of
+-- sql/install cannot do (see sql/install/README): objects that 1.1 removes
+-- or renames, changes of tables, and objects CREATE OR REPLACE cannot
+-- change (result types, OUT parameters, parameter names and defaults, view
+-- columns).  Every code file of sql/install follows it in
+-- staging--1.0--1.1.sql.
+
+-- The version filter functions are named after what they are:
+-- _read_upper, _read_lower and _read_visible (and their _owned variants)
+-- became _version_filter_upper, _version_filter_lower and _version_filter.
+-- Only plans refer to them (the planner adds them to queries), and plans
+-- are invalidated by the DROP.
+DROP FUNCTION staging._read_upper();
+DROP FUNCTION staging._read_lower();
+DROP FUNCTION staging._read_visible(bigint, bigint);
+DROP FUNCTION staging._read_upper_owned();
+DROP FUNCTION staging._read_lower_owned();
+DROP FUNCTION staging._read_visible_owned(bigint, bigint);
+
+-- staging.live_version() becomes a C function reading the backend's cache:
+-- CREATE OR REPLACE in 10_versions.sql changes its language in place (it
+-- cannot be dropped: it is the default of created_in in versioned tables).

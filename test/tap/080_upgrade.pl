@@ -1,0 +1,221 @@
+# ALTER EXTENSION staging UPDATE from 1.0 gives what a fresh install of the
+# current version gives (the model is pg_stat_statements' oldextversions
+# test), and the data written under 1.0 reads the same at every version:
+# database "old" is created at 1.0 with a versioned catalog, scheduled
+# updates, one of them live, and a changelog with a consumer holding an
+# unfinished batch, then updated; database "fresh" gets CREATE EXTENSION.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('upgrade');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'staging'");
+$node->start;
+
+my $default = $node->safe_psql('postgres',
+	"SELECT default_version FROM pg_available_extensions WHERE name = 'staging'");
+
+# -- 1.0, with data -------------------------------------------------------
+$node->safe_psql('postgres', 'CREATE DATABASE old');
+$node->safe_psql('old', q{
+CREATE EXTENSION staging VERSION '1.0';
+CREATE SCHEMA catalog;
+CREATE TABLE catalog.product (entity_id serial PRIMARY KEY, sku text NOT NULL UNIQUE);
+CREATE TABLE catalog.product_varchar (
+    value_id serial PRIMARY KEY, attribute_id int NOT NULL, store_id int NOT NULL DEFAULT 0,
+    entity_id int NOT NULL REFERENCES catalog.product ON DELETE CASCADE, value text,
+    UNIQUE (entity_id, attribute_id, store_id));
+INSERT INTO catalog.product (sku) SELECT 'sku-' || g FROM generate_series(1, 12) g;
+INSERT INTO catalog.product_varchar (attribute_id, entity_id, value)
+SELECT 73, g, 'name ' || g FROM generate_series(1, 12) g;
+SET client_min_messages = warning;
+SELECT staging.enable_versioning('catalog.product');
+SELECT staging.add_attribute_table('catalog.product_varchar', 'catalog.product');
+SELECT staging.create_changelog('product_idx', 'catalog.product');
+SELECT staging.subscribe('product_idx', 'catalog.product_varchar');
+SELECT staging.add_consumer('product_idx', 'search');
+});
+is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'staging'"),
+	'1.0', 'database old starts at 1.0');
+
+# A permanent update and a temporary one (a sale), each with edits at its
+# version: updates, an insert, a delete, an attribute change.
+my $permanent = $node->safe_psql('old',
+	"SELECT staging.create_update('new range', now() + interval '1 day')");
+my $sale = $node->safe_psql('old',
+	"SELECT staging.create_update('sale', now() + interval '2 days', now() + interval '3 days')");
+my $sale_end = $node->safe_psql('old', "SELECT rollback_id FROM staging.updates WHERE id = $sale");
+$node->safe_psql('old', qq{
+SET staging.version = '$permanent';
+UPDATE catalog.product SET sku = sku || '-v2' WHERE entity_id IN (1, 2, 3);
+INSERT INTO catalog.product (sku) VALUES ('sku-new');
+DELETE FROM catalog.product WHERE entity_id = 4;
+UPDATE catalog.product_varchar a SET value = 'renamed 5'
+  FROM catalog.product p WHERE p.row_id = a.row_id AND p.entity_id = 5;
+});
+$node->safe_psql('old', qq{
+SET staging.version = '$sale';
+UPDATE catalog.product SET sku = sku || '-sale' WHERE entity_id IN (2, 6);
+UPDATE catalog.product_varchar a SET value = 'on sale'
+  FROM catalog.product p WHERE p.row_id = a.row_id AND p.entity_id = 6;
+});
+# A live edit, logged at once; the permanent update goes live (logged by
+# advance); the consumer takes a batch and does not finish it.
+$node->safe_psql('old', "UPDATE catalog.product SET sku = 'sku-10 live' WHERE entity_id = 10");
+is($node->safe_psql('old', "SELECT staging.advance(staging.to_timestamp($permanent))"),
+	$permanent, 'the permanent update went live');
+my $batch = q{SELECT string_agg(batch_id || ':' || entity_id, ',' ORDER BY entity_id)
+  FROM staging.next_batch('product_idx', 'search')};
+my $pending_batch = $node->safe_psql('old', $batch);
+like($pending_batch, qr/^\d+:1,\d+:2,\d+:3,\d+:4,\d+:5,\d+:10,\d+:13$/,
+	'the consumer was given a batch (live edit and the update that went live)');
+
+# What readers see at every version of interest.
+my $catalog = q{
+SELECT string_agg(format('%s:%s:%s', p.entity_id, p.sku, coalesce(v.value, '-')), ', '
+                  ORDER BY p.entity_id, v.value)
+  FROM catalog.product p LEFT JOIN catalog.product_varchar v ON v.row_id = p.row_id};
+my @versions = ('live', 1, $permanent - 1, $permanent, $sale - 1, $sale, $sale_end - 1, $sale_end);
+my %seen;
+sub read_versions
+{
+	my ($db) = @_;
+	my %r;
+	for my $v (@versions)
+	{
+		$r{$v} = $node->safe_psql($db, "SET staging.version = '$v'; $catalog");
+	}
+	$r{all} = $node->safe_psql($db, q{SET staging.version = 'all';
+SELECT (SELECT count(*) FROM catalog.product), (SELECT count(*) FROM catalog.product_varchar),
+       (SELECT count(*) FROM catalog.sequence_product)});
+	$r{registry} = $node->safe_psql($db, q{
+SELECT table_name, attribute_tables, entities, rows FROM staging.versioned_tables});
+	$r{verify} = $node->safe_psql($db, q{SELECT count(*) FROM staging.verify('catalog.product')});
+	$r{schedule} = $node->safe_psql($db, q{
+SELECT id, name, rollback_id, id <= staging.live_version() FROM staging.updates ORDER BY id});
+	$r{status} = $node->safe_psql($db, q{
+SELECT changelog, consumer, pending_entities, current_batch IS NOT NULL FROM staging.changelog_status});
+	return \%r;
+}
+my $before = read_versions('old');
+isnt($before->{$permanent}, $before->{ $permanent - 1 }, 'the permanent update changes what is seen');
+isnt($before->{$sale}, $before->{$sale_end}, 'the sale ends');
+
+# -- the update ------------------------------------------------------------
+$node->safe_psql('old', 'ALTER EXTENSION staging UPDATE');
+is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'staging'"),
+	$default, "ALTER EXTENSION staging UPDATE goes to $default");
+
+my $after = read_versions('old');
+for my $k (sort keys %$before)
+{
+	is($after->{$k}, $before->{$k}, "after the update, the same at version $k");
+}
+is($node->safe_psql('old', $batch), $pending_batch,
+	'the consumer gets its unfinished batch again after the update');
+my ($batch_id) = $pending_batch =~ /^(\d+):/;
+$node->safe_psql('old', "SELECT staging.finish_batch('product_idx', 'search', $batch_id)");
+
+# Writes still work, at the live version and in the future.
+$node->safe_psql('old', qq{
+UPDATE catalog.product SET sku = 'sku-11 after' WHERE entity_id = 11;
+SET staging.version = '$sale';
+UPDATE catalog.product SET sku = sku || '-more' WHERE entity_id = 7;
+INSERT INTO catalog.product (sku) VALUES ('sku-sale-only');
+});
+like($node->safe_psql('old', $batch), qr/^\d+:11$/, 'a live write after the update is logged');
+is($node->safe_psql('old', q{SELECT sku FROM catalog.product WHERE entity_id = 11}),
+	'sku-11 after', 'a live write after the update is read');
+is($node->safe_psql('old', qq{SET staging.version = '$sale';
+SELECT string_agg(sku, ',' ORDER BY entity_id) FROM catalog.product WHERE entity_id IN (7, 14)}),
+	'sku-7-more,sku-sale-only', 'writes at a future version after the update');
+is($node->safe_psql('old', qq{SET staging.version = '$sale_end';
+SELECT string_agg(sku, ',' ORDER BY entity_id) FROM catalog.product WHERE entity_id IN (7, 14)}),
+	'sku-7', 'the sale still ends for them');
+is($node->safe_psql('old', q{SELECT count(*) FROM staging.verify('catalog.product')}), '0',
+	'every invariant holds after the writes');
+
+# -- a fresh install -------------------------------------------------------
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('fresh', 'CREATE EXTENSION staging');
+
+# Everything the extension consists of, one line per object and property
+# (line breaks escaped), so that differences show as lines.
+my %catalog_queries = (
+	'member objects' => q{
+SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'staging')},
+	'functions' => q{
+SELECT format('%s: %s acl=%s volatile=%s parallel=%s secdef=%s config=%s strict=%s comment=%s',
+              p.oid::regprocedure, pg_get_functiondef(p.oid), p.proacl, p.provolatile,
+              p.proparallel, p.prosecdef, p.proconfig, p.proisstrict,
+              obj_description(p.oid, 'pg_proc'))
+  FROM pg_proc p WHERE p.pronamespace = 'staging'::regnamespace},
+	'relations' => q{
+SELECT format('%s kind=%s acl=%s rls=%s/%s comment=%s', c.oid::regclass, c.relkind, c.relacl,
+              c.relrowsecurity, c.relforcerowsecurity, obj_description(c.oid, 'pg_class'))
+  FROM pg_class c WHERE c.relnamespace = 'staging'::regnamespace},
+	'columns' => q{
+SELECT format('%s.%s #%s %s notnull=%s default=%s identity=%s acl=%s comment=%s', a.attrelid::regclass,
+              a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+              pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attacl,
+              col_description(a.attrelid, a.attnum))
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE c.relnamespace = 'staging'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped},
+	'constraints' => q{
+SELECT format('%s %s %s', k.conrelid::regclass, k.conname, pg_get_constraintdef(k.oid))
+  FROM pg_constraint k WHERE k.connamespace = 'staging'::regnamespace},
+	'indexes' => q{SELECT indexdef FROM pg_indexes WHERE schemaname = 'staging'},
+	'triggers' => q{
+SELECT format('%s enabled=%s', pg_get_triggerdef(t.oid), t.tgenabled)
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace = 'staging'::regnamespace AND NOT t.tgisinternal},
+	'policies' => q{
+SELECT format('%s %s %s %s %s %s comment=%s', p.tablename, p.policyname, p.permissive, p.roles, p.cmd,
+              p.qual, obj_description(o.oid, 'pg_policy'))
+  FROM pg_policies p JOIN pg_policy o ON o.polname = p.policyname
+   AND o.polrelid = format('%I.%I', p.schemaname, p.tablename)::regclass
+ WHERE p.schemaname = 'staging'},
+	'views' => q{
+SELECT format('%s: %s', c.oid::regclass, pg_get_viewdef(c.oid))
+  FROM pg_class c WHERE c.relnamespace = 'staging'::regnamespace AND c.relkind = 'v'},
+	'sequences' => q{
+SELECT format('%s %s %s %s %s %s', s.seqrelid::regclass, s.seqtypid::regtype, s.seqstart,
+              s.seqincrement, s.seqmin, s.seqmax)
+  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
+ WHERE c.relnamespace = 'staging'::regnamespace},
+	'event triggers' => q{
+SELECT format('%s %s %s %s %s comment=%s', e.evtname, e.evtevent, e.evtfoid::regprocedure,
+              e.evtenabled, e.evttags, obj_description(e.oid, 'pg_event_trigger'))
+  FROM pg_event_trigger e},
+	'extension' => q{
+SELECT format('%s %s relocatable=%s schema=%s config=%s condition=%s', e.extname, e.extversion,
+              e.extrelocatable, e.extnamespace::regnamespace,
+              (SELECT array_agg(c::regclass ORDER BY c::regclass::text) FROM unnest(e.extconfig) c),
+              e.extcondition)
+  FROM pg_extension e WHERE e.extname = 'staging'},
+	'schema' => q{
+SELECT format('%s acl=%s comment=%s', n.nspname, n.nspacl, obj_description(n.oid, 'pg_namespace'))
+  FROM pg_namespace n WHERE n.nspname = 'staging'});
+
+for my $what (sort keys %catalog_queries)
+{
+	my $q = "SELECT replace(l, E'\\n', '\\n') FROM ($catalog_queries{$what}) s(l) ORDER BY 1";
+	my @old = split /\n/, $node->safe_psql('old', $q);
+	my @fresh = split /\n/, $node->safe_psql('fresh', $q);
+	my %in_fresh = map { $_ => 1 } @fresh;
+	my %in_old = map { $_ => 1 } @old;
+	my @only_old = grep { !$in_fresh{$_} } @old;
+	my @only_fresh = grep { !$in_old{$_} } @fresh;
+	ok(@old > 0, "$what: some found");
+	ok(!@only_old && !@only_fresh, "$what: the updated extension equals a fresh install")
+	  or diag(join("\n", 'only after the update:', @only_old, 'only in a fresh install:', @only_fresh));
+}
+
+$node->stop;
+done_testing();
