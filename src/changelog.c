@@ -330,7 +330,7 @@ can_insert_directly(Oid log_relid, Oid *sequence)
 		}
 	}
 	if (ok)
-		*sequence = getIdentitySequence(log_relid, 1, false);
+		*sequence = compat_identity_sequence(rel, 1);
 	table_close(rel, AccessShareLock);
 	return ok;
 }
@@ -540,9 +540,9 @@ check_command_caches(void)
 {
 	CommandId	cid = GetCurrentCommandId(false);
 
-	if (cache_lxid == MyProc->lxid && cache_cid == cid)
+	if (cache_lxid == MyLocalTransactionId && cache_cid == cid)
 		return;
-	cache_lxid = MyProc->lxid;
+	cache_lxid = MyLocalTransactionId;
 	cache_cid = cid;
 	live_version_known = false;
 	if (main_rows != NULL)
@@ -624,7 +624,7 @@ main_row(WatchedTable *w, int64 row_id)
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(row_id));
 	for (pass = 0; pass < 2 && !row->found; pass++)
 	{
-		IndexScanDesc scan = index_beginscan(rel, index,
+		IndexScanDesc scan = compat_index_beginscan(rel, index,
 											 pass == 0 ? SnapshotSelf : SnapshotAny,
 											 1, 0);
 

@@ -234,8 +234,7 @@ filter_clause(PlannerInfo *root, RelOptInfo *rel, AttrNumber attno,
 	RestrictInfo *rinfo;
 
 	clause->opfuncid = opfuncid;
-	rinfo = make_restrictinfo(root, (Expr *) clause, true, false, false, 0,
-							  NULL, NULL, NULL);
+	rinfo = make_simple_restrictinfo(root, (Expr *) clause);
 	rinfo->norm_selec = selec;
 	rinfo->outer_selec = selec;
 	return rinfo;
@@ -411,7 +410,7 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	 * A table owner (not a superuser, who passes the check anyway) reads
 	 * without the privilege check: the plan then depends on the role.
 	 */
-	owned = !superuser() && pg_class_ownercheck(entry->relid, GetUserId());
+	owned = !superuser() && object_ownercheck(RelationRelationId, entry->relid, GetUserId());
 	if (owned)
 		root->glob->dependsOnRole = true;
 
@@ -434,8 +433,7 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 									  makeVar(rel->relid, estimate->updated_in_attno,
 											  INT8OID, -1, InvalidOid, 0)),
 						   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-	rinfo = make_restrictinfo(root, (Expr *) visible, true, false, false, 0,
-							  NULL, NULL, NULL);
+	rinfo = make_simple_restrictinfo(root, (Expr *) visible);
 	rinfo->norm_selec = estimate->upper_selec * estimate->lower_selec;
 	rinfo->outer_selec = rinfo->norm_selec;
 	return list_make1(rinfo);

@@ -13,6 +13,8 @@
 
 #include "postgres.h"
 
+#include "compat.h"
+
 #include "access/attnum.h"
 #include "catalog/pg_type_d.h"
 #include "utils/hsearch.h"

@@ -214,7 +214,7 @@ backoff(int attempt, TimestampTz deadline)
 static void
 check_schema_owner(Oid nspid)
 {
-	if (!pg_namespace_ownercheck(nspid, GetUserId()))
+	if (!object_ownercheck(NamespaceRelationId, nspid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of schema \"%s\" to swap it",
@@ -280,7 +280,7 @@ staging_swap_lock(PG_FUNCTION_ARGS)
 		backoff(attempt, give_up);
 	}
 
-	locked_lxid = MyProc->lxid;
+	locked_lxid = MyLocalTransactionId;
 	locked_schemas[0] = schemas[0];
 	locked_schemas[1] = schemas[1];
 	PG_RETURN_VOID();
@@ -296,7 +296,7 @@ staging_swap_locked(PG_FUNCTION_ARGS)
 	Oid			a = PG_GETARG_OID(0);
 	Oid			b = PG_GETARG_OID(1);
 
-	PG_RETURN_BOOL(locked_lxid == MyProc->lxid &&
+	PG_RETURN_BOOL(locked_lxid == MyLocalTransactionId &&
 				   ((locked_schemas[0] == a && locked_schemas[1] == b) ||
 					(locked_schemas[0] == b && locked_schemas[1] == a)));
 }

@@ -205,7 +205,7 @@ parse_version(const char *value, VersionSetting *result)
 	/* A timestamp with time zone, in the session's TimeZone if none given. */
 	if (ParseDateTime(buf, workbuf, sizeof(workbuf), field, ftype,
 					  MAXDATEFIELDS, &nf) != 0 ||
-		DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz) != 0)
+		compat_decode_datetime(field, ftype, nf, &dtype, &tt, &fsec, &tz) != 0)
 	{
 		GUC_check_errdetail("\"%s\" is not 'live', 'all', a version number or a timestamp with time zone.", buf);
 		return false;
@@ -234,7 +234,7 @@ check_version(char **newval, void **extra, GucSource source)
 		GUC_check_errhint("Use 'live', 'all', a version number (UNIX epoch seconds, 1 or more) or a timestamp with time zone.");
 		return false;
 	}
-	copy = malloc(sizeof(VersionSetting));
+	copy = compat_guc_malloc(sizeof(VersionSetting));
 	if (copy == NULL)
 		return false;
 	*copy = parsed;
@@ -331,11 +331,11 @@ staging_live_version(void)
 {
 	if (IsolationUsesXactSnapshot())
 	{
-		if (!xact_live_valid || xact_live_lxid != MyProc->lxid)
+		if (!xact_live_valid || xact_live_lxid != MyLocalTransactionId)
 		{
 			/* Mark valid first: an invalidation arriving while we read wins. */
 			xact_live_valid = true;
-			xact_live_lxid = MyProc->lxid;
+			xact_live_lxid = MyLocalTransactionId;
 			xact_live_cached = read_live_state(GetTransactionSnapshot());
 		}
 		return xact_live_cached;
@@ -373,7 +373,7 @@ may_read_any_version(void)
 									   makeString("sign_preview")),
 							2, argtypes, true);
 	return OidIsValid(funcid) &&
-		pg_proc_aclcheck(funcid, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
+		object_aclcheck(ProcedureRelationId, funcid, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
 }
 
 /*
@@ -386,7 +386,7 @@ staging_grant_preview(int64 version, TimestampTz expires, bool local)
 {
 	preview_version = version;
 	preview_expires = expires;
-	preview_lxid = local ? MyProc->lxid : InvalidLocalTransactionId;
+	preview_lxid = local ? MyLocalTransactionId : InvalidLocalTransactionId;
 	preview_userid = GetUserId();
 }
 
@@ -408,7 +408,7 @@ check_read_privilege(int64 version)
 		return;
 	if (version != STAGING_VERSION_ALL && version == preview_version &&
 		preview_userid == GetUserId() &&
-		(preview_lxid == InvalidLocalTransactionId || preview_lxid == MyProc->lxid))
+		(preview_lxid == InvalidLocalTransactionId || preview_lxid == MyLocalTransactionId))
 	{
 		if (GetCurrentTimestamp() <= preview_expires)
 			return;

@@ -332,7 +332,7 @@ staging_move_foreign_key(PG_FUNCTION_ARGS)
 							 single_key(tuple, Anum_pg_constraint_confkey, conname), false);
 	ReleaseSysCache(tuple);
 
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
 
 	/* no writes to the three tables until the end of the transaction */

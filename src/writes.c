@@ -223,7 +223,7 @@ write_version(Relation rel)
 	int64		v = staging_estimate_version();
 
 	if ((v == STAGING_VERSION_ALL || v > staging_live_version()) &&
-		!pg_class_ownercheck(RelationGetRelid(rel), GetUserId()))
+		!object_ownercheck(RelationRelationId, RelationGetRelid(rel), GetUserId()))
 		v = staging_session_version();
 	return v;
 }
@@ -575,7 +575,7 @@ update_starting_at(int64 version, int64 *end)
 	if (!OidIsValid(relid))
 		return false;
 	rel = table_open(relid, AccessShareLock);
-	index = RelationGetPrimaryKeyIndex(rel);
+	index = compat_primary_key_index(rel);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(version));
 	scan = systable_beginscan(rel, index, true, GetActiveSnapshot(), 1, &key);
 	tuple = systable_getnext(scan);
