@@ -102,6 +102,8 @@ typedef struct WatchedTable
 	bool		direct_insert;	/* insert into heap and indexes ourselves */
 	Oid			log_sequence;	/* identity sequence of version_id */
 	SPIPlanPtr	insert_plan;	/* else: INSERT INTO <name>_cl (entity_id) */
+	uint64		generation;		/* registry_generation() when loaded */
+	bool		stale;			/* a relation it depends on changed */
 } WatchedTable;
 
 /* The columns of a log table, in order, as create_changelog makes them. */
@@ -145,7 +147,6 @@ typedef struct MainRow
 #define MAX_SET_ENTRIES 1000000
 
 static HTAB *watched_tables = NULL;
-static bool watched_valid = false;
 
 static HTAB *logged = NULL;		/* in TopTransactionContext */
 static SubTransactionId logged_max_subid = InvalidSubTransactionId;
@@ -153,8 +154,6 @@ static SubTransactionId logged_max_subid = InvalidSubTransactionId;
 static HTAB *main_rows = NULL;	/* in TopTransactionContext */
 static LocalTransactionId cache_lxid = InvalidLocalTransactionId;
 static CommandId cache_cid = InvalidCommandId;
-static bool live_version_known = false;
-static int64 live_version = 0;
 
 /* Is the current trigger call connected to SPI?  (Connect only if needed.) */
 static bool spi_connected = false;
@@ -171,19 +170,28 @@ ensure_spi(void)
 }
 
 /*
- * Relcache callback: subscribing, unsubscribing and DDL on a watched or
- * log table all send one; rebuild the trigger cache on next use (it is
- * small).  Must not read catalogs.
+ * Relcache invalidation (routed by hooks.c): subscribing, unsubscribing
+ * and DDL on a watched or log table all send one; the entries that depend
+ * on that relation are rebuilt on next use.  Must not read catalogs.
  */
-static void
-changelog_relcache_callback(Datum arg, Oid relid)
+void
+changelog_invalidate(Oid relid)
 {
-	watched_valid = false;
+	HASH_SEQ_STATUS status;
+	WatchedTable *w;
+
+	if (watched_tables == NULL)
+		return;
+	hash_seq_init(&status, watched_tables);
+	while ((w = hash_seq_search(&status)) != NULL)
+		if (!OidIsValid(relid) || w->relid == relid || w->log_relid == relid ||
+			w->main_relid == relid)
+			w->stale = true;
 }
 
-/* Transaction end: the per-transaction sets go with their memory. */
-static void
-changelog_xact_callback(XactEvent event, void *arg)
+/* Transaction end (routed by hooks.c): the per-transaction sets go. */
+void
+changelog_xact_end(XactEvent event)
 {
 	switch (event)
 	{
@@ -196,7 +204,6 @@ changelog_xact_callback(XactEvent event, void *arg)
 			logged_max_subid = InvalidSubTransactionId;
 			main_rows = NULL;
 			cache_lxid = InvalidLocalTransactionId;
-			live_version_known = false;
 			break;
 		default:
 			break;
@@ -208,16 +215,16 @@ changelog_xact_callback(XactEvent event, void *arg)
  * entities it (or any subtransaction inside it, whose ids are larger)
  * logged; they must be logged again if they change again.
  */
-static void
-changelog_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						   SubTransactionId parentSubid, void *arg)
+void
+changelog_subxact_event(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid)
 {
 	HASH_SEQ_STATUS status;
 	LoggedEntry *entry;
 
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
-	/* the cached main rows and live version may be the aborted ones' */
+	/* the cached main rows may be the aborted ones' */
 	cache_lxid = InvalidLocalTransactionId;
 	if (logged == NULL || logged_max_subid < mySubid)
 		return;
@@ -228,15 +235,6 @@ changelog_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			hash_search(logged, &entry->key, HASH_REMOVE, NULL);
 	}
 	logged_max_subid = parentSubid;
-}
-
-/* Register the callbacks. */
-void
-changelog_init(void)
-{
-	CacheRegisterRelcacheCallback(changelog_relcache_callback, (Datum) 0);
-	RegisterXactCallback(changelog_xact_callback, NULL);
-	RegisterSubXactCallback(changelog_subxact_callback, NULL);
 }
 
 /* Attribute number of a column that must exist. */
@@ -488,31 +486,21 @@ watched_table(TriggerData *trigdata)
 	WatchedTable *w;
 	bool		found;
 
-	if (!watched_valid && watched_tables != NULL)
-	{
-		HASH_SEQ_STATUS status;
-
-		hash_seq_init(&status, watched_tables);
-		while ((w = hash_seq_search(&status)) != NULL)
-		{
-			if (w->insert_plan != NULL)
-				SPI_freeplan(w->insert_plan);
-			if (w->columns != NULL)
-				pfree(w->columns);
-		}
-		hash_destroy(watched_tables);
-		watched_tables = NULL;
-	}
 	if (watched_tables == NULL)
-	{
 		watched_tables = blob_hash_create("staging changelog triggers", 16, sizeof(Oid),
 										  sizeof(WatchedTable), CacheMemoryContext);
-		watched_valid = true;
-	}
 
 	w = hash_search(watched_tables, &tgoid, HASH_FIND, NULL);
-	if (w != NULL)
+	if (w != NULL && !w->stale && w->generation == registry_generation())
 		return w;
+	if (w != NULL)
+	{
+		if (w->insert_plan != NULL)
+			SPI_freeplan(w->insert_plan);
+		if (w->columns != NULL)
+			pfree(w->columns);
+		hash_search(watched_tables, &tgoid, HASH_REMOVE, NULL);
+	}
 
 	if (trigdata->tg_trigger->tgnargs != 1)
 		elog(ERROR, "staging._changelog_trigger() needs the changelog name as its argument");
@@ -521,6 +509,8 @@ watched_table(TriggerData *trigdata)
 
 		memset(&loaded, 0, sizeof(loaded));
 		loaded.tgoid = tgoid;
+		/* (an invalidation arriving while we load makes it stale at once) */
+		loaded.generation = registry_generation();
 		/* fill a local copy: an error must not leave a half-built entry */
 		load_watched_table(&loaded, trigdata->tg_relation,
 						   trigdata->tg_trigger->tgargs[0]);
@@ -531,9 +521,9 @@ watched_table(TriggerData *trigdata)
 }
 
 /*
- * The caches below hold for one command of one transaction: the live
- * version and the main rows cannot change in between without a new
- * command id (or a subtransaction abort, which resets them).
+ * The cache of main rows holds for one command of one transaction: they
+ * cannot change in between without a new command id (or a subtransaction
+ * abort, which resets it).
  */
 static void
 check_command_caches(void)
@@ -544,48 +534,26 @@ check_command_caches(void)
 		return;
 	cache_lxid = MyLocalTransactionId;
 	cache_cid = cid;
-	live_version_known = false;
 	if (main_rows != NULL)
 		hash_destroy(main_rows);
 	main_rows = NULL;
-}
-
-/* The live version (staging.live_state), read once per command. */
-static int64
-current_live_version(void)
-{
-	check_command_caches();
-	if (!live_version_known)
-	{
-		bool		isnull;
-
-		ensure_spi();
-		if (SPI_execute("SELECT version FROM staging.live_state", true, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "could not read staging.live_state");
-		live_version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 1, &isnull));
-		live_version_known = true;
-	}
-	return live_version;
 }
 
 /* Does this session write at a version after the live one? */
 static bool
 writes_at_future_version(void)
 {
-	int64		v = staging_estimate_version();
+	int64		v = staging_setting_version();
 
-	return v != STAGING_VERSION_ALL && v > current_live_version();
+	return v != STAGING_VERSION_ALL && v > staging_live_version();
 }
 
 /* Is a version interval [created_in, updated_in) live? */
 static bool
 interval_is_live(Datum created_in, Datum updated_in)
 {
-	int64		live = current_live_version();
-
-	return DatumGetInt64(created_in) <= live && DatumGetInt64(updated_in) > live;
+	return version_visible(DatumGetInt64(created_in), DatumGetInt64(updated_in),
+						   staging_live_version());
 }
 
 /*
@@ -625,8 +593,8 @@ main_row(WatchedTable *w, int64 row_id)
 	for (pass = 0; pass < 2 && !row->found; pass++)
 	{
 		IndexScanDesc scan = compat_index_beginscan(rel, index,
-											 pass == 0 ? SnapshotSelf : SnapshotAny,
-											 1, 0);
+													pass == 0 ? SnapshotSelf : SnapshotAny,
+													1, 0);
 
 		index_rescan(scan, &key, 1, NULL, 0);
 		if (index_getnext_slot(scan, ForwardScanDirection, slot))
@@ -854,10 +822,10 @@ staging_changelog_trigger(PG_FUNCTION_ARGS)
 
 	/*
 	 * A session writing at a future version (an update's start) leaves what
-	 * the live version shows as it was: versioned writes there split the
-	 * live row into an unchanged copy and the update's row.  Those entities
-	 * are logged when the version goes live (staging._changelog_advance).
-	 * The writer's right to that version was checked by the write triggers.
+	 * the live version shows as it was: versioned writes there split the live
+	 * row into an unchanged copy and the update's row.  Those entities are
+	 * logged when the version goes live (staging._changelog_advance). The
+	 * writer's right to that version was checked by the write triggers.
 	 */
 	if (w->kind != WATCHED_PLAIN && writes_at_future_version())
 		goto done;

@@ -20,7 +20,6 @@
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "utils/inval.h"
 
 PG_FUNCTION_INFO_V1(staging_assert_preloaded);
 
@@ -32,24 +31,20 @@ static bool presence_valid = false;
 static Oid	cached_schema_oid = InvalidOid;
 
 /*
- * Relcache invalidation callback: forget what we know about the
+ * Relcache invalidation (routed by hooks.c): forget what we know about the
  * extension.  Must not touch the catalogs.
  */
-static void
-extension_relcache_callback(Datum arg, Oid relid)
+void
+extension_invalidate(Oid relid)
 {
 	presence_valid = false;
 }
 
-/*
- * Remember whether we are being preloaded and register the invalidation
- * callback.
- */
+/* Remember whether we are being preloaded. */
 void
 extension_init(void)
 {
 	loaded_at_preload = process_shared_preload_libraries_in_progress;
-	CacheRegisterRelcacheCallback(extension_relcache_callback, (Datum) 0);
 }
 
 /*

@@ -1,25 +1,26 @@
 /*-------------------------------------------------------------------------
  *
  * planner.c
- *	  Planner hooks: make every scan of a versioned table see the rows
- *	  valid at the session version.
+ *	  Make every scan of a versioned table see the rows valid at the
+ *	  session version.
  *
  * The filter is
- *		created_in <= staging._read_upper() AND updated_in > staging._read_lower()
+ *		created_in <= staging._version_filter_upper()
+ *		AND updated_in > staging._version_filter_lower()
  * when the table holds several versions per entity and an index on
  * (entity, ..., created_in or updated_in) can use it, else the single call
- * staging._read_visible(created_in, updated_in).  A read at one version
+ * staging._version_filter(created_in, updated_in).  A read at one version
  * also leaves the indexes for reading across versions out of the
  * planner's choices, unless the query has a condition on a version
  * column.  The filter is added to the scan of the versioned main table
  * itself, so it holds in every query shape (views and inlined SQL
  * functions are planned like the rest, the nullable side of an outer join
  * is filtered before the join, UPDATE/DELETE/MERGE only see visible target
- * rows).  The functions are
- * STABLE, so the version is read at execution and cached plans follow
- * later changes of staging.version (see version.c).
+ * rows).  The functions are STABLE, so the version is read at execution
+ * and cached plans follow later changes of staging.version (see
+ * version_filter.c).
  *
- * Where: get_relation_info_hook runs for every base relation the planner
+ * Where (hooks.c installs both hooks): get_relation_info_hook runs for every base relation the planner
  * builds, after views were expanded and SQL functions inlined.  There the
  * filter becomes an ordinary restriction clause (security level 0), so
  * user predicates stay usable as index quals, even with non-leakproof
@@ -60,38 +61,47 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
-static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
-static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
-
 /*
  * The filter functions, looked up again after any change of pg_proc (the
- * extension's schema survives DROP EXTENSION, so its OID is no key).
+ * extension's schema survives DROP EXTENSION, so its OID is no key).  A
+ * database still on extension version 1.0 (the library was upgraded, ALTER
+ * EXTENSION UPDATE not run yet) has them under their 1.0 names.
  */
 static bool filter_functions_valid = false;
-static Oid	read_upper_funcid = InvalidOid;
-static Oid	read_lower_funcid = InvalidOid;
-static Oid	read_visible_funcid = InvalidOid;
-static Oid	read_upper_owned_funcid = InvalidOid;
-static Oid	read_lower_owned_funcid = InvalidOid;
-static Oid	read_visible_owned_funcid = InvalidOid;
+static Oid	filter_upper_funcid = InvalidOid;
+static Oid	filter_lower_funcid = InvalidOid;
+static Oid	filter_funcid = InvalidOid;
+static Oid	filter_upper_owned_funcid = InvalidOid;
+static Oid	filter_lower_owned_funcid = InvalidOid;
+static Oid	filter_owned_funcid = InvalidOid;
 
-/* Syscache callback: pg_proc changed; look the functions up again. */
-static void
-filter_functions_callback(Datum arg, int cacheid, uint32 hashvalue)
+/* pg_proc changed (routed by hooks.c): look the functions up again. */
+void
+planner_invalidate_functions(void)
 {
 	filter_functions_valid = false;
 }
 
-/* OID of a function staging.NAME(), with nargs bigint arguments, or InvalidOid. */
+/*
+ * OID of the function staging.NAME, with nargs bigint arguments, or of
+ * staging.OLD_NAME (its 1.0 name) when there is none; InvalidOid when
+ * neither exists.
+ */
 static Oid
-filter_function(const char *name, int nargs, Oid schema)
+filter_function(const char *name, const char *old_name, int nargs, Oid schema)
 {
 	Oid			argtypes[2] = {INT8OID, INT8OID};
+	oidvector  *args = buildoidvector(argtypes, nargs);
+	Oid			funcid;
 
-	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
-						   CStringGetDatum(name),
-						   PointerGetDatum(buildoidvector(argtypes, nargs)),
-						   ObjectIdGetDatum(schema));
+	funcid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+							 CStringGetDatum(name), PointerGetDatum(args),
+							 ObjectIdGetDatum(schema));
+	if (!OidIsValid(funcid))
+		funcid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+								 CStringGetDatum(old_name), PointerGetDatum(args),
+								 ObjectIdGetDatum(schema));
+	return funcid;
 }
 
 /* Make sure the OIDs of the filter functions are current. */
@@ -104,18 +114,21 @@ lookup_filter_functions(void)
 		return;
 	/* Mark valid first: an invalidation arriving while we look wins. */
 	filter_functions_valid = true;
-	read_upper_funcid = filter_function("_read_upper", 0, schema);
-	read_lower_funcid = filter_function("_read_lower", 0, schema);
-	read_visible_funcid = filter_function("_read_visible", 2, schema);
-	read_upper_owned_funcid = filter_function("_read_upper_owned", 0, schema);
-	read_lower_owned_funcid = filter_function("_read_lower_owned", 0, schema);
-	read_visible_owned_funcid = filter_function("_read_visible_owned", 2, schema);
-	if (!OidIsValid(read_upper_funcid) || !OidIsValid(read_lower_funcid) ||
-		!OidIsValid(read_visible_funcid) || !OidIsValid(read_upper_owned_funcid) ||
-		!OidIsValid(read_lower_owned_funcid) || !OidIsValid(read_visible_owned_funcid))
+	filter_upper_funcid = filter_function("_version_filter_upper", "_read_upper", 0, schema);
+	filter_lower_funcid = filter_function("_version_filter_lower", "_read_lower", 0, schema);
+	filter_funcid = filter_function("_version_filter", "_read_visible", 2, schema);
+	filter_upper_owned_funcid = filter_function("_version_filter_upper_owned",
+												"_read_upper_owned", 0, schema);
+	filter_lower_owned_funcid = filter_function("_version_filter_lower_owned",
+												"_read_lower_owned", 0, schema);
+	filter_owned_funcid = filter_function("_version_filter_owned",
+										  "_read_visible_owned", 2, schema);
+	if (!OidIsValid(filter_upper_funcid) || !OidIsValid(filter_lower_funcid) ||
+		!OidIsValid(filter_funcid) || !OidIsValid(filter_upper_owned_funcid) ||
+		!OidIsValid(filter_lower_owned_funcid) || !OidIsValid(filter_owned_funcid))
 	{
 		filter_functions_valid = false;
-		elog(ERROR, "the functions staging._read_upper(), _read_lower() and _read_visible() are missing; reinstall the extension");
+		elog(ERROR, "the functions staging._version_filter_upper(), _version_filter_lower() and _version_filter() are missing; reinstall the extension");
 	}
 }
 
@@ -147,9 +160,12 @@ static Oid	int8le_funcid;
 static Oid	int8gt_opno;
 static Oid	int8gt_funcid;
 
-/* Relcache callback: forget what we estimated for a relation. */
-static void
-estimates_relcache_callback(Datum arg, Oid relid)
+/*
+ * Relcache invalidation (routed by hooks.c): forget what we estimated for
+ * a relation, or for all of them.
+ */
+void
+planner_invalidate(Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	FilterEstimate *entry;
@@ -190,7 +206,6 @@ filter_estimate(const VersionedRel *entry)
 	{
 		estimates = blob_hash_create("staging filter estimates", 64, sizeof(Oid),
 									 sizeof(FilterEstimate), CacheMemoryContext);
-		CacheRegisterRelcacheCallback(estimates_relcache_callback, (Datum) 0);
 	}
 	if (!OidIsValid(int8le_opno))
 	{
@@ -369,7 +384,7 @@ hide_across_versions_indexes(PlannerInfo *root, RelOptInfo *rel,
  * version; only statistics depend on it).  Two clauses that an index can
  * use when one helps (see filter_helps_index) and the table holds several
  * versions per entity (the filter keeps less than half of the rows), else
- * the single clause staging._read_visible(created_in, updated_in), which
+ * the single clause staging._version_filter(created_in, updated_in), which
  * is cheaper to plan and to start: with about one row per entity the
  * bounds could not narrow a lookup anyway.  For a scan the planner has not
  * built paths for yet (indexable), it also leaves out the indexes a read
@@ -380,7 +395,7 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 			   bool indexable)
 {
 	FilterEstimate *estimate = filter_estimate(entry);
-	int64		version = staging_estimate_version();
+	int64		version = staging_setting_version();
 	RestrictInfo *rinfo;
 	FuncExpr   *visible;
 	bool		owned;
@@ -407,8 +422,10 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	}
 
 	/*
-	 * A table owner (not a superuser, who passes the check anyway) reads
-	 * without the privilege check: the plan then depends on the role.
+	 * A table owner (not a superuser, whose own choice of version passes the
+	 * check anyway) reads without the privilege check, at versions it chose
+	 * itself (the _owned functions make sure at execution): the plan then
+	 * depends on the role.
 	 */
 	owned = !superuser() && object_ownercheck(RelationRelationId, entry->relid, GetUserId());
 	if (owned)
@@ -420,14 +437,14 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 		filter_helps_index(rel, entry, estimate))
 		return list_make2(filter_clause(root, rel, estimate->created_in_attno,
 										int8le_opno, int8le_funcid,
-										owned ? read_upper_owned_funcid : read_upper_funcid,
+										owned ? filter_upper_owned_funcid : filter_upper_funcid,
 										estimate->upper_selec),
 						  filter_clause(root, rel, estimate->updated_in_attno,
 										int8gt_opno, int8gt_funcid,
-										owned ? read_lower_owned_funcid : read_lower_funcid,
+										owned ? filter_lower_owned_funcid : filter_lower_funcid,
 										estimate->lower_selec));
 
-	visible = makeFuncExpr(owned ? read_visible_owned_funcid : read_visible_funcid, BOOLOID,
+	visible = makeFuncExpr(owned ? filter_owned_funcid : filter_funcid, BOOLOID,
 						   list_make2(makeVar(rel->relid, estimate->created_in_attno,
 											  INT8OID, -1, InvalidOid, 0),
 									  makeVar(rel->relid, estimate->updated_in_attno,
@@ -440,17 +457,13 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 }
 
 /*
- * get_relation_info_hook: add the version filter to the restriction
- * clauses of a versioned main table read as a base relation.
+ * get_relation_info_hook (hooks.c): add the version filter to the
+ * restriction clauses of a versioned main table read as a base relation.
  */
-static void
-staging_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
-						  RelOptInfo *rel)
+void
+planner_filter_base_rel(PlannerInfo *root, Oid relid, RelOptInfo *rel)
 {
 	const VersionedRel *entry;
-
-	if (prev_get_relation_info_hook)
-		prev_get_relation_info_hook(root, relid, inhparent, rel);
 
 	if (rel->reloptkind != RELOPT_BASEREL)
 		return;
@@ -489,8 +502,8 @@ has_version_filter(List *clauses)
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
 
 		if (IsA(rinfo->clause, FuncExpr) &&
-			(((FuncExpr *) rinfo->clause)->funcid == read_visible_funcid ||
-			 ((FuncExpr *) rinfo->clause)->funcid == read_visible_owned_funcid))
+			(((FuncExpr *) rinfo->clause)->funcid == filter_funcid ||
+			 ((FuncExpr *) rinfo->clause)->funcid == filter_owned_funcid))
 			return true;
 		if (IsA(rinfo->clause, OpExpr) &&
 			list_length(((OpExpr *) rinfo->clause)->args) == 2)
@@ -498,8 +511,8 @@ has_version_filter(List *clauses)
 			Expr	   *arg = lsecond(((OpExpr *) rinfo->clause)->args);
 
 			if (IsA(arg, FuncExpr) &&
-				(((FuncExpr *) arg)->funcid == read_upper_funcid ||
-				 ((FuncExpr *) arg)->funcid == read_upper_owned_funcid))
+				(((FuncExpr *) arg)->funcid == filter_upper_funcid ||
+				 ((FuncExpr *) arg)->funcid == filter_upper_owned_funcid))
 				return true;
 		}
 	}
@@ -522,18 +535,15 @@ no_index_only_scans(List *paths)
 }
 
 /*
- * set_rel_pathlist_hook: a versioned table read as a member of an append
- * relation whose parent did not pass the filter on (a UNION ALL leg, or a
- * child of a parent that is not versioned) checks the filter in its scan.
+ * set_rel_pathlist_hook (hooks.c): a versioned table read as a member of
+ * an append relation whose parent did not pass the filter on (a UNION ALL
+ * leg, or a child of a parent that is not versioned) checks the filter in
+ * its scan.
  */
-static void
-staging_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
-						 RangeTblEntry *rte)
+void
+planner_filter_member_rel(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
 {
 	const VersionedRel *entry;
-
-	if (prev_set_rel_pathlist_hook)
-		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 
 	if (rel->reloptkind != RELOPT_OTHER_MEMBER_REL || rte->rtekind != RTE_RELATION)
 		return;
@@ -549,15 +559,4 @@ staging_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	rel->baserestrict_min_security = 0;
 	no_index_only_scans(rel->pathlist);
 	no_index_only_scans(rel->partial_pathlist);
-}
-
-/* Install the planner hooks, chained to any previous ones. */
-void
-planner_init(void)
-{
-	prev_get_relation_info_hook = get_relation_info_hook;
-	get_relation_info_hook = staging_get_relation_info;
-	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
-	set_rel_pathlist_hook = staging_set_rel_pathlist;
-	CacheRegisterSyscacheCallback(PROCOID, filter_functions_callback, (Datum) 0);
 }

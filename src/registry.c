@@ -16,8 +16,8 @@
  *	- a relcache invalidation of a registered relation (RENAME COLUMN, ...)
  *	  or of everything (InvalidOid).
  *
- * The invalidation callback only flips a flag; catalogs are read on the
- * next lookup, inside a transaction.
+ * The invalidation (hooks.c routes relcache invalidations here) only
+ * flips a flag; catalogs are read on the next lookup, inside a transaction.
  *
  *-------------------------------------------------------------------------
  */
@@ -51,11 +51,19 @@ static Oid	main_registry_relid = InvalidOid;
 static Oid	attribute_registry_relid = InvalidOid;
 
 /*
- * Relcache callback: the cache is stale if everything was invalidated,
- * if a registry table changed, or if a registered relation changed.
+ * Bumped whenever the cache goes stale: what other modules built from
+ * registrations (prepared statements of writes, changelog triggers) is
+ * stale when it was built under an older generation.
  */
-static void
-registry_relcache_callback(Datum arg, Oid relid)
+static uint64 generation = 1;
+
+/*
+ * Relcache invalidation (routed by hooks.c): the cache is stale if
+ * everything was invalidated, if a registry table changed, or if a
+ * registered relation changed.
+ */
+void
+registry_invalidate(Oid relid)
 {
 	if (!registry_valid)
 		return;
@@ -67,14 +75,20 @@ registry_relcache_callback(Datum arg, Oid relid)
 		relid == attribute_registry_relid ||
 		(registry_hash != NULL &&
 		 hash_search(registry_hash, &relid, HASH_FIND, NULL) != NULL))
+	{
 		registry_valid = false;
+		generation++;
+	}
 }
 
-/* Register the invalidation callback. */
-void
-registry_init(void)
+/*
+ * The generation of the registrations: it changes whenever a registration
+ * or a registered relation (its columns, indexes, triggers...) changed.
+ */
+uint64
+registry_generation(void)
 {
-	CacheRegisterRelcacheCallback(registry_relcache_callback, (Datum) 0);
+	return generation;
 }
 
 /* Attribute number of a column that must exist, or InvalidAttrNumber. */
@@ -146,8 +160,6 @@ add_main_table(HeapTuple tuple, TupleDesc desc)
 	entry = hash_search(registry_hash, &relid, HASH_ENTER, NULL);
 	entry->kind = VERSIONED_MAIN;
 	entry->main_relid = relid;
-	entry->sequence_relid =
-		DatumGetObjectId(registry_column(tuple, desc, "sequence_table"));
 	entry->entity_attno = column_attno(relid, NameStr(*entity));
 	entry->row_id_attno = column_attno(relid, "row_id");
 	entry->row_id_type = entry->row_id_attno != InvalidAttrNumber ?
@@ -171,7 +183,6 @@ add_attribute_table(HeapTuple tuple, TupleDesc desc)
 	entry = hash_search(registry_hash, &relid, HASH_ENTER, NULL);
 	entry->kind = VERSIONED_ATTRIBUTE;
 	entry->main_relid = main_relid;
-	entry->sequence_relid = main->sequence_relid;
 	entry->entity_attno = main->entity_attno;
 	entry->row_id_attno = column_attno(relid, "row_id");
 	entry->row_id_type = entry->row_id_attno != InvalidAttrNumber ?
@@ -193,6 +204,7 @@ registry_load(void)
 
 	main_registry_relid = get_relname_relid(MAIN_REGISTRY, schema);
 	attribute_registry_relid = get_relname_relid(ATTRIBUTE_REGISTRY, schema);
+
 	/*
 	 * Mark valid first: an invalidation arriving while we scan wins.  While
 	 * CREATE EXTENSION has not created both registry tables yet, stay
@@ -227,15 +239,6 @@ registry_lookup(Oid relid)
 	if (!registry_ensure())
 		return NULL;
 	return hash_search(registry_hash, &relid, HASH_FIND, NULL);
-}
-
-/* True when no relation of this database is versioned. */
-bool
-registry_is_empty(void)
-{
-	if (!registry_ensure())
-		return true;
-	return hash_get_num_entries(registry_hash) == 0;
 }
 
 /*

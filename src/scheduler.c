@@ -172,10 +172,11 @@ staging_scheduler_main(Datum main_arg)
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+
 	/*
-	 * The postmaster tells us with SIGUSR1 that a database worker started
-	 * or stopped; a worker without a database connection ignores SIGUSR1
-	 * unless told otherwise.  The handler sets our latch.
+	 * The postmaster tells us with SIGUSR1 that a database worker started or
+	 * stopped; a worker without a database connection ignores SIGUSR1 unless
+	 * told otherwise.  The handler sets our latch.
 	 */
 	pqsignal(SIGUSR1, procsignal_sigusr1_handler);
 	BackgroundWorkerUnblockSignals();

@@ -16,9 +16,13 @@
 #include "compat.h"
 
 #include "access/attnum.h"
+#include "access/xact.h"
 #include "catalog/pg_type_d.h"
-#include "utils/hsearch.h"
 #include "datatype/timestamp.h"
+#include "executor/execdesc.h"
+#include "nodes/pathnodes.h"
+#include "nodes/plannodes.h"
+#include "utils/hsearch.h"
 
 /* Name of the extension, its schema and its GUC prefix. */
 #define STAGING_NAME "staging"
@@ -40,10 +44,14 @@ blob_hash_create(const char *name, long nelem, Size keysize, Size entrysize,
 	return hash_create(name, nelem, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
+/* hooks.c: installs every hook and callback, routing to the modules */
+extern void hooks_init(void);
+
 /* extension.c: was the library preloaded, is the extension in this db? */
 extern void extension_init(void);
 extern bool staging_extension_present(void);
 extern Oid	staging_schema_oid(void);
+extern void extension_invalidate(Oid relid);
 
 /* registry.c: which relations are versioned, cached per backend */
 typedef enum VersionedKind
@@ -57,7 +65,6 @@ typedef struct VersionedRel
 	Oid			relid;			/* hash key */
 	VersionedKind kind;
 	Oid			main_relid;		/* the main table (itself for a main table) */
-	Oid			sequence_relid; /* main table's sequence table */
 	AttrNumber	entity_attno;	/* main table's entity column */
 	AttrNumber	row_id_attno;
 	Oid			row_id_type;	/* int8; an attribute table's may be int2/int4 */
@@ -65,7 +72,9 @@ typedef struct VersionedRel
 	AttrNumber	updated_in_attno;	/* main tables only */
 } VersionedRel;
 
-extern void registry_init(void);
+extern const VersionedRel *registry_lookup(Oid relid);
+extern void registry_invalidate(Oid relid);
+extern uint64 registry_generation(void);
 
 /*
  * An integer Datum of type int2, int4 or int8 as int64: entity ids keep
@@ -85,42 +94,74 @@ integer_datum(Datum value, Oid type)
 	}
 }
 
-extern const VersionedRel *registry_lookup(Oid relid);
-extern bool registry_is_empty(void);
+/*
+ * The visibility of a version row: a row valid for [created_in,
+ * updated_in) is visible at version v.  The one definition, used by the
+ * version filter, writes and changelogs, and by SQL as
+ * staging._visible_at().
+ */
+static inline bool
+version_visible(int64 created_in, int64 updated_in, int64 version)
+{
+	return created_in <= version && updated_in > version;
+}
 
-/* planner.c: the planner hooks that add the version filter */
-extern void planner_init(void);
+/* Open end of every version interval: staging.max_version(). */
+#define STAGING_MAX_VERSION PG_INT64_MAX
 
 /*
- * version.c: the session version (GUC staging.version).  The version this
- * session reads and writes at, resolved at the time of the call ('live'
- * follows staging.live_version()); STAGING_VERSION_ALL for 'all'.  It
- * raises 42501 when the current user may not read that version (future
- * or 'all' without the preview privilege).  staging_live_version() is
- * cached per backend and refreshed after any change of staging.live_state
- * (a trigger there sends the relcache invalidation; writers need not).
+ * live_version.c: the live version (staging.live_state), cached per
+ * backend; the _for_write variant first locks out staging.advance().
+ */
+extern int64 staging_live_version(void);
+extern int64 staging_live_version_for_write(void);
+extern void live_version_invalidate(Oid relid);
+
+/*
+ * session_version.c: the setting staging.version and who may read what.
+ * staging_session_version() is the version this session reads and writes
+ * now ('live' resolved; STAGING_VERSION_ALL for 'all'), after checking
+ * that the role that set it may read it (42501 otherwise);
+ * staging_setting_version() the same without the check.
  */
 #define STAGING_VERSION_ALL (-1)
-extern void version_init(void);
+extern void session_version_init(void);
 extern int64 staging_session_version(void);
-extern int64 staging_live_version(void);
-/* ... without the privilege check: planner estimates, and triggers of writes whose right was checked */
-extern int64 staging_estimate_version(void);
+extern int64 staging_setting_version(void);
+extern void staging_check_read_privilege(int64 version);
+extern Oid	staging_version_setter(void);
+extern bool staging_may_read_every_version(Oid role);
+extern bool staging_owner_reads_freely(Oid relid);
 extern int64 staging_timestamp_to_version(TimestampTz ts);
-/* preview.c: signed preview tokens; version.c remembers the grant */
 extern void staging_grant_preview(int64 version, TimestampTz expires,
 								  bool local);
 
-/* versioning.c: DDL helpers and guards of versioned tables (issue 3) */
-extern void versioning_init(void);
+/* version_filter.c: the filter functions; hands versions to workers */
+extern void version_filter_init(void);
+extern void version_filter_executor_start(QueryDesc *queryDesc);
 
-/* writes.c, updates.c, scheduler.c: versioned writes, campaigns (issue 4) */
+/* planner.c: attaches the version filter to scans */
+extern void planner_filter_base_rel(PlannerInfo *root, Oid relid,
+									RelOptInfo *rel);
+extern void planner_filter_member_rel(PlannerInfo *root, RelOptInfo *rel,
+									  RangeTblEntry *rte);
+extern void planner_invalidate(Oid relid);
+extern void planner_invalidate_functions(void);
+
+/* utility_guard.c: refuses DDL and COPY that would break versioning */
+extern void utility_guard_check(PlannedStmt *pstmt);
+
+/* writes.c: versioned write triggers */
+extern void writes_xact_end(XactEvent event);
+extern void writes_subxact_event(SubXactEvent event, SubTransactionId subid);
+
+/* changelog.c: changelog triggers */
+extern void changelog_invalidate(Oid relid);
+extern void changelog_xact_end(XactEvent event);
+extern void changelog_subxact_event(SubXactEvent event, SubTransactionId subid,
+									SubTransactionId parent);
+
+/* scheduler.c: the background worker that makes due updates live */
 extern void scheduler_init(void);
-extern void writes_init(void);
-
-/* changelog.c: changelog triggers and consumers (issue 5) */
-extern void changelog_init(void);
-
-/* swap.c: clone, compare and swap of schemas (issue 6) */
 
 #endif							/* STAGING_H */

@@ -76,23 +76,30 @@ PG_FUNCTION_INFO_V1(staging_main_write_after);
 PG_FUNCTION_INFO_V1(staging_attribute_write_before);
 PG_FUNCTION_INFO_V1(staging_attribute_write_after);
 
-#define MAX_VERSION PG_INT64_MAX
+#define MAX_VERSION STAGING_MAX_VERSION
 
-/* Prepared statements for one main table and its attribute tables. */
+/*
+ * Prepared statements for one main table and its attribute tables, built
+ * on first use and again once the registrations changed (any change of a
+ * registered table, its columns included, makes a new registry
+ * generation).  Everything but the SPI plans lives in cxt.
+ */
 typedef struct WritePlans
 {
 	Oid			relid;			/* hash key: the main table */
+	uint64		generation;		/* registry_generation() when built */
+	MemoryContext cxt;
 	int			ncols;			/* columns a copy carries over */
 	AttrNumber *cols;			/* their attribute numbers */
-	int			nprop;			/* columns an edit flows into later rows */
-	AttrNumber *prop;
+	int			nmerged;		/* columns an edit flows into later rows */
+	AttrNumber *merged;
 	SPIPlanPtr	insert_copy;	/* INSERT values, created_in, updated_in */
 	SPIPlanPtr	copy_row;		/* INSERT ... SELECT from a row_id */
 	SPIPlanPtr	set_bounds;		/* UPDATE created_in, updated_in */
 	SPIPlanPtr	row_bounds;		/* lock a row, SELECT its bounds and entity */
 	SPIPlanPtr	next_version;	/* first version of an entity after v */
 	SPIPlanPtr	delete_later;	/* DELETE the rows of an entity from v */
-	SPIPlanPtr	propagate;		/* the three-way merge into later rows */
+	SPIPlanPtr	merge_later;	/* the three-way merge into later rows */
 	int			nattr;
 	SPIPlanPtr *copy_attr;		/* per attribute table: copy its rows */
 } WritePlans;
@@ -105,47 +112,20 @@ typedef struct WritePlans
 typedef struct AttrMergePlan
 {
 	Oid			relid;			/* hash key: the attribute table */
+	uint64		generation;		/* registry_generation() when built */
+	MemoryContext cxt;
 	int			nkey;
 	AttrNumber *key;
 	int			nval;
 	AttrNumber *val;
-	SPIPlanPtr	merge;			/* NULL: no unique key on row_id */
+	SPIPlanPtr	merge_later;	/* NULL: no unique key on row_id */
 } AttrMergePlan;
 
 static HTAB *attr_plans_hash = NULL;
 static HTAB *plans_hash = NULL;
-static bool plans_valid = false;
 
 /* Nesting depth of our own writes: the triggers step aside for them. */
 static int	internal_depth = 0;
-
-/* staging.live_state, looked up once after each invalidation */
-static Oid	live_state_relid = InvalidOid;
-
-/* Relcache callback: prepared statements may name changed columns. */
-static void
-writes_relcache_callback(Datum arg, Oid relid)
-{
-	plans_valid = false;
-	live_state_relid = InvalidOid;
-}
-
-/*
- * The live version, for a write: first take a ROW SHARE lock on
- * staging.live_state, held until commit, so that advance() (EXCLUSIVE)
- * waits for this transaction's writes and a write never lands at a
- * version that went into history while it ran.  Taking the lock again
- * later in the transaction costs a local hash lookup.
- */
-static int64
-live_version_for_write(void)
-{
-	if (!OidIsValid(live_state_relid))
-		live_state_relid = get_relname_relid("live_state", staging_schema_oid());
-	if (OidIsValid(live_state_relid))
-		LockRelationOid(live_state_relid, RowShareLock);
-	return staging_live_version();
-}
 
 /*
  * internal_depth after an error: an error inside our own writes leaves
@@ -161,9 +141,9 @@ typedef struct DepthMark
 
 static List *depth_marks = NIL;
 
-static void
-writes_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						SubTransactionId parentSubid, void *arg)
+/* A subtransaction starts, commits or aborts (routed by hooks.c). */
+void
+writes_subxact_event(SubXactEvent event, SubTransactionId mySubid)
 {
 	DepthMark  *mark = depth_marks != NIL ? linitial(depth_marks) : NULL;
 
@@ -198,8 +178,9 @@ writes_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
-static void
-writes_xact_callback(XactEvent event, void *arg)
+/* A transaction ends (routed by hooks.c). */
+void
+writes_xact_end(XactEvent event)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT ||
 		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
@@ -214,65 +195,46 @@ writes_xact_callback(XactEvent event, void *arg)
 /*
  * The session version, for a write to rel: staging_session_version(),
  * whose privilege check (42501 for a future version or 'all' without the
- * preview privilege) is left out for the owner of the table, who may read
- * every version of it anyway.
+ * preview privilege) is left out for the owner of the table reading at a
+ * version it chose, who may read every version of it anyway.
  */
 static int64
 write_version(Relation rel)
 {
-	int64		v = staging_estimate_version();
+	int64		v = staging_setting_version();
 
 	if ((v == STAGING_VERSION_ALL || v > staging_live_version()) &&
-		!object_ownercheck(RelationRelationId, RelationGetRelid(rel), GetUserId()))
+		!staging_owner_reads_freely(RelationGetRelid(rel)))
 		v = staging_session_version();
 	return v;
 }
 
-/* Register the invalidation and transaction callbacks. */
-void
-writes_init(void)
+/* Free the prepared statements and memory of a main table's plans. */
+static void
+free_write_plans(WritePlans *p)
 {
-	CacheRegisterRelcacheCallback(writes_relcache_callback, (Datum) 0);
-	RegisterXactCallback(writes_xact_callback, NULL);
-	RegisterSubXactCallback(writes_subxact_callback, NULL);
+	SPIPlanPtr	all[] = {p->insert_copy, p->copy_row, p->set_bounds,
+	p->row_bounds, p->next_version, p->delete_later, p->merge_later};
+	int			i;
+
+	for (i = 0; i < (int) lengthof(all); i++)
+		if (all[i])
+			SPI_freeplan(all[i]);
+	for (i = 0; i < p->nattr; i++)
+		if (p->copy_attr[i])
+			SPI_freeplan(p->copy_attr[i]);
+	if (p->cxt)
+		MemoryContextDelete(p->cxt);
 }
 
-/* Forget every prepared statement (after an invalidation). */
+/* Free the prepared statement and memory of an attribute table's merge. */
 static void
-drop_plans(void)
+free_attr_merge(AttrMergePlan *a)
 {
-	HASH_SEQ_STATUS status;
-	WritePlans *p;
-
-	if (attr_plans_hash != NULL)
-	{
-		AttrMergePlan *a;
-
-		hash_seq_init(&status, attr_plans_hash);
-		while ((a = hash_seq_search(&status)) != NULL)
-			if (a->merge)
-				SPI_freeplan(a->merge);
-		hash_destroy(attr_plans_hash);
-		attr_plans_hash = NULL;
-	}
-	if (plans_hash == NULL)
-		return;
-	hash_seq_init(&status, plans_hash);
-	while ((p = hash_seq_search(&status)) != NULL)
-	{
-		SPIPlanPtr	all[] = {p->insert_copy, p->copy_row, p->set_bounds,
-		p->row_bounds, p->next_version, p->delete_later, p->propagate};
-		int			i;
-
-		for (i = 0; i < (int) lengthof(all); i++)
-			if (all[i])
-				SPI_freeplan(all[i]);
-		for (i = 0; i < p->nattr; i++)
-			if (p->copy_attr[i])
-				SPI_freeplan(p->copy_attr[i]);
-	}
-	hash_destroy(plans_hash);
-	plans_hash = NULL;
+	if (a->merge_later)
+		SPI_freeplan(a->merge_later);
+	if (a->cxt)
+		MemoryContextDelete(a->cxt);
 }
 
 /* Prepare and keep one statement. */
@@ -295,7 +257,7 @@ prepare(const char *sql, int nargs, Oid *argtypes)
  * the version columns; their attribute numbers in *attnos.
  */
 static char *
-copied_columns(Oid relid, int *ncols, AttrNumber **attnos)
+copied_columns(Oid relid, int *ncols, AttrNumber **attnos, MemoryContext cxt)
 {
 	StringInfoData buf;
 	Oid			argtypes[1] = {REGCLASSOID};
@@ -309,8 +271,7 @@ copied_columns(Oid relid, int *ncols, AttrNumber **attnos)
 		elog(ERROR, "staging: could not read the columns of %u", relid);
 	initStringInfo(&buf);
 	*ncols = (int) SPI_processed;
-	*attnos = MemoryContextAlloc(TopMemoryContext,
-								 sizeof(AttrNumber) * Max(1, SPI_processed));
+	*attnos = MemoryContextAlloc(cxt, sizeof(AttrNumber) * Max(1, SPI_processed));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -345,7 +306,7 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 	List	   *attrs = NIL;
 	ListCell   *lc;
 
-	cols = copied_columns(p->relid, &p->ncols, &p->cols);
+	cols = copied_columns(p->relid, &p->ncols, &p->cols, p->cxt);
 	initStringInfo(&sql);
 
 	/* INSERT INTO t (cols, created_in, updated_in) VALUES ($1 .. $n+2) */
@@ -394,24 +355,24 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 	 * its old and new value.  Only rows holding an old value of a column
 	 * that changed are touched.
 	 */
-	p->prop = MemoryContextAlloc(TopMemoryContext, sizeof(AttrNumber) * Max(1, p->ncols));
-	p->nprop = 0;
+	p->merged = MemoryContextAlloc(p->cxt, sizeof(AttrNumber) * Max(1, p->ncols));
+	p->nmerged = 0;
 	for (i = 0; i < p->ncols; i++)
 		if (p->cols[i] != vr->entity_attno)
-			p->prop[p->nprop++] = p->cols[i];
-	if (p->nprop > 0)
+			p->merged[p->nmerged++] = p->cols[i];
+	if (p->nmerged > 0)
 	{
 		StringInfoData where;
 
 		initStringInfo(&where);
-		types = palloc(sizeof(Oid) * (2 + 2 * p->nprop));
+		types = palloc(sizeof(Oid) * (2 + 2 * p->nmerged));
 		types[0] = entity_type;
 		types[1] = INT8OID;
 		resetStringInfo(&sql);
 		appendStringInfo(&sql, "UPDATE %s SET ", tbl);
-		for (i = 0; i < p->nprop; i++)
+		for (i = 0; i < p->nmerged; i++)
 		{
-			Form_pg_attribute att = TupleDescAttr(desc, p->prop[i] - 1);
+			Form_pg_attribute att = TupleDescAttr(desc, p->merged[i] - 1);
 			const char *col = quote_identifier(NameStr(att->attname));
 			int			o = 3 + 2 * i;
 
@@ -423,7 +384,7 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 							 i > 0 ? " OR " : "", col, o, o, o + 1);
 		}
 		appendStringInfo(&sql, " WHERE %s = $1 AND created_in >= $2 AND (%s)", entity, where.data);
-		p->propagate = prepare(sql.data, 2 + 2 * p->nprop, types);
+		p->merge_later = prepare(sql.data, 2 + 2 * p->nmerged, types);
 	}
 
 	/* Attribute tables: copy the rows of one row_id to another. */
@@ -440,7 +401,7 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 																  SPI_tuptable->tupdesc, 1, &isnull)));
 	}
 	p->nattr = list_length(attrs);
-	p->copy_attr = MemoryContextAllocZero(TopMemoryContext,
+	p->copy_attr = MemoryContextAllocZero(p->cxt,
 										  sizeof(SPIPlanPtr) * Max(1, p->nattr));
 	n = 0;
 	foreach(lc, attrs)
@@ -448,7 +409,7 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 		Oid			arelid = lfirst_oid(lc);
 		int			nc;
 		AttrNumber *ac;
-		char	   *acols = copied_columns(arelid, &nc, &ac);
+		char	   *acols = copied_columns(arelid, &nc, &ac, CurrentMemoryContext);
 		char	   *atbl = quote_qualified_identifier(get_namespace_name(get_rel_namespace(arelid)),
 													  get_rel_name(arelid));
 
@@ -470,29 +431,33 @@ plans_for(Relation rel, const VersionedRel *vr)
 	WritePlans *p;
 	bool		found;
 
-	if (!plans_valid)
-	{
-		drop_plans();
-		plans_valid = true;
-	}
 	if (plans_hash == NULL)
 	{
 		plans_hash = blob_hash_create("staging write plans", 16, sizeof(Oid),
 									  sizeof(WritePlans), TopMemoryContext);
 	}
 	p = hash_search(plans_hash, &relid, HASH_ENTER, &found);
+	if (found && p->generation != registry_generation())
+	{
+		free_write_plans(p);
+		found = false;
+	}
 	if (!found)
 	{
 		memset(((char *) p) + sizeof(Oid), 0, sizeof(WritePlans) - sizeof(Oid));
 		p->relid = relid;
+		/* (an invalidation arriving while we build makes them stale at once) */
+		p->generation = registry_generation();
+		p->cxt = AllocSetContextCreate(TopMemoryContext, "staging write plans",
+									   ALLOCSET_SMALL_SIZES);
 		PG_TRY();
 		{
 			build_plans(p, rel, vr);
 		}
 		PG_CATCH();
 		{
+			free_write_plans(p);
 			hash_search(plans_hash, &relid, HASH_REMOVE, NULL);
-			plans_valid = false;
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
@@ -717,7 +682,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 
 	if (vr == NULL || internal_depth > 0)
 		return proceed(td);
-	live = live_version_for_write();
+	live = staging_live_version_for_write();
 	v = write_version(rel);
 	if (v == STAGING_VERSION_ALL)
 		return proceed(td);
@@ -857,7 +822,7 @@ copy_attributes(WritePlans *p, int64 from_row, int64 to_row)
 
 /* The three-way merge of an edit into the entity's rows from version "from". */
 static void
-propagate(WritePlans *p, TupleDesc desc, const VersionedRel *vr,
+merge_later(WritePlans *p, TupleDesc desc, const VersionedRel *vr,
 		  HeapTuple old, HeapTuple new, int64 from)
 {
 	Datum	   *values;
@@ -866,21 +831,21 @@ propagate(WritePlans *p, TupleDesc desc, const VersionedRel *vr,
 	bool		changed = false;
 	int			i;
 
-	if (p->propagate == NULL)
+	if (p->merge_later == NULL)
 		return;
-	values = palloc(sizeof(Datum) * (2 + 2 * p->nprop));
-	nulls = palloc(2 + 2 * p->nprop);
+	values = palloc(sizeof(Datum) * (2 + 2 * p->nmerged));
+	nulls = palloc(2 + 2 * p->nmerged);
 	values[0] = heap_getattr(old, vr->entity_attno, desc, &isnull);
 	nulls[0] = ' ';
 	values[1] = Int64GetDatum(from);
 	nulls[1] = ' ';
-	for (i = 0; i < p->nprop; i++)
+	for (i = 0; i < p->nmerged; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, p->prop[i] - 1);
+		Form_pg_attribute att = TupleDescAttr(desc, p->merged[i] - 1);
 		bool		oldnull;
 		bool		newnull;
-		Datum		o = heap_getattr(old, p->prop[i], desc, &oldnull);
-		Datum		n = heap_getattr(new, p->prop[i], desc, &newnull);
+		Datum		o = heap_getattr(old, p->merged[i], desc, &oldnull);
+		Datum		n = heap_getattr(new, p->merged[i], desc, &newnull);
 
 		values[2 + 2 * i] = o;
 		nulls[2 + 2 * i] = oldnull ? 'n' : ' ';
@@ -891,7 +856,7 @@ propagate(WritePlans *p, TupleDesc desc, const VersionedRel *vr,
 			changed = true;
 	}
 	if (changed)
-		run(p->propagate, values, nulls, SPI_OK_UPDATE);
+		run(p->merge_later, values, nulls, SPI_OK_UPDATE);
 }
 
 /*
@@ -950,7 +915,7 @@ staging_main_write_after(PG_FUNCTION_ARGS)
 				copy_attributes(p, row_id, insert_copy(p, old, desc, u2, u));
 		}
 		if (end == 0 && u2 != MAX_VERSION)
-			propagate(p, desc, vr, old, new, u2);
+			merge_later(p, desc, vr, old, new, u2);
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
 	{
@@ -1020,7 +985,7 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 				 errmsg("row_id of attribute table \"%s\" is kept by the staging extension",
 						RelationGetRelationName(rel)),
 				 errhint("Delete the attribute row and insert it for the other entity.")));
-	live = live_version_for_write();
+	live = staging_live_version_for_write();
 	v = write_version(rel);
 	main_vr = registry_lookup(vr->main_relid);
 	if (main_vr == NULL)
@@ -1045,7 +1010,7 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	 * (attribute tables are not filtered, so an unrestricted UPDATE would
 	 * otherwise change other versions, history included).
 	 */
-	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && !(c <= v && v < u))
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && !version_visible(c, u, v))
 	{
 		internal_end(&st);
 		table_close(main_rel, NoLock);
@@ -1103,7 +1068,7 @@ build_attr_merge(AttrMergePlan *a, Relation rel, Relation main_rel,
 	int			n;
 
 	a->nkey = 0;
-	a->key = MemoryContextAlloc(TopMemoryContext, sizeof(AttrNumber) * INDEX_MAX_KEYS);
+	a->key = MemoryContextAlloc(a->cxt, sizeof(AttrNumber) * INDEX_MAX_KEYS);
 	foreach(lc, indexes)
 	{
 		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
@@ -1128,8 +1093,8 @@ build_attr_merge(AttrMergePlan *a, Relation rel, Relation main_rel,
 	if (a->nkey == 0)
 		return;
 
-	(void) copied_columns(a->relid, &ncols, &cols);
-	a->val = MemoryContextAlloc(TopMemoryContext, sizeof(AttrNumber) * Max(1, ncols));
+	(void) copied_columns(a->relid, &ncols, &cols, CurrentMemoryContext);
+	a->val = MemoryContextAlloc(a->cxt, sizeof(AttrNumber) * Max(1, ncols));
 	a->nval = 0;
 	for (i = 0; i < ncols; i++)
 	{
@@ -1179,7 +1144,7 @@ build_attr_merge(AttrMergePlan *a, Relation rel, Relation main_rel,
 		appendStringInfo(&sql, " AND a.%s = $%d", quote_identifier(NameStr(att->attname)), n);
 	}
 	appendStringInfo(&sql, " AND (%s)", where.data);
-	a->merge = prepare(sql.data, n - 1, types);
+	a->merge_later = prepare(sql.data, n - 1, types);
 }
 
 /* The merge plan of an attribute table, built on first use. */
@@ -1197,16 +1162,25 @@ attr_merge_for(Relation rel, Relation main_rel, const VersionedRel *vr,
 										   sizeof(AttrMergePlan), TopMemoryContext);
 	}
 	a = hash_search(attr_plans_hash, &relid, HASH_ENTER, &found);
+	if (found && a->generation != registry_generation())
+	{
+		free_attr_merge(a);
+		found = false;
+	}
 	if (!found)
 	{
 		memset(((char *) a) + sizeof(Oid), 0, sizeof(AttrMergePlan) - sizeof(Oid));
 		a->relid = relid;
+		a->generation = registry_generation();
+		a->cxt = AllocSetContextCreate(TopMemoryContext, "staging attribute merge",
+									   ALLOCSET_SMALL_SIZES);
 		PG_TRY();
 		{
 			build_attr_merge(a, rel, main_rel, vr, main_vr);
 		}
 		PG_CATCH();
 		{
+			free_attr_merge(a);
 			hash_search(attr_plans_hash, &relid, HASH_REMOVE, NULL);
 			PG_RE_THROW();
 		}
@@ -1264,7 +1238,7 @@ staging_attribute_write_after(PG_FUNCTION_ARGS)
 		(Datum[]) {Int64GetDatum(integer_datum(heap_getattr(new, vr->row_id_attno, desc, &isnull),
 											   vr->row_id_type))},
 		NULL, SPI_OK_SELECT);
-	if (a->merge != NULL && SPI_processed == 1)
+	if (a->merge_later != NULL && SPI_processed == 1)
 	{
 		u = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		entity = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
@@ -1291,7 +1265,7 @@ staging_attribute_write_after(PG_FUNCTION_ARGS)
 				values[n] = heap_getattr(new, a->key[i], desc, &isnull);
 				nulls[n] = isnull ? 'n' : ' ';
 			}
-			run(a->merge, values, nulls, SPI_OK_UPDATE);
+			run(a->merge_later, values, nulls, SPI_OK_UPDATE);
 		}
 	}
 	internal_end(&st);

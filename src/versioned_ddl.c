@@ -1,25 +1,15 @@
 /*-------------------------------------------------------------------------
  *
- * versioning.c
- *	  DDL guards of versioned tables.
+ * versioned_ddl.c
+ *	  C helpers of staging.enable_versioning and add_attribute_table.
  *
- * staging.enable_versioning (sql/staging--1.0.sql) gives a table the
- * columns row_id, created_in and updated_in; the registry, the version
- * filter and versioned writes depend on them and on the entity column.
- * This ProcessUtility hook refuses ALTER TABLE and RENAME commands that
- * would drop, retype or rename one of them (and row_id of an attribute
- * table, which may only be widened to bigint), with an error that says
- * how to get rid of versioning first.
- * Every other DDL (ADD COLUMN, renaming the table or other columns,
- * CREATE INDEX, ...) goes through untouched.
- *
- * It also holds staging._move_foreign_key(), which points a foreign key at
- * another table without rescanning the referencing table when that is
- * provably unnecessary: versioning a catalog moves the foreign keys of
- * every attribute and relation table (millions of rows) twice, and each
+ * staging._move_foreign_key() points a foreign key at another table
+ * without rescanning the referencing table when that is provably
+ * unnecessary: versioning a catalog moves the foreign keys of every
+ * attribute and relation table (millions of rows) twice, and each
  * ordinary validation would read them all.
  *
- * And staging._version_box(), the key of the exclusion constraint that
+ * staging._version_box() is the key of the exclusion constraint that
  * keeps the versions of an entity from overlapping.
  *
  *-------------------------------------------------------------------------
@@ -29,192 +19,23 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
-#include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "nodes/parsenodes.h"
-#include "parser/parse_type.h"
 #include "storage/lmgr.h"
-#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/geo_decls.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
-#include "utils/geo_decls.h"
 #include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(staging_move_foreign_key);
 PG_FUNCTION_INFO_V1(staging_version_box);
-
-static ProcessUtility_hook_type prev_ProcessUtility = NULL;
-
-/*
- * Is this column of a registered relation one that versioning needs?
- */
-static bool
-is_versioning_column(const VersionedRel *entry, Oid relid, const char *column)
-{
-	if (column == NULL)
-		return false;
-	if (strcmp(column, "row_id") == 0)
-		return true;
-	if (entry->kind != VERSIONED_MAIN)
-		return false;
-	if (strcmp(column, "created_in") == 0 || strcmp(column, "updated_in") == 0)
-		return true;
-	return get_attnum(relid, column) == entry->entity_attno &&
-		entry->entity_attno != InvalidAttrNumber;
-}
-
-/*
- * Raise the error for a refused command on a versioning column.  Retyping
- * row_id of an attribute table is refused unless it widens it to bigint:
- * the hint says so.
- */
-static void
-refuse(const VersionedRel *entry, Oid relid, const char *column,
-	   const char *action)
-{
-	char	   *main_table = quote_literal_cstr(DatumGetCString(DirectFunctionCall1(regclassout,
-																					 ObjectIdGetDatum(entry->main_relid))));
-	bool		widenable = entry->kind == VERSIONED_ATTRIBUTE &&
-		strcmp(action, "change the type of") == 0;
-
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("cannot %s column \"%s\" of %s table \"%s\"",
-					action, column,
-					entry->kind == VERSIONED_MAIN ? "versioned" : "attribute",
-					get_rel_name(relid)),
-			 errdetail("staging keeps the versions of each entity in the columns row_id, created_in, updated_in and the entity column."),
-			 widenable ?
-			 errhint("Only widening is allowed: ALTER TABLE ... ALTER COLUMN row_id TYPE bigint, without USING.  "
-					 "For anything else call staging.disable_versioning(%s) first.", main_table) :
-			 errhint("Call staging.disable_versioning(%s) first.", main_table)));
-}
-
-/* The registration of the relation a statement names, or NULL. */
-static const VersionedRel *
-lookup_rangevar(RangeVar *relation, Oid *relid)
-{
-	if (relation == NULL)
-		return NULL;
-	*relid = RangeVarGetRelid(relation, NoLock, true);
-	if (!OidIsValid(*relid))
-		return NULL;
-	return registry_lookup(*relid);
-}
-
-/*
- * Widening row_id of an attribute table to bigint is allowed: the column
- * keeps the integer type it had (no rewrite when the table was linked),
- * and bigint holds every row_id of the main table.  Without USING, so the
- * values stay what they are.
- */
-static bool
-is_row_id_widening(const VersionedRel *entry, AlterTableCmd *cmd)
-{
-	ColumnDef  *def = (ColumnDef *) cmd->def;
-
-	if (entry->kind != VERSIONED_ATTRIBUTE || strcmp(cmd->name, "row_id") != 0 ||
-		def == NULL || !IsA(def, ColumnDef) || def->raw_default != NULL ||
-		def->typeName == NULL)
-		return false;
-	return LookupTypeNameOid(NULL, def->typeName, true) == INT8OID;
-}
-
-/* ALTER TABLE: no DROP COLUMN, ALTER TYPE or DROP NOT NULL on them. */
-static void
-check_alter_table(AlterTableStmt *stmt)
-{
-	const VersionedRel *entry;
-	Oid			relid;
-	ListCell   *lc;
-
-	if (stmt->objtype != OBJECT_TABLE)
-		return;
-	entry = lookup_rangevar(stmt->relation, &relid);
-	if (entry == NULL)
-		return;
-	foreach(lc, stmt->cmds)
-	{
-		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-
-		if (!is_versioning_column(entry, relid, cmd->name))
-			continue;
-		switch (cmd->subtype)
-		{
-			case AT_DropColumn:
-				refuse(entry, relid, cmd->name, "drop");
-				break;
-			case AT_AlterColumnType:
-				if (!is_row_id_widening(entry, cmd))
-					refuse(entry, relid, cmd->name, "change the type of");
-				break;
-			case AT_DropNotNull:
-				refuse(entry, relid, cmd->name, "drop NOT NULL of");
-				break;
-			default:
-				break;
-		}
-	}
-}
-
-/* ALTER TABLE ... RENAME COLUMN: the registry finds them by name. */
-static void
-check_rename(RenameStmt *stmt)
-{
-	const VersionedRel *entry;
-	Oid			relid;
-
-	if (stmt->renameType != OBJECT_COLUMN || stmt->relationType != OBJECT_TABLE)
-		return;
-	entry = lookup_rangevar(stmt->relation, &relid);
-	if (entry != NULL && is_versioning_column(entry, relid, stmt->subname))
-		refuse(entry, relid, stmt->subname, "rename");
-}
-
-/*
- * The hook: look at ALTER TABLE and RENAME only, and only when the
- * extension is in this database; then run the command as usual.
- */
-static void
-staging_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-					   bool readOnlyTree, ProcessUtilityContext context,
-					   ParamListInfo params, QueryEnvironment *queryEnv,
-					   DestReceiver *dest, QueryCompletion *qc)
-{
-	Node	   *parsetree = pstmt->utilityStmt;
-
-	if ((IsA(parsetree, AlterTableStmt) || IsA(parsetree, RenameStmt)) &&
-		staging_extension_present())
-	{
-		if (IsA(parsetree, AlterTableStmt))
-			check_alter_table((AlterTableStmt *) parsetree);
-		else
-			check_rename((RenameStmt *) parsetree);
-	}
-
-	if (prev_ProcessUtility)
-		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-							params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-}
-
-/* Install the DDL guard, chained to any previous ProcessUtility hook. */
-void
-versioning_init(void)
-{
-	prev_ProcessUtility = ProcessUtility_hook;
-	ProcessUtility_hook = staging_ProcessUtility;
-}
 
 /* The schema-qualified, quoted name of a relation, for SQL text. */
 static char *
@@ -313,7 +134,9 @@ staging_move_foreign_key(PG_FUNCTION_ARGS)
 	Oid			newoid;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		elog(ERROR, "staging._move_foreign_key: arguments must not be null");
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("staging._move_foreign_key: the constraint, the target table and its column must not be null")));
 	conoid = PG_GETARG_OID(0);
 	target = PG_GETARG_OID(1);
 	target_column = NameStr(*PG_GETARG_NAME(2));

@@ -1,0 +1,150 @@
+/*-------------------------------------------------------------------------
+ *
+ * hooks.c
+ *	  Every hook and callback the extension installs, in one place.
+ *
+ * Each hook chains to the one installed before it and then calls the
+ * modules that need it; each callback routes its event to every module
+ * cache that depends on it.  The modules themselves register nothing, so
+ * this file is the list of what the library does behind a session's
+ * back:
+ *
+ *	planner		get_relation_info_hook, set_rel_pathlist_hook: attach the
+ *				version filter to scans of versioned tables (planner.c)
+ *	executor	ExecutorStart_hook: hand the read version to parallel
+ *				workers (version_filter.c)
+ *	utility		ProcessUtility_hook: refuse DDL and COPY that would break
+ *				versioned tables or read around the filter
+ *				(utility_guard.c)
+ *	relcache	one callback: the extension's presence (extension.c), the
+ *				registry (registry.c; what writes.c builds from it follows
+ *				its generation), the live version (live_version.c),
+ *				planner estimates (planner.c) and changelog triggers
+ *				(changelog.c)
+ *	syscache	pg_proc changed: the planner looks its functions up again
+ *	transaction	end and subtransaction abort: writes.c and changelog.c
+ *				reset their per-transaction state
+ *
+ * Invalidation callbacks must not read the catalogs: each module only
+ * marks what is stale and rebuilds it on next use.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "staging.h"
+
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "optimizer/paths.h"
+#include "optimizer/plancat.h"
+#include "tcop/utility.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
+
+static get_relation_info_hook_type prev_get_relation_info = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/* A base relation is being built: filter it if it is versioned. */
+static void
+staging_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
+						  RelOptInfo *rel)
+{
+	if (prev_get_relation_info)
+		prev_get_relation_info(root, relid, inhparent, rel);
+	planner_filter_base_rel(root, relid, rel);
+}
+
+/* Paths of a relation are built: filter append members it missed. */
+static void
+staging_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+						 RangeTblEntry *rte)
+{
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+	planner_filter_member_rel(root, rel, rte);
+}
+
+/* A plan starts: parallel workers learn the version to read. */
+static void
+staging_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	version_filter_executor_start(queryDesc);
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/* A utility command runs: refuse what would break versioned tables. */
+static void
+staging_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					   bool readOnlyTree, ProcessUtilityContext context,
+					   ParamListInfo params, QueryEnvironment *queryEnv,
+					   DestReceiver *dest, QueryCompletion *qc)
+{
+	utility_guard_check(pstmt);
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+/*
+ * A relation changed (or everything, with InvalidOid): each module forgets
+ * what it cached about it.
+ */
+static void
+staging_relcache_callback(Datum arg, Oid relid)
+{
+	extension_invalidate(relid);
+	registry_invalidate(relid);
+	live_version_invalidate(relid);
+	planner_invalidate(relid);
+	changelog_invalidate(relid);
+}
+
+/* pg_proc changed: the planner looks up its filter functions again. */
+static void
+staging_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	planner_invalidate_functions();
+}
+
+/* A transaction ends. */
+static void
+staging_xact_callback(XactEvent event, void *arg)
+{
+	writes_xact_end(event);
+	changelog_xact_end(event);
+}
+
+/* A subtransaction starts, commits or aborts. */
+static void
+staging_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	writes_subxact_event(event, mySubid);
+	changelog_subxact_event(event, mySubid, parentSubid);
+}
+
+/* Install every hook and callback, chained to the previous ones. */
+void
+hooks_init(void)
+{
+	prev_get_relation_info = get_relation_info_hook;
+	get_relation_info_hook = staging_get_relation_info;
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = staging_set_rel_pathlist;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = staging_ExecutorStart;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = staging_ProcessUtility;
+
+	CacheRegisterRelcacheCallback(staging_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, staging_proc_callback, (Datum) 0);
+	RegisterXactCallback(staging_xact_callback, NULL);
+	RegisterSubXactCallback(staging_subxact_callback, NULL);
+}

@@ -1,0 +1,217 @@
+/*-------------------------------------------------------------------------
+ *
+ * utility_guard.c
+ *	  Refuse utility commands that would break versioned tables or read
+ *	  around the version filter.
+ *
+ * hooks.c calls utility_guard_check() from the one ProcessUtility hook,
+ * before the command runs:
+ *
+ *	- ALTER TABLE and RENAME that would drop, retype, rename or make
+ *	  nullable row_id, created_in, updated_in or the entity column of a
+ *	  versioned table (or row_id of an attribute table, which may only be
+ *	  widened to bigint) are refused with an error that says how to get rid
+ *	  of versioning first.  The registry, the version filter and versioned
+ *	  writes depend on those columns.  Every other DDL (ADD COLUMN,
+ *	  renaming the table or other columns, CREATE INDEX, ...) goes through
+ *	  untouched.
+ *	- COPY of a versioned main table TO a file or the client writes every
+ *	  version row (a backup, like pg_dump), so it is only for roles that may
+ *	  read every version; others get 42501, as with row security and
+ *	  row_security off.  COPY (SELECT ...) reads the session version.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "staging.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_type.h"
+#include "replication/walsender.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/rls.h"
+
+/*
+ * Is this column of a registered relation one that versioning needs?
+ */
+static bool
+is_versioning_column(const VersionedRel *entry, Oid relid, const char *column)
+{
+	if (column == NULL)
+		return false;
+	if (strcmp(column, "row_id") == 0)
+		return true;
+	if (entry->kind != VERSIONED_MAIN)
+		return false;
+	if (strcmp(column, "created_in") == 0 || strcmp(column, "updated_in") == 0)
+		return true;
+	return get_attnum(relid, column) == entry->entity_attno &&
+		entry->entity_attno != InvalidAttrNumber;
+}
+
+/*
+ * Raise the error for a refused command on a versioning column.  Retyping
+ * row_id of an attribute table is refused unless it widens it to bigint:
+ * the hint says so.
+ */
+static void
+refuse(const VersionedRel *entry, Oid relid, const char *column,
+	   const char *action)
+{
+	char	   *main_table = quote_literal_cstr(DatumGetCString(DirectFunctionCall1(regclassout,
+																					ObjectIdGetDatum(entry->main_relid))));
+	bool		widenable = entry->kind == VERSIONED_ATTRIBUTE &&
+		strcmp(action, "change the type of") == 0;
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot %s column \"%s\" of %s table \"%s\"",
+					action, column,
+					entry->kind == VERSIONED_MAIN ? "versioned" : "attribute",
+					get_rel_name(relid)),
+			 errdetail("staging keeps the versions of each entity in the columns row_id, created_in, updated_in and the entity column."),
+			 widenable ?
+			 errhint("Only widening is allowed: ALTER TABLE ... ALTER COLUMN row_id TYPE bigint, without USING.  "
+					 "For anything else call staging.disable_versioning(%s) first.", main_table) :
+			 errhint("Call staging.disable_versioning(%s) first.", main_table)));
+}
+
+/* The registration of the relation a statement names, or NULL. */
+static const VersionedRel *
+lookup_rangevar(RangeVar *relation, Oid *relid)
+{
+	if (relation == NULL)
+		return NULL;
+	*relid = RangeVarGetRelid(relation, NoLock, true);
+	if (!OidIsValid(*relid))
+		return NULL;
+	return registry_lookup(*relid);
+}
+
+/*
+ * Widening row_id of an attribute table to bigint is allowed: the column
+ * keeps the integer type it had (no rewrite when the table was linked),
+ * and bigint holds every row_id of the main table.  Without USING, so the
+ * values stay what they are.
+ */
+static bool
+is_row_id_widening(const VersionedRel *entry, AlterTableCmd *cmd)
+{
+	ColumnDef  *def = (ColumnDef *) cmd->def;
+
+	if (entry->kind != VERSIONED_ATTRIBUTE || strcmp(cmd->name, "row_id") != 0 ||
+		def == NULL || !IsA(def, ColumnDef) || def->raw_default != NULL ||
+		def->typeName == NULL)
+		return false;
+	return LookupTypeNameOid(NULL, def->typeName, true) == INT8OID;
+}
+
+/* ALTER TABLE: no DROP COLUMN, ALTER TYPE or DROP NOT NULL on them. */
+static void
+check_alter_table(AlterTableStmt *stmt)
+{
+	const VersionedRel *entry;
+	Oid			relid;
+	ListCell   *lc;
+
+	if (stmt->objtype != OBJECT_TABLE)
+		return;
+	entry = lookup_rangevar(stmt->relation, &relid);
+	if (entry == NULL)
+		return;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (!is_versioning_column(entry, relid, cmd->name))
+			continue;
+		switch (cmd->subtype)
+		{
+			case AT_DropColumn:
+				refuse(entry, relid, cmd->name, "drop");
+				break;
+			case AT_AlterColumnType:
+				if (!is_row_id_widening(entry, cmd))
+					refuse(entry, relid, cmd->name, "change the type of");
+				break;
+			case AT_DropNotNull:
+				refuse(entry, relid, cmd->name, "drop NOT NULL of");
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/* ALTER TABLE ... RENAME COLUMN: the registry finds them by name. */
+static void
+check_rename(RenameStmt *stmt)
+{
+	const VersionedRel *entry;
+	Oid			relid;
+
+	if (stmt->renameType != OBJECT_COLUMN || stmt->relationType != OBJECT_TABLE)
+		return;
+	entry = lookup_rangevar(stmt->relation, &relid);
+	if (entry != NULL && is_versioning_column(entry, relid, stmt->subname))
+		refuse(entry, relid, stmt->subname, "rename");
+}
+
+/* COPY ... TO of a versioned main table: only for who may read every row. */
+static void
+check_copy(CopyStmt *copy)
+{
+	Oid			relid;
+	const VersionedRel *entry;
+	char	   *name;
+
+	if (copy->is_from || copy->relation == NULL || InNoForceRLSOperation() ||
+		am_walsender)
+		return;
+	relid = RangeVarGetRelid(copy->relation, NoLock, true);
+	entry = OidIsValid(relid) ? registry_lookup(relid) : NULL;
+	if (entry == NULL || entry->kind != VERSIONED_MAIN ||
+		staging_may_read_every_version(GetUserId()))
+		return;
+	name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to copy every version of versioned table %s",
+					name),
+			 errdetail("COPY of a table writes every version row; only superusers and roles that may execute staging.sign_preview() may read every version."),
+			 errhint("COPY (SELECT * FROM %s) TO ... copies the rows of the session version.",
+					 name)));
+}
+
+/*
+ * Called by the ProcessUtility hook for every utility command: refuse
+ * (with an error) what would break versioned tables; return otherwise.
+ */
+void
+utility_guard_check(PlannedStmt *pstmt)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterTableStmt:
+		case T_RenameStmt:
+		case T_CopyStmt:
+			break;
+		default:
+			return;
+	}
+	if (!staging_extension_present())
+		return;
+	if (IsA(parsetree, AlterTableStmt))
+		check_alter_table((AlterTableStmt *) parsetree);
+	else if (IsA(parsetree, RenameStmt))
+		check_rename((RenameStmt *) parsetree);
+	else
+		check_copy((CopyStmt *) parsetree);
+}
