@@ -86,7 +86,7 @@ SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.att
  ORDER BY 1, a.attnum;
 SELECT c.relname, k.conname, pg_get_constraintdef(k.oid)
   FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
- WHERE c.relnamespace = 'sc_import'::regnamespace ORDER BY 1, 2;
+ WHERE c.relnamespace = 'sc_import'::regnamespace AND k.contype <> 'n' ORDER BY 1, 2;
 SELECT indexrelid::regclass, pg_get_indexdef(indexrelid)
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
  WHERE c.relnamespace = 'sc_import'::regnamespace ORDER BY 1::text;
@@ -107,8 +107,9 @@ SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS dependent,
  WHERE staging._object_schema(d.classid, d.objid) = 'sc_import'::regnamespace
    AND staging._object_schema(d.refclassid, d.refobjid) = 'sc_live'::regnamespace
  ORDER BY 1, 2;
--- Privileges, comments of the schema.
-SELECT c.relname, c.relacl FROM pg_class c
+-- Privileges, comments of the schema.  The owner's MAINTAIN (m, from
+-- PostgreSQL 17 on) is left out of the ACLs.
+SELECT c.relname, regexp_replace(c.relacl::text, '(=[^/]*)m', '\1', 'g') AS relacl FROM pg_class c
  WHERE c.relnamespace = 'sc_import'::regnamespace AND c.relacl IS NOT NULL ORDER BY 1;
 SELECT attname, attacl FROM pg_attribute
  WHERE attrelid = 'sc_import.product_decimal'::regclass AND attacl IS NOT NULL;

@@ -47,6 +47,31 @@ sub restart_after_crash
 	die 'the server did not restart';
 }
 
+# The server's backends outlive a kill -9 of the postmaster until they next
+# wait: kill one of them too, and wait until it is gone (or a zombie).
+sub kill_backend
+{
+	my ($pid) = @_;
+	kill 'KILL', $pid;
+	for (1 .. 600)
+	{
+		open(my $fh, '<', "/proc/$pid/stat") or return;
+		my $stat = <$fh>;
+		close $fh;
+		return if !defined $stat || $stat =~ /^\d+ \(.*\) Z /s;
+		usleep(50_000);
+	}
+	die "backend $pid did not go away";
+}
+
+# The backend of a background psql session.
+sub backend_pid
+{
+	my ($session) = @_;
+	my ($pid) = $session->query_safe('SELECT pg_backend_pid()') =~ /(\d+)/;
+	return $pid;
+}
+
 # Where things stand: which copy each name shows, leftovers, invalidations.
 sub state_of
 {
@@ -64,6 +89,7 @@ is(state_of(), 'old/old new/new 0 0', 'before: live is old, the import is new');
 # 1. Killed in the middle of the swap, after its first rename, while it
 # holds every lock: after recovery the old state, whole.
 my $swapper = $node->background_psql('postgres', on_error_stop => 0);
+my $swap_pid = backend_pid($swapper);
 $swapper->query_until(qr/paused/, q{
 SET test.pause_swap = on;
 \echo paused
@@ -79,6 +105,7 @@ SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
    AND l.locktype = 'relation'}),
 	'4', 'the paused swap holds its locks on the four tables');
 $node->kill9;
+kill_backend($swap_pid);
 $swapper->{run}->kill_kill;
 restart_after_crash();
 is(state_of(), 'old/old new/new 0 0', 'killed mid-swap: the old state, nothing half-renamed');
@@ -90,19 +117,24 @@ $node->kill9;
 restart_after_crash();
 is(state_of(), 'new/new old/old 0 1', 'killed after commit: the new state and its invalidation');
 
-# 3. Killed while a swap waits for its locks behind a reader.
+# 3. Killed while a swap waits for its locks behind a reader.  The reader
+# keeps its lock until the swap's backend is certainly gone: had the reader
+# gone first, the orphaned swap could take its locks and commit after the
+# postmaster's death.
 my $reader = $node->background_psql('postgres');
+my $reader_pid = backend_pid($reader);
 $reader->query_safe('BEGIN; SELECT count(*) FROM cat.a;');
 $swapper = $node->background_psql('postgres', on_error_stop => 0);
+$swap_pid = backend_pid($swapper);
 $swapper->query_until(qr/waiting/, q{
 \echo waiting
 SELECT staging.swap_schemas('cat', 'cat_import', lock_timeout => '1s', max_wait => '5min');
 });
-$node->poll_query_until('postgres', q{
-SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event_type IN ('Lock', 'Extension')
-   AND query LIKE '%swap_schemas%'})
-  or die 'the swap did not wait';
+$node->poll_query_until('postgres', qq{
+SELECT $reader_pid = ANY (pg_blocking_pids($swap_pid))})
+  or die 'the swap did not wait for the reader';
 $node->kill9;
+kill_backend($swap_pid);
 $swapper->{run}->kill_kill;
 $reader->{run}->kill_kill;
 restart_after_crash();
