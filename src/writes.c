@@ -616,7 +616,7 @@ check_split(Relation rel, const char *entity, int64 c, int64 u,
 				 errmsg("could not write table \"%s\": the live version moved to " INT64_FORMAT " while the statement ran",
 						RelationGetRelationName(rel), live),
 				 errhint("Retry the transaction.")));
-	if (c > v || u <= v)
+	if (!version_visible(c, u, v))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("a row of table \"%s\" written at version " INT64_FORMAT " is not visible at that version",
