@@ -208,6 +208,16 @@ SELECT staging.live_only('no_such_table');
 CREATE TRIGGER wrong BEFORE INSERT ON quotes FOR EACH ROW EXECUTE FUNCTION staging._live_only_guard();
 INSERT INTO quotes VALUES (2);
 DROP TRIGGER wrong ON quotes;
+-- The trigger is the mark: clone_schema copies it with the table.
+CREATE SCHEMA mt_shop;
+CREATE TABLE mt_shop.carts (id int);
+SELECT staging.live_only('mt_shop.carts');
+SELECT staging.clone_schema('mt_shop', 'mt_shop_import') IS NOT NULL AS cloned;
+SELECT * FROM staging.live_only_tables ORDER BY table_name::text;
+SET staging.version = :bf;
+INSERT INTO mt_shop_import.carts VALUES (1);
+RESET staging.version;
+DROP SCHEMA mt_shop, mt_shop_import CASCADE;
 -- DROP TABLE forgets the mark.
 SELECT staging.live_only('quotes');
 SELECT table_name FROM staging.live_only_tables;
