@@ -1,5 +1,6 @@
 -- Merchant tools: staging.diff, staging.update_overview, live-only tables.
 SET timezone = 'UTC';
+\set SHOW_CONTEXT never
 CREATE SCHEMA mt;
 SET search_path = mt, public;
 CREATE TABLE product (

@@ -47,22 +47,26 @@ COMMENT ON FUNCTION staging._check_read(regclass) IS
     'Raises 42501 unless the caller may read the table at the session version.';
 
 -- One side of a diff: the state of some entities at one version, as rows
--- (entity, order, field, value) in four arrays.  Reads at that version
--- through the version filter, as the caller: 42501 when the caller may not
--- read it.  Main columns are fields named after the column (all but the
+-- (entity, order, field, value) in four arrays, from their version rows
+-- visible at that version (present: the entities, row_ids: those rows).
+-- Reads at that version through the version filter, as the caller: 42501
+-- when the caller may not read it.  Every read is a lookup by row_id: on
+-- a small table the planner would rather scan it whole for a thousand
+-- rows, which makes the cost follow the table; enable_seqscan = off keeps
+-- it on the indexes.  Main columns are fields named after the column (all but the
 -- entity column, row_id and the version columns), attribute rows fields
 -- named <attribute table>:<key column>=<value>,... whose value is the
 -- value column, or col=value, ... for several.
-CREATE OR REPLACE FUNCTION staging._diff_side(tbl regclass, version bigint, entities bigint[],
-        OUT present bigint[], OUT e bigint[], OUT o integer[], OUT f text[], OUT v text[])
+CREATE OR REPLACE FUNCTION staging._diff_side(tbl regclass, version bigint, present bigint[],
+        row_ids bigint[], OUT e bigint[], OUT o integer[], OUT f text[], OUT v text[])
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     SET staging.version = 'live'
+    SET enable_seqscan = off
     AS $$
 DECLARE
     ent name;
     cols text;
-    row_ids bigint[];
     a record;
     keyexpr text;
     valexpr text;
@@ -75,12 +79,6 @@ BEGIN
     SELECT t.entity_column INTO ent FROM staging.versioned_table t WHERE t.relid = tbl;
     PERFORM pg_catalog.set_config('staging.version', version::text, true);
     PERFORM staging._check_read(tbl);
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg(m.%1$I::bigint), pg_catalog.array_agg(m.row_id)
-           FROM %2$s m WHERE m.%1$I = ANY ($1)', ent, tbl)
-        INTO present, row_ids USING entities;
-    present := coalesce(present, '{}');
-    row_ids := coalesce(row_ids, '{}');
 
     SELECT pg_catalog.string_agg(pg_catalog.format('(%s, %L, m.%I::text)', c.attnum, c.attname, c.attname),
                                  ', ' ORDER BY c.attnum)
@@ -136,7 +134,8 @@ BEGIN
         EXECUTE pg_catalog.format(
             'SELECT pg_catalog.array_agg(r.e), pg_catalog.array_agg(100000),
                     pg_catalog.array_agg(%1$s), pg_catalog.array_agg(%2$s)
-               FROM %3$s x JOIN ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) r(row_id, e) ON x.row_id = r.row_id',
+               FROM %3$s x JOIN ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) r(row_id, e) ON x.row_id = r.row_id
+              WHERE x.row_id = ANY ($1)',
             keyexpr, valexpr, a.relid)
             INTO ae, ao, af, av USING row_ids, present;
         e := e || coalesce(ae, '{}');
@@ -146,7 +145,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION staging._diff_side(regclass, bigint, bigint[]) IS
+COMMENT ON FUNCTION staging._diff_side(regclass, bigint, bigint[], bigint[]) IS
     'Helper of staging.diff: the fields of some entities visible at one version, read as the caller at that version.';
 
 CREATE OR REPLACE FUNCTION staging.diff(tbl regclass, from_version bigint, to_version bigint)
@@ -159,9 +158,10 @@ DECLARE
     ent name;
     lo bigint;
     hi bigint;
-    ended bigint[];
-    started bigint[];
-    candidates bigint[];
+    lo_e bigint[];
+    lo_r bigint[];
+    hi_e bigint[];
+    hi_r bigint[];
     a record;
     b record;
 BEGIN
@@ -196,28 +196,41 @@ BEGIN
     -- The entities whose visible row may differ: a row visible at lo that
     -- ends in (lo, hi], or a row visible at hi that starts in (lo, hi].
     -- Both are index ranges of (updated_in, created_in): the cost follows
-    -- the rows that change, not the table.  Each read runs at its version,
-    -- so reading a version the caller may not read fails here (42501).
+    -- the rows that change, not the table.  They are also all the rows of
+    -- these entities visible at lo and at hi (rows do not overlap: an
+    -- entity's row at hi starts after its row at lo ended, and the other
+    -- way round).  Each read runs at its version, as the caller, so a
+    -- version the caller may not read fails here (42501).
     PERFORM pg_catalog.set_config('staging.version', lo::text, true);
+    PERFORM staging._check_read(tbl);
     EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg(%1$I::bigint) FROM %2$s
+        'SELECT pg_catalog.array_agg(%1$I::bigint), pg_catalog.array_agg(row_id) FROM %2$s
           WHERE updated_in > $1 AND updated_in <= $2', ent, tbl)
-        INTO ended USING lo, hi;
+        INTO lo_e, lo_r USING lo, hi;
     PERFORM pg_catalog.set_config('staging.version', hi::text, true);
+    PERFORM staging._check_read(tbl);
     EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg(%1$I::bigint) FROM %2$s WHERE %3$s',
+        'SELECT pg_catalog.array_agg(%1$I::bigint), pg_catalog.array_agg(row_id) FROM %2$s WHERE %3$s',
         ent, tbl, staging._created_between('$1', '$2'))
-        INTO started USING lo, hi;
-    candidates := ARRAY(SELECT DISTINCT x FROM pg_catalog.unnest(coalesce(ended, '{}') || coalesce(started, '{}')) x);
+        INTO hi_e, hi_r USING lo, hi;
+    lo_e := coalesce(lo_e, '{}');
+    lo_r := coalesce(lo_r, '{}');
+    hi_e := coalesce(hi_e, '{}');
+    hi_r := coalesce(hi_r, '{}');
 
     -- Their fields at each version, compared as text (NULL-aware).
-    a := staging._diff_side(tbl, from_version, candidates);
-    b := staging._diff_side(tbl, to_version, candidates);
+    IF from_version = lo THEN
+        a := staging._diff_side(tbl, lo, lo_e, lo_r);
+        b := staging._diff_side(tbl, hi, hi_e, hi_r);
+    ELSE
+        a := staging._diff_side(tbl, hi, hi_e, hi_r);
+        b := staging._diff_side(tbl, lo, lo_e, lo_r);
+    END IF;
     RETURN QUERY
     WITH fa AS (SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest(a.e), pg_catalog.unnest(a.o), pg_catalog.unnest(a.f), pg_catalog.unnest(a.v)) x(e, o, f, v)),
          fb AS (SELECT DISTINCT * FROM ROWS FROM (pg_catalog.unnest(b.e), pg_catalog.unnest(b.o), pg_catalog.unnest(b.f), pg_catalog.unnest(b.v)) x(e, o, f, v)),
-         pa AS (SELECT DISTINCT x AS e FROM pg_catalog.unnest(a.present) x),
-         pb AS (SELECT DISTINCT x AS e FROM pg_catalog.unnest(b.present) x),
+         pa AS (SELECT DISTINCT x AS e FROM pg_catalog.unnest(CASE WHEN from_version = lo THEN lo_e ELSE hi_e END) x),
+         pb AS (SELECT DISTINCT x AS e FROM pg_catalog.unnest(CASE WHEN from_version = lo THEN hi_e ELSE lo_e END) x),
          d AS (SELECT coalesce(fa.e, fb.e) AS e, coalesce(fa.o, fb.o) AS o,
                       coalesce(fa.f, fb.f) AS f, fa.v AS ov, fb.v AS nv,
                       fa.e IS NULL OR fb.e IS NULL AS one_side
