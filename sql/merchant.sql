@@ -110,7 +110,7 @@ SET ROLE regress_mt_shop;
 SELECT staging.preview(:'token') = :bf AS previewing;
 SELECT count(*) AS changes FROM staging.diff('product', 1, :bf);
 SELECT * FROM staging.diff('product', 1, :ny);
-SELECT count(*) AS still_previewing FROM product;
+SELECT sku AS still_previewing FROM product WHERE entity_id = 6;   -- exists at Black Friday only
 RESET staging.version;
 RESET ROLE;
 REVOKE SELECT ON staging.update_overview FROM regress_mt_shop;
