@@ -121,6 +121,10 @@ CREATE TABLE quotes (id int);
 SELECT staging.live_only('orders');
 SELECT staging.live_only('orders');      -- again: nothing changes
 SELECT * FROM staging.live_only_tables;
+-- A disabled trigger shows: the table is not protected then.
+ALTER TABLE orders DISABLE TRIGGER staging_live_only;
+SELECT table_name, enforced FROM staging.live_only_tables;
+ALTER TABLE orders ENABLE TRIGGER staging_live_only;
 GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON orders TO regress_mt_shop;
 INSERT INTO orders VALUES (1, 'sku-1');
 SET staging.version = :bf;
