@@ -174,9 +174,19 @@ COPY orders FROM stdin;
 \.
 DELETE FROM orders WHERE id = 4;
 SELECT * FROM orders ORDER BY id;
--- Only the owner marks and unmarks.
+-- Only the owner marks and unmarks, and any owner may.
 SELECT staging.live_only('orders', false);
 SELECT staging.live_only('quotes');
+RESET ROLE;
+GRANT CREATE ON SCHEMA mt TO regress_mt_shop;
+SET ROLE regress_mt_shop;
+CREATE TABLE mt.carts (id int);
+SELECT staging.live_only('mt.carts');
+SET staging.version = 1000;
+INSERT INTO mt.carts VALUES (1);
+RESET staging.version;
+SELECT staging.live_only('mt.carts', false);
+DROP TABLE mt.carts;
 RESET ROLE;
 -- A pinned version equal to the live version reads live: allowed.
 SELECT set_config('staging.version', staging.live_version()::text, false) IS NOT NULL AS pinned;

@@ -249,6 +249,9 @@ COMMENT ON FUNCTION staging.diff(regclass, bigint, bigint) IS
     'What a reader sees change in a versioned table from one version to another: per entity added, removed or changed, '
     'each changed field (main column, or attribute row as <attribute table>:<key>) with its old and new value.  '
     'Needs the right to read both versions.';
+-- For everyone: it reads as the caller, at each version with the
+-- caller's rights.
+GRANT EXECUTE ON FUNCTION staging.diff(regclass, bigint, bigint) TO PUBLIC;
 
 -- The entities an update changes in one versioned table: those with a
 -- version row starting at its start (or, for a temporary update, at its
@@ -329,6 +332,9 @@ CREATE OR REPLACE FUNCTION staging._live_only_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'staging_live_only_guard';
 COMMENT ON FUNCTION staging._live_only_guard() IS
     'Statement trigger of a live-only table: refuses writes (25006) while the session reads a version other than the live one.';
+-- Table owners need EXECUTE to create the trigger (staging.live_only runs
+-- as its caller); called otherwise, it refuses.
+GRANT EXECUTE ON FUNCTION staging._live_only_guard() TO PUBLIC;
 
 CREATE OR REPLACE FUNCTION staging.live_only(tbl regclass, enabled boolean DEFAULT true) RETURNS void
     LANGUAGE plpgsql
@@ -386,6 +392,8 @@ $$;
 COMMENT ON FUNCTION staging.live_only(regclass, boolean) IS
     'Marks a non-versioned table live-only (orders, quotes): its writes are refused with 25006 while the session '
     'reads a version other than the live one; with enabled = false, unmarks it.  Only the table''s owner.';
+-- For everyone: it checks that the caller owns the table.
+GRANT EXECUTE ON FUNCTION staging.live_only(regclass, boolean) TO PUBLIC;
 
 CREATE OR REPLACE VIEW staging.live_only_tables AS
 SELECT t.tgrelid::regclass AS table_name,
