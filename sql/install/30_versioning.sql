@@ -171,28 +171,16 @@ COMMENT ON FUNCTION staging._widen_to_fit(regclass, name, bigint, bigint) IS
 
 -- The default of main tables' entity column: claims the next entity id
 -- in the sequence table.  An id taken by an explicit insert is skipped,
--- and concurrent callers never get the same id.
+-- and concurrent callers never get the same id.  Written in C
+-- (src/run_as_owner.c): every role may execute it, so it checks that the
+-- caller may insert into the versioned table, and inserts into the
+-- sequence table as its owner, in a security-restricted operation.
 CREATE OR REPLACE FUNCTION staging._next_entity_id(sequence_table regclass) RETURNS bigint
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    id bigint;
-BEGIN
-    IF NOT EXISTS (SELECT FROM staging.versioned_table v WHERE v.sequence_table = $1) THEN
-        RAISE EXCEPTION '% is not the sequence table of a versioned table', $1
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    LOOP
-        EXECUTE pg_catalog.format('INSERT INTO %s DEFAULT VALUES ON CONFLICT DO NOTHING RETURNING sequence_value', $1)
-            INTO id;
-        IF id IS NOT NULL THEN
-            RETURN id;
-        END IF;
-    END LOOP;
-END
-$$;
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'staging_next_entity_id';
 COMMENT ON FUNCTION staging._next_entity_id(regclass) IS
-    'Default of a versioned table''s entity column: the next free id of its sequence table.';
+    'Default of a versioned table''s entity column: the next free id of its sequence table '
+    '(42501 unless the caller may insert into the versioned table).';
 
 -- Trigger on main tables: an explicit new entity id is added to the
 -- sequence table (an id already there is left alone).
@@ -211,8 +199,10 @@ BEGIN
     END IF;
     EXECUTE pg_catalog.format('SELECT ($1).%I', col) INTO id USING NEW;
     IF id IS NOT NULL THEN
-        EXECUTE pg_catalog.format('INSERT INTO %s (sequence_value) VALUES ($1) ON CONFLICT DO NOTHING', seq)
-            USING id;
+        -- As the sequence table's owner: its triggers never run as ours.
+        PERFORM staging._run_as_owner(seq,
+            pg_catalog.format('INSERT INTO %s (sequence_value) VALUES ($1) ON CONFLICT DO NOTHING', seq),
+            ARRAY[id]);
     END IF;
     RETURN NEW;
 END

@@ -583,25 +583,16 @@ COMMENT ON EVENT TRIGGER staging_changelog_dropped IS
 -- subscribes the clone's tables to the same changelogs, so an import into
 -- the clone is logged, and after staging.swap_schemas the live tables (the
 -- clone's) stay watched.  Only for relations this transaction created.
+-- Written in C (src/run_as_owner.c): PUBLIC may execute it (clone_schema
+-- runs as its caller), so it refuses (42501) unless the caller is a member
+-- of the owners of each subscribed source table and of its clone, and it
+-- writes the registry as the registry's owner.
 CREATE OR REPLACE FUNCTION staging._changelog_clone(source oid, target oid) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-BEGIN
-    INSERT INTO staging.changelog_subscription (changelog, tbl, columns)
-    SELECT s.changelog, c.clone, s.columns
-      FROM staging.changelog_subscription s
-      JOIN pg_class k ON k.oid = s.tbl AND k.relnamespace = source
-     CROSS JOIN LATERAL (SELECT staging._clone_of(s.tbl, source, target) AS clone) c
-     WHERE c.clone <> s.tbl AND staging._created_in_this_transaction(c.clone)
-    ON CONFLICT DO NOTHING;
-END
-$$;
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'staging_changelog_clone';
 COMMENT ON FUNCTION staging._changelog_clone(oid, oid) IS
-    'Subscribes the tables of a fresh schema clone to the changelogs of their source tables.';
--- It stays executable by PUBLIC (clone_schema runs as the schemas' owner):
--- it only subscribes relations this transaction created, beside a
--- same-named subscribed one in the source schema.
+    'Subscribes the tables of a fresh schema clone to the changelogs of their source tables '
+    '(for a member of the owners of both).';
 
 -- Called by staging.advance (issue 4) in its transaction, after the live
 -- version moved from from_version to to_version and once the writers at the
@@ -615,6 +606,7 @@ CREATE OR REPLACE FUNCTION staging._changelog_advance(from_version bigint, to_ve
 DECLARE
     w record;
     n bigint;
+    entities bigint[];
     total bigint := 0;
     previous_version text;
 BEGIN
@@ -628,14 +620,21 @@ BEGIN
             ON v.relid = s.tbl
             OR v.relid = (SELECT a.main_table FROM staging.attribute_table a WHERE a.relid = s.tbl)
     LOOP
+        -- The entities are read here; the log table is written as its
+        -- owner (its triggers never run with the extension's rights).
         EXECUTE format(
-            'INSERT INTO %s (entity_id) '
-            'SELECT %2$I FROM %3$s WHERE %4$s '
+            'SELECT pg_catalog.array_agg(e) FROM ('
+            'SELECT %1$I::pg_catalog.int8 AS e FROM %2$s WHERE %3$s '
             'UNION '
-            'SELECT %2$I FROM %3$s WHERE updated_in > $1 AND updated_in <= $2',
-            w.log_table, w.entity_column, w.main_table, staging._created_between('$1', '$2'))
-            USING from_version, to_version;
-        GET DIAGNOSTICS n = ROW_COUNT;
+            'SELECT %1$I FROM %2$s WHERE updated_in > $1 AND updated_in <= $2) u',
+            w.entity_column, w.main_table, staging._created_between('$1', '$2'))
+            INTO entities USING from_version, to_version;
+        n := 0;
+        IF entities IS NOT NULL THEN
+            n := staging._run_as_owner(w.log_table,
+                     format('INSERT INTO %s (entity_id) SELECT pg_catalog.unnest(%L::pg_catalog.int8[])',
+                            w.log_table, entities));
+        END IF;
         IF n > 0 THEN
             PERFORM pg_notify(w.name || '_cl', '');
         END IF;
