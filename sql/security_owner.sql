@@ -138,5 +138,8 @@ SELECT staging.reschedule_update(:sale + 3600, now() + interval '1 day 1 hour', 
 RESET ROLE;
 
 DROP SCHEMA so, so_cl CASCADE;
+-- Back to the beginning for the tests that follow.
+DELETE FROM staging.updates WHERE name = 'sale';
+UPDATE staging.live_state SET version = 1;
 DROP OWNED BY regress_so_owner, regress_so_editor, regress_so_clerk, regress_so_other;
 DROP ROLE regress_so_owner, regress_so_editor, regress_so_clerk, regress_so_other;
