@@ -925,7 +925,8 @@ COMMENT ON FUNCTION staging.disable_versioning(regclass) IS
     'Turns a versioned table back into a plain table holding the live version of each entity.';
 
 -- Row counts of a versioned table for the staging.versioned_tables view
--- (every version; NULL for tables the caller may not read).
+-- (every version; NULL for tables the caller may not read, or not at
+-- every version).
 CREATE OR REPLACE FUNCTION staging._counts(tbl regclass, OUT entities bigint, OUT versions bigint)
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
@@ -938,6 +939,13 @@ BEGIN
        OR NOT pg_catalog.has_table_privilege(reg.sequence_table, 'SELECT') THEN
         RETURN;
     END IF;
+    -- The counts of every version tell how many entities and rows exist
+    -- only in the future: for roles that may read every version (the
+    -- owner, superusers, roles that may execute staging.sign_preview).
+    IF NOT pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = tbl), 'USAGE')
+       AND NOT pg_catalog.has_function_privilege('staging.sign_preview(bigint, interval)', 'EXECUTE') THEN
+        RETURN;
+    END IF;
     previous := staging._read_every_version();
     EXECUTE pg_catalog.format('SELECT (SELECT pg_catalog.count(*) FROM %s), (SELECT pg_catalog.count(*) FROM %s)',
                               reg.sequence_table, tbl) INTO entities, versions;
@@ -945,7 +953,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION staging._counts(regclass) IS
-    'Entities and rows (all versions) of a versioned table; NULL when the caller may not read it.';
+    'Entities and rows (all versions) of a versioned table; NULL when the caller may not read every version of it.';
 
 CREATE OR REPLACE VIEW staging.versioned_tables AS
 SELECT v.relid AS table_name,
