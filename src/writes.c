@@ -36,7 +36,9 @@
  * update; before the live version is history (25006); anything else is
  * 55000.  With staging.version = 'all' the triggers step aside (rows are
  * written as given: maintenance and restores), and so they do for a write
- * that sets the version columns itself (version rows laid out by hand).
+ * that sets the version columns itself (version rows laid out by hand),
+ * which only the table's owner and roles that may read every version may
+ * do (check_by_hand).
  *
  * The work the triggers do on other rows runs as the table owner, with
  * the version filter off (like foreign key checks), through SPI plans
@@ -561,6 +563,29 @@ internal_end(InternalState *st)
 	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
 }
 
+/*
+ * A write that lays out version rows by hand (gives its own created_in,
+ * updated_in or row_id, or completes a version row that the session
+ * version does not show) is written as given, at any version: only for
+ * roles that may read every version of the table (its owner, superusers,
+ * roles that may execute staging.sign_preview()).  42501 for the others.
+ */
+static void
+check_by_hand(Relation rel, const char *what)
+{
+	Oid			user = GetUserId();
+
+	if (object_ownercheck(RelationRelationId, RelationGetRelid(rel), user) ||
+		staging_may_read_every_version(user))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s of table \"%s\"", what, RelationGetRelationName(rel)),
+			 errdetail("Version rows are laid out by hand only by the table's owner and roles that may read every version."),
+			 errhint("Write at the session version without setting created_in, updated_in or row_id; "
+					 "for an attribute table, write the rows of version rows that the session version shows.")));
+}
+
 /* Execute a prepared statement, expecting the given result. */
 static void
 run(SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
@@ -762,22 +787,26 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		int64		u = int8_column(old, desc, vr->updated_in_attno);
 		bool		isnull;
 
-		/* The cheap path: a row created at the live version. */
-		if (c == v && v == live &&
-			int8_column(new, desc, vr->created_in_attno) == c &&
-			int8_column(new, desc, vr->updated_in_attno) == u)
-			return PointerGetDatum(new);
+		bool		by_hand;
 
 		/*
-		 * An UPDATE that sets the version columns itself lays out version
-		 * rows by hand: written as given (the exclusion constraint still
-		 * guards the timeline).
+		 * An UPDATE that sets the version columns or row_id itself lays
+		 * out version rows by hand: written as given (the exclusion
+		 * constraint still guards the timeline), for those who may.
 		 */
-		if (int8_column(new, desc, vr->created_in_attno) != c ||
+		by_hand = int8_column(new, desc, vr->created_in_attno) != c ||
 			int8_column(new, desc, vr->updated_in_attno) != u ||
 			!datumIsEqual(heap_getattr(old, vr->row_id_attno, desc, &isnull),
-						  heap_getattr(new, vr->row_id_attno, desc, &isnull), true, 8))
+						  heap_getattr(new, vr->row_id_attno, desc, &isnull), true, 8);
+
+		/* The cheap path: a row created at the live version. */
+		if (c == v && v == live && !by_hand)
 			return PointerGetDatum(new);
+		if (by_hand)
+		{
+			check_by_hand(rel, "set created_in, updated_in or row_id of rows");
+			return PointerGetDatum(new);
+		}
 		end = check_write_version(rel, v, live);
 		if (c == v)
 			return PointerGetDatum(new);
@@ -820,7 +849,10 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 
 			if ((given_c != live && given_c != v) ||
 				int8_column(new, desc, vr->updated_in_attno) != MAX_VERSION)
+			{
+				check_by_hand(rel, "insert rows with their own created_in or updated_in");
 				return PointerGetDatum(new);
+			}
 		}
 		end = check_write_version(rel, v, live);
 		if (!isnull)
@@ -1071,13 +1103,16 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	/*
 	 * An INSERT of an attribute row for a version row that is not visible
 	 * at the session version completes a version row laid out by hand:
-	 * written as given.  UPDATE and DELETE of such rows are refused below
-	 * (attribute tables are not filtered, so an unrestricted UPDATE would
-	 * otherwise change other versions, history included).
+	 * written as given, for those who may (check_by_hand).  UPDATE and
+	 * DELETE of such rows are refused below (attribute tables are not
+	 * filtered, so an unrestricted UPDATE would otherwise change other
+	 * versions, history included).
 	 */
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && !version_visible(c, u, v))
 	{
 		internal_end(&st);
+		check_by_hand(rel, psprintf("insert rows for row_id " INT64_FORMAT ", a version row that version " INT64_FORMAT " does not show,",
+									row_id, v));
 		table_close(main_rel, NoLock);
 		return proceed(td);
 	}
