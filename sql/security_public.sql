@@ -62,6 +62,20 @@ SELECT table_name, entities, rows FROM staging.versioned_tables WHERE table_name
 SET ROLE regress_sp_owner;
 SELECT table_name, entities, rows FROM staging.versioned_tables WHERE table_name = 'sp.item'::regclass;
 RESET ROLE;
+-- A sequence table lists entities that exist only in the future: only
+-- its owner may read it, whatever default privileges say.
+SET ROLE regress_sp_owner;
+ALTER DEFAULT PRIVILEGES IN SCHEMA sp GRANT SELECT ON TABLES TO regress_sp_intruder, PUBLIC;
+CREATE TABLE sp.item2 (entity_id bigint PRIMARY KEY);
+SELECT staging.enable_versioning('sp.item2');
+INSERT INTO sp.item2 DEFAULT VALUES;
+ALTER DEFAULT PRIVILEGES IN SCHEMA sp REVOKE SELECT ON TABLES FROM regress_sp_intruder, PUBLIC;
+RESET ROLE;
+SELECT has_table_privilege('regress_sp_intruder', 'sp.item2', 'SELECT') AS main,
+       has_table_privilege('regress_sp_intruder', 'sp.sequence_item2', 'SELECT') AS sequence_table;
+SET ROLE regress_sp_intruder;
+SELECT public.sp_try('SELECT * FROM sp.sequence_item2');
+RESET ROLE;
 -- NULL arguments of _move_foreign_key: 23502, not an internal error.
 SELECT public.sp_try($$SELECT staging._move_foreign_key(NULL, NULL, NULL, NULL)$$);
 
