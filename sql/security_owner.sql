@@ -124,6 +124,17 @@ SELECT tbl, op, role, is_superuser, escalated, other_rows, count(*) > 0 AS fired
   FROM so.spy_log GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_so_owner';
 
+-- TRUNCATE of a watched table logs its entities as the log's owner too.
+SELECT staging.subscribe('so_product', 'so.product_text');
+GRANT TRUNCATE ON so.product_text TO regress_so_clerk;
+TRUNCATE so.spy_log;
+SET ROLE regress_so_clerk;
+TRUNCATE so.product_text;
+RESET ROLE;
+SELECT tbl, op, role, is_superuser, escalated, other_rows, count(*) > 0 AS fired
+  FROM so.spy_log GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_so_owner';
+
 -- The statement runs in a security-restricted operation.
 SET ROLE regress_so_owner;
 CREATE OR REPLACE FUNCTION so.spy() RETURNS trigger LANGUAGE plpgsql AS $$

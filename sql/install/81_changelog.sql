@@ -100,8 +100,9 @@ COMMENT ON FUNCTION staging._changelog_drop_triggers(staging.changelog, regclass
 REVOKE ALL ON FUNCTION staging._changelog_drop_triggers(staging.changelog, regclass) FROM PUBLIC;
 
 -- TRUNCATE fires no row trigger: before it empties a watched table, log
--- every entity it holds (live rows only, for versioned tables).  It runs as
--- the extension's owner, like the row trigger writing as the log's owner.
+-- every entity it holds (live rows only, for versioned tables).  It reads
+-- as the extension's owner and writes the log as the log's owner, like the
+-- row trigger.
 CREATE OR REPLACE FUNCTION staging._changelog_truncate() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -111,30 +112,39 @@ DECLARE
     tbl regclass := TG_RELID;
     main regclass;
     entity name;
+    entities bigint[];
     n bigint;
     previous_version text;
 BEGIN
     -- The live rows, whatever version this session reads.
     previous_version := staging._read_every_version();
+    -- The entities are read here; the log table is written as its owner
+    -- (its triggers never run with the extension's rights).
     CASE staging.versioned_kind(tbl)
     WHEN 'attribute' THEN
         SELECT a.main_table, v.entity_column INTO main, entity
           FROM staging.attribute_table a JOIN staging.versioned_table v ON v.relid = a.main_table
          WHERE a.relid = tbl;
-        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT m.%I FROM %s a JOIN %s m '
+        EXECUTE format('SELECT array_agg(DISTINCT m.%I::pg_catalog.int8) FROM %s a JOIN %s m '
                        'ON m.row_id = a.row_id WHERE staging._visible_at(m.created_in, m.updated_in, $1)',
-                       cl.log_table, entity, tbl, main)
-            USING staging.live_version();
+                       entity, tbl, main)
+            INTO entities USING staging.live_version();
     WHEN 'main' THEN
-        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT %I FROM %s '
+        EXECUTE format('SELECT array_agg(DISTINCT %I::pg_catalog.int8) FROM %s '
                        'WHERE staging._visible_at(created_in, updated_in, $1)',
-                       cl.log_table, cl.entity_column, tbl)
-            USING staging.live_version();
+                       cl.entity_column, tbl)
+            INTO entities USING staging.live_version();
     ELSE
-        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT %I FROM %s WHERE %2$I IS NOT NULL',
-                       cl.log_table, cl.entity_column, tbl);
+        EXECUTE format('SELECT array_agg(DISTINCT %I::pg_catalog.int8) FROM %s WHERE %1$I IS NOT NULL',
+                       cl.entity_column, tbl)
+            INTO entities;
     END CASE;
-    GET DIAGNOSTICS n = ROW_COUNT;
+    n := 0;
+    IF entities IS NOT NULL THEN
+        n := staging._run_as_owner(cl.log_table,
+                 format('INSERT INTO %s (entity_id) SELECT pg_catalog.unnest(%L::pg_catalog.int8[])',
+                        cl.log_table, entities));
+    END IF;
     PERFORM staging._restore_version(previous_version);
     IF n > 0 THEN
         PERFORM pg_notify(cl.name || '_cl', '');
