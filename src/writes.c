@@ -586,6 +586,13 @@ check_by_hand(Relation rel, const char *what)
 					 "for an attribute table, write the rows of version rows that the session version shows.")));
 }
 
+/* Are the write triggers running their own statements now? */
+bool
+writes_internal(void)
+{
+	return internal_depth > 0;
+}
+
 /* Execute a prepared statement, expecting the given result. */
 static void
 run(SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
