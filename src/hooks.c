@@ -10,7 +10,8 @@
  * back:
  *
  *	planner		get_relation_info_hook, set_rel_pathlist_hook: attach the
- *				version filter to scans of versioned tables (planner.c)
+ *				version filter to scans of versioned tables; planner_hook:
+ *				put it first in their quals (planner.c)
  *	executor	ExecutorStart_hook: hand the read version to parallel
  *				workers (version_filter.c)
  *	utility		ProcessUtility_hook: refuse DDL and COPY that would break
@@ -36,14 +37,36 @@
 #include "executor/executor.h"
 #include "optimizer/paths.h"
 #include "optimizer/plancat.h"
+#include "optimizer/planner.h"
 #include "tcop/utility.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
 
+static planner_hook_type prev_planner = NULL;
 static get_relation_info_hook_type prev_get_relation_info = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/*
+ * A query is planned: when the planner gave scans a version filter, make
+ * the filter the first qual they evaluate.
+ */
+static PlannedStmt *
+staging_planner(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	uint64		filters = planner_filter_count();
+	PlannedStmt *result;
+
+	if (prev_planner)
+		result = prev_planner(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	if (planner_filter_count() != filters)
+		planner_order_filters_first(result);
+	return result;
+}
 
 /* A base relation is being built: filter it if it is versioned. */
 static void
@@ -134,6 +157,8 @@ staging_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 void
 hooks_init(void)
 {
+	prev_planner = planner_hook;
+	planner_hook = staging_planner;
 	prev_get_relation_info = get_relation_info_hook;
 	get_relation_info_hook = staging_get_relation_info;
 	prev_set_rel_pathlist = set_rel_pathlist_hook;

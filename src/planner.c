@@ -75,6 +75,13 @@ static Oid	filter_upper_owned_funcid = InvalidOid;
 static Oid	filter_lower_owned_funcid = InvalidOid;
 static Oid	filter_owned_funcid = InvalidOid;
 
+/*
+ * How many scans the planner gave a version filter, ever: planner_hook
+ * (hooks.c) compares it before and after planning, and only walks the
+ * finished plan of a query that got one (see planner_order_filters_first).
+ */
+static uint64 filters_attached = 0;
+
 /* pg_proc changed (routed by hooks.c): look the functions up again. */
 void
 planner_invalidate_functions(void)
@@ -431,6 +438,7 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	if (owned)
 		root->glob->dependsOnRole = true;
 
+	filters_attached++;
 	if (indexable)
 		hide_across_versions_indexes(root, rel, estimate);
 	if (indexable && estimate->upper_selec * estimate->lower_selec < 0.5 &&
@@ -559,4 +567,134 @@ planner_filter_member_rel(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte
 	rel->baserestrict_min_security = 0;
 	no_index_only_scans(rel->pathlist);
 	no_index_only_scans(rel->partial_pathlist);
+}
+
+/* How many scans got a version filter so far (see planner_hook). */
+uint64
+planner_filter_count(void)
+{
+	return filters_attached;
+}
+
+/* Is this expression a call of one of the filter functions? */
+static bool
+is_filter_call(Node *node)
+{
+	Oid			funcid;
+
+	if (node == NULL || !IsA(node, FuncExpr))
+		return false;
+	funcid = ((FuncExpr *) node)->funcid;
+	return funcid == filter_funcid || funcid == filter_owned_funcid ||
+		funcid == filter_upper_funcid || funcid == filter_upper_owned_funcid ||
+		funcid == filter_lower_funcid || funcid == filter_lower_owned_funcid;
+}
+
+/*
+ * Is this qual (an element of a plan node's implicitly ANDed qual list) a
+ * clause of the version filter: staging._version_filter(...), or
+ * column <= staging._version_filter_upper() and its lower twin?
+ */
+static bool
+is_filter_clause(Node *qual)
+{
+	if (is_filter_call(qual))
+		return true;
+	if (IsA(qual, OpExpr) && list_length(((OpExpr *) qual)->args) == 2)
+		return is_filter_call(lsecond(((OpExpr *) qual)->args));
+	return false;
+}
+
+/*
+ * A qual list with the clauses of the version filter first, the others in
+ * the order the planner chose (order_qual_clauses: by cost, then security
+ * level).  The executor evaluates the list in order and stops at the first
+ * false clause, so no other clause sees a row the filter rejects.
+ */
+static List *
+filters_first(List *quals)
+{
+	List	   *filters = NIL;
+	List	   *others = NIL;
+	ListCell   *lc;
+	bool		misplaced = false;
+
+	foreach(lc, quals)
+	{
+		Node	   *qual = (Node *) lfirst(lc);
+
+		if (is_filter_clause(qual))
+		{
+			if (others != NIL)
+				misplaced = true;
+			filters = lappend(filters, qual);
+		}
+		else
+			others = lappend(others, qual);
+	}
+	if (!misplaced)
+		return quals;
+	return list_concat(filters, others);
+}
+
+/* Put the version filter first in every node of a plan tree. */
+static void
+order_plan_tree(Plan *plan)
+{
+	ListCell   *lc;
+	List	   *children = NIL;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+	plan->qual = filters_first(plan->qual);
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			children = ((Append *) plan)->appendplans;
+			break;
+		case T_MergeAppend:
+			children = ((MergeAppend *) plan)->mergeplans;
+			break;
+		case T_BitmapAnd:
+			children = ((BitmapAnd *) plan)->bitmapplans;
+			break;
+		case T_BitmapOr:
+			children = ((BitmapOr *) plan)->bitmapplans;
+			break;
+		case T_SubqueryScan:
+			children = list_make1(((SubqueryScan *) plan)->subplan);
+			break;
+		case T_CustomScan:
+			children = ((CustomScan *) plan)->custom_plans;
+			break;
+		default:
+			break;
+	}
+	foreach(lc, children)
+		order_plan_tree((Plan *) lfirst(lc));
+	order_plan_tree(plan->lefttree);
+	order_plan_tree(plan->righttree);
+}
+
+/*
+ * planner_hook (hooks.c), after planning a query that got a version filter:
+ * the planner orders a scan's quals by cost (order_qual_clauses), so a user
+ * function declared cheaper than the filter would see rows of every
+ * version first.  Move the filter's clauses to the front of the qual list
+ * of every node (the filter is only ever in scans of versioned tables),
+ * in the main plan and in every SubPlan, InitPlan and CTE plan.  Index
+ * conditions are not quals: the index access method evaluates them with
+ * its operator family's operators, before the filter, as for row-level
+ * security.
+ */
+void
+planner_order_filters_first(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	lookup_filter_functions();
+	order_plan_tree(stmt->planTree);
+	foreach(lc, stmt->subplans)
+		order_plan_tree((Plan *) lfirst(lc));
 }

@@ -147,6 +147,8 @@ extern void planner_filter_member_rel(PlannerInfo *root, RelOptInfo *rel,
 									  RangeTblEntry *rte);
 extern void planner_invalidate(Oid relid);
 extern void planner_invalidate_functions(void);
+extern uint64 planner_filter_count(void);
+extern void planner_order_filters_first(PlannedStmt *stmt);
 
 /* utility_guard.c: refuses DDL and COPY that would break versioning */
 extern void utility_guard_check(PlannedStmt *pstmt);
