@@ -23,6 +23,16 @@ CREATE ROLE regress_rs_shopper;
 GRANT USAGE ON SCHEMA rs TO regress_rs_shopper;
 GRANT SELECT ON rs.products TO regress_rs_shopper;
 GRANT CREATE ON SCHEMA rs TO regress_rs_shopper;
+CREATE TABLE rs.products_price (
+    row_id       bigint NOT NULL REFERENCES rs.products ON DELETE CASCADE,
+    attribute_id int NOT NULL,
+    value        numeric NOT NULL,
+    PRIMARY KEY (row_id, attribute_id)
+);
+INSERT INTO rs.products_price VALUES (1, 77, 20), (2, 77, 9.99), (3, 77, 5);
+INSERT INTO staging.attribute_table VALUES ('rs.products_price', 'rs.products', 'entity_id');
+ANALYZE rs.products_price;
+GRANT SELECT ON rs.products_price TO regress_rs_shopper;
 
 -- 3. A cheap function that is not leakproof, in WHERE, sees only the
 -- rows the filter lets through, whatever it costs and however the table
@@ -58,7 +68,39 @@ SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT sku FROM rs.products WHERE sku = 'tee' AND rs.leak(sku);
 EXPLAIN (COSTS OFF) SELECT sku FROM rs.products WHERE lower(sku) = 'tee' AND rs.leak(sku);
 RESET enable_seqscan;
+
+-- 2. Attribute tables show the attribute rows of visible main rows only:
+-- read alone, through any index, with a leaky function, in an anti join.
+SELECT value FROM rs.products_price;
+SELECT value FROM rs.products_price WHERE row_id = 2;
+SELECT count(*) FROM rs.products_price WHERE value < 10;
+SELECT value FROM rs.products_price WHERE rs.leak(value::text);
+SELECT p.sku FROM rs.products p
+ WHERE NOT EXISTS (SELECT 1 FROM rs.products_price a WHERE a.row_id = p.row_id AND a.value < 10);
+SELECT a.value FROM rs.products_price a LEFT JOIN rs.products p ON p.row_id = a.row_id;
+-- Joined to the main table by row_id (inner, or the attribute table on
+-- the nullable side), the main table's filter decides: no attribute
+-- filter in the plan.  With a leaky function on the attribute table it
+-- stays.
+SELECT p.sku, a.value FROM rs.products p JOIN rs.products_price a ON a.row_id = p.row_id;
+SELECT p.sku, a.value FROM rs.products p
+  LEFT JOIN rs.products_price a ON a.row_id = p.row_id AND a.attribute_id = 77;
+EXPLAIN (COSTS OFF) SELECT p.sku, a.value FROM rs.products p
+  LEFT JOIN rs.products_price a ON a.row_id = p.row_id AND a.attribute_id = 77;
+EXPLAIN (COSTS OFF) SELECT value FROM rs.products_price WHERE rs.leak(value::text);
+SELECT p.sku, a.value FROM rs.products p JOIN rs.products_price a ON a.row_id = p.row_id
+ WHERE rs.leak(a.value::text);
+-- The future stays denied through an attribute table too.
+SET staging.version = 4102444800;
+SELECT value FROM rs.products_price;
+RESET staging.version;
 RESET ROLE;
+-- Who may read the future sees it there.
+SET staging.version = 4102444800;
+SELECT value FROM rs.products_price ORDER BY value;
+SET staging.version = 'all';
+SELECT count(*) FROM rs.products_price;
+RESET staging.version;
 
 DROP SCHEMA rs CASCADE;
 DROP OWNED BY regress_rs_shopper;
