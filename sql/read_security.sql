@@ -90,6 +90,9 @@ EXPLAIN (COSTS OFF) SELECT p.sku, a.value FROM rs.products p
 EXPLAIN (COSTS OFF) SELECT value FROM rs.products_price WHERE rs.leak(value::text);
 SELECT p.sku, a.value FROM rs.products p JOIN rs.products_price a ON a.row_id = p.row_id
  WHERE rs.leak(a.value::text);
+-- COPY of an attribute table would write every version's rows: denied.
+COPY rs.products_price TO stdout;
+COPY (SELECT value FROM rs.products_price) TO stdout;
 -- The future stays denied through an attribute table too.
 SET staging.version = 4102444800;
 SELECT value FROM rs.products_price;
