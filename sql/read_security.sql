@@ -90,6 +90,23 @@ EXPLAIN (COSTS OFF) SELECT p.sku, a.value FROM rs.products p
 EXPLAIN (COSTS OFF) SELECT value FROM rs.products_price WHERE rs.leak(value::text);
 SELECT p.sku, a.value FROM rs.products p JOIN rs.products_price a ON a.row_id = p.row_id
  WHERE rs.leak(a.value::text);
+-- A leaky join condition on the attribute table, evaluated in a join that
+-- may come before the one with the main table, keeps the filter.
+SELECT p.sku, a.value FROM rs.products p
+  JOIN rs.products_price a ON a.row_id = p.row_id
+  JOIN rs.products q ON rs.leak(a.value::text || '/' || q.sku);
+-- Rows kept by an anti join on the attribute table's side are filtered.
+SELECT a.value FROM rs.products_price a
+ WHERE NOT EXISTS (SELECT 1 FROM rs.products p WHERE p.row_id = a.row_id AND p.sku = 'x');
+-- Parallel workers filter attribute rows too.
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+EXPLAIN (COSTS OFF) SELECT count(*), sum(value) FROM rs.products_price;
+SELECT count(*), sum(value) FROM rs.products_price;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
 -- COPY of an attribute table would write every version's rows: denied.
 COPY rs.products_price TO stdout;
 COPY (SELECT value FROM rs.products_price) TO stdout;

@@ -384,6 +384,7 @@ typedef struct AttributeProbe
 	QueryRange *range;
 	Oid			main_relid;
 	Oid			index_relid;
+	AttrNumber	row_id_attno;
 	AttrNumber	created_in_attno;
 	AttrNumber	updated_in_attno;
 	HTAB	   *seen;			/* row_id -> visible */
@@ -444,8 +445,7 @@ probe_main_row(AttributeProbe *probe, int64 row_id)
 	bool		visible = false;
 
 	if (!OidIsValid(probe->index_relid))
-		probe->index_relid = main_row_id_index(rel,
-											   registry_lookup(probe->main_relid)->row_id_attno);
+		probe->index_relid = main_row_id_index(rel, probe->row_id_attno);
 	index = index_open(probe->index_relid, AccessShareLock);
 	slot = table_slot_create(rel, NULL);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(row_id));
@@ -487,17 +487,33 @@ attribute_visible(FunctionCallInfo fcinfo, bool owned)
 
 	if (probe == NULL || probe->main_relid != main_relid)
 	{
-		const VersionedRel *main = registry_lookup(main_relid);
+		/*
+		 * The registry is read with a fresh snapshot, which a parallel
+		 * worker may not take: the leader checked the registration (the
+		 * planner only calls this for registered tables), workers find the
+		 * columns by their fixed names.
+		 */
+		if (!IsParallelWorker())
+		{
+			const VersionedRel *main = registry_lookup(main_relid);
 
-		if (main == NULL || main->kind != VERSIONED_MAIN)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("relation with OID %u is not a versioned table", main_relid)));
+			if (main == NULL || main->kind != VERSIONED_MAIN)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("relation with OID %u is not a versioned table", main_relid)));
+		}
 		probe = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(AttributeProbe));
 		probe->range = execution_range(flinfo, owned);
 		probe->main_relid = main_relid;
-		probe->created_in_attno = main->created_in_attno;
-		probe->updated_in_attno = main->updated_in_attno;
+		probe->row_id_attno = get_attnum(main_relid, "row_id");
+		probe->created_in_attno = get_attnum(main_relid, "created_in");
+		probe->updated_in_attno = get_attnum(main_relid, "updated_in");
+		if (probe->row_id_attno <= 0 || probe->created_in_attno <= 0 ||
+			probe->updated_in_attno <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("versioned table %s has no row_id, created_in or updated_in column",
+							get_rel_name(main_relid))));
 		flinfo->fn_extra = probe;
 	}
 	if (probe->range->version == STAGING_VERSION_ALL)
