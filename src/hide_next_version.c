@@ -12,7 +12,9 @@
  * current time, or the version a preview token opened for it), and
  * staging.max_version() beyond (the row lasts, as far as the reader can
  * know).  Queries that read no versioned main table are not walked twice:
- * a first walk over the range tables looks for one.  Queries of roles that may read every version of the tables they
+ * a first walk over the range tables looks for one (none when the
+ * database has no versioned table), and the queries of readers who may see
+ * every version are not changed at all.  Queries of roles that may read every version of the tables they
  * read (superusers, roles that may execute staging.sign_preview(), owners
  * at a version they chose), and the statements the extension runs itself,
  * are left alone, so they keep their index paths; such plans are marked
@@ -133,9 +135,18 @@ hide_next_versions(Query *parse)
 	HideContext cxt;
 	Oid			argtypes[2] = {REGCLASSOID, INT8OID};
 
-	if (!staging_extension_present() ||
+	if (!staging_extension_present() || !registry_any() ||
 		!reads_versioned_walker((Node *) parse, NULL))
 		return false;
+
+	/*
+	 * A reader who may see every version (a superuser, an editor, the
+	 * extension's own statements) is left alone, once per query; the plan
+	 * depends on the role all the same.
+	 */
+	if (writes_internal() ||
+		staging_may_read_every_version(staging_version_setter()))
+		return true;
 	cxt.funcid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
 								 CStringGetDatum("_visible_updated_in"),
 								 PointerGetDatum(buildoidvector(argtypes, 2)),
