@@ -109,6 +109,10 @@ SELECT * FROM storefront;
 -- Writes at the future version are not for the indexer yet; the live edits are.
 SELECT * FROM public.reindex();
 
+\echo '-- What will change on Black Friday?  staging.diff answers, field by field'
+SELECT * FROM staging.diff('catalog_product_entity', staging.live_version(), :black_friday);
+SELECT name, status, start_time, end_time, table_name, entities FROM staging.update_overview;
+
 \echo '== 6. Preview: the storefront role opens a signed link to Saturday'
 CREATE ROLE storefront_app;
 GRANT USAGE ON SCHEMA catalog TO storefront_app;
@@ -127,10 +131,28 @@ RESET ROLE;
 SELECT staging.sign_preview(staging.to_version('2100-11-27 12:00+00'), '1 hour') AS token \gset
 SELECT left(:'token', 30) || '...' AS preview_token;
 -- ... and the storefront opens it: this session reads that version only.
+-- Orders are live side effects: the shop marks its orders table live-only.
+CREATE TABLE public.orders (id serial PRIMARY KEY, sku text NOT NULL, price numeric(12,2));
+\o /dev/null
+SELECT staging.live_only('public.orders');
+\o
+GRANT SELECT, INSERT ON public.orders TO storefront_app;
+GRANT USAGE ON SEQUENCE public.orders_id_seq TO storefront_app;
 SET ROLE storefront_app;
 SELECT staging.to_timestamp(staging.preview(:'token')) AS previewing;
 SELECT * FROM storefront;
+\echo '-- Previewing Saturday, the storefront cannot place an order'
+DO $$
+BEGIN
+    INSERT INTO public.orders (sku, price)
+    SELECT sku, price FROM catalog.storefront WHERE sku = 'tee-blue';
+EXCEPTION WHEN read_only_sql_transaction THEN
+    RAISE NOTICE 'order refused: % (SQLSTATE %)', SQLERRM, SQLSTATE;
+END $$;
 RESET staging.version;
+\echo '-- Back at the live version, the order goes through (at the live price)'
+INSERT INTO public.orders (sku, price)
+SELECT sku, price FROM catalog.storefront WHERE sku = 'tee-blue' RETURNING *;
 RESET ROLE;
 
 \echo '== 7. Going live on time: the scheduler calls advance(); here we call it for Saturday'

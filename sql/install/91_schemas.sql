@@ -851,3 +851,4 @@ $$;
 COMMENT ON FUNCTION staging.swap_schemas(name, name, numeric, interval, interval) IS
     'Exchanges the names of two schemas in one transaction (call again to swap back); waits for its locks '
     'at most lock_timeout at a time and max_wait in all (55P03); refuses when outside objects depend on '
+    'the schemas (2BP01) or a table differs by more than max_difference_pct (22023).';
