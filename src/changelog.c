@@ -361,10 +361,14 @@ load_watched_table(WatchedTable *w, Relation rel, const char *changelog)
 	if (SPI_execute_with_args("SELECT c.log_table::pg_catalog.oid, c.entity_column, s.columns,"
 							  "       k.relowner"
 							  "  FROM staging.changelog c"
-							  "  JOIN staging.changelog_subscription s ON s.changelog = c.name"
-							  "  JOIN pg_catalog.pg_class k ON k.oid = c.log_table"
-							  " WHERE c.name = $1 AND (s.tbl = $2 OR s.tbl IN"
-							  "       (SELECT relid FROM pg_catalog.pg_partition_ancestors($2)))",
+							  "  JOIN staging.changelog_subscription s"
+							  "    ON s.changelog OPERATOR(pg_catalog.=) c.name"
+							  "  JOIN pg_catalog.pg_class k"
+							  "    ON k.oid OPERATOR(pg_catalog.=) c.log_table::pg_catalog.oid"
+							  " WHERE c.name OPERATOR(pg_catalog.=) $1"
+							  "   AND (s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $2"
+							  "        OR s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) ANY"
+							  "       (SELECT relid::pg_catalog.oid FROM pg_catalog.pg_partition_ancestors($2)))",
 							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the changelog registry");
 	if (SPI_processed != 1)

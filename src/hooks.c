@@ -10,7 +10,9 @@
  * back:
  *
  *	planner		get_relation_info_hook, set_rel_pathlist_hook: attach the
- *				version filter to scans of versioned tables (planner.c)
+ *				version filter to scans of versioned tables (planner.c);
+ *				planner_hook: hide the start of next versions
+ *				(hide_next_version.c)
  *	executor	ExecutorStart_hook: hand the read version to parallel
  *				workers (version_filter.c)
  *	utility		ProcessUtility_hook: refuse DDL and COPY that would break
@@ -36,14 +38,36 @@
 #include "executor/executor.h"
 #include "optimizer/paths.h"
 #include "optimizer/plancat.h"
+#include "optimizer/planner.h"
 #include "tcop/utility.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
 
+static planner_hook_type prev_planner = NULL;
 static get_relation_info_hook_type prev_get_relation_info = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/*
+ * A query is planned: first hide the start of next versions from readers
+ * who may not know it (hide_next_version.c).
+ */
+static PlannedStmt *
+staging_planner(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	bool		hidden = hide_next_versions(parse);
+	PlannedStmt *result;
+
+	if (prev_planner)
+		result = prev_planner(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	if (hidden)
+		result->dependsOnRole = true;
+	return result;
+}
 
 /* A base relation is being built: filter it if it is versioned. */
 static void
@@ -134,6 +158,8 @@ staging_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 void
 hooks_init(void)
 {
+	prev_planner = planner_hook;
+	planner_hook = staging_planner;
 	prev_get_relation_info = get_relation_info_hook;
 	get_relation_info_hook = staging_get_relation_info;
 	prev_set_rel_pathlist = set_rel_pathlist_hook;

@@ -154,6 +154,10 @@ extern void utility_guard_check(PlannedStmt *pstmt);
 /* writes.c: versioned write triggers */
 extern void writes_xact_end(XactEvent event);
 extern void writes_subxact_event(SubXactEvent event, SubTransactionId subid);
+extern bool writes_internal(void);
+
+/* hide_next_version.c: updated_in beyond what the reader may know */
+extern bool hide_next_versions(Query *parse);
 
 /* changelog.c: changelog triggers */
 extern void changelog_invalidate(Oid relid);

@@ -36,7 +36,9 @@
  * update; before the live version is history (25006); anything else is
  * 55000.  With staging.version = 'all' the triggers step aside (rows are
  * written as given: maintenance and restores), and so they do for a write
- * that sets the version columns itself (version rows laid out by hand).
+ * that sets the version columns itself (version rows laid out by hand),
+ * which only the table's owner and roles that may read every version may
+ * do (check_by_hand).
  *
  * The work the triggers do on other rows runs as the table owner, with
  * the version filter off (like foreign key checks), through SPI plans
@@ -52,6 +54,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -70,6 +73,8 @@
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(staging_main_write_before);
 PG_FUNCTION_INFO_V1(staging_main_write_after);
@@ -252,6 +257,52 @@ prepare(const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * The statements below run as the table's owner, but are parsed under the
+ * caller's search_path: every operator and function in them is named with
+ * its schema (as ri_triggers.c does), so that no operator or function of a
+ * schema the caller put first runs with the owner's rights.
+ */
+
+/* Append "a = b" with the equality operator of type typid, schema-qualified. */
+static void
+append_equals(StringInfo buf, const char *a, const char *b, Oid typid)
+{
+	TypeCacheEntry *tc = lookup_type_cache(typid, TYPECACHE_EQ_OPR);
+	HeapTuple	tuple = OidIsValid(tc->eq_opr) ?
+		SearchSysCache1(OPEROID, ObjectIdGetDatum(tc->eq_opr)) : NULL;
+
+	if (tuple != NULL && HeapTupleIsValid(tuple))
+	{
+		Form_pg_operator op = (Form_pg_operator) GETSTRUCT(tuple);
+
+		appendStringInfo(buf, "%s OPERATOR(%s.%s) %s", a,
+						 quote_identifier(get_namespace_name(op->oprnamespace)),
+						 NameStr(op->oprname), b);
+		ReleaseSysCache(tuple);
+	}
+	else
+	{
+		/* No equality for the type: compare the text forms. */
+		appendStringInfo(buf, "%s::pg_catalog.text OPERATOR(pg_catalog.=) %s::pg_catalog.text",
+						 a, b);
+	}
+}
+
+/*
+ * Append "a IS NOT DISTINCT FROM b" (with distinct, "a IS DISTINCT FROM
+ * b") for values of type typid, spelled with the schema-qualified equality
+ * operator.
+ */
+static void
+append_not_distinct(StringInfo buf, const char *a, const char *b, Oid typid, bool distinct)
+{
+	appendStringInfo(buf, "%s(CASE WHEN %s IS NULL THEN %s IS NULL WHEN %s IS NULL THEN false ELSE ",
+					 distinct ? "NOT " : "", a, b, b);
+	append_equals(buf, a, b, typid);
+	appendStringInfoString(buf, " END)");
+}
+
+/*
  * The columns of a table, quoted and comma-separated, that a copy of one
  * of its rows takes over (see staging._copied_columns), less row_id and
  * the version columns; their attribute numbers in *attnos.
@@ -265,7 +316,8 @@ copied_columns(Oid relid, int *ncols, AttrNumber **attnos, MemoryContext cxt)
 	uint64		i;
 
 	if (SPI_execute_with_args("SELECT attnum, attname FROM staging._copied_columns($1) "
-							  "WHERE attname NOT IN ('row_id', 'created_in', 'updated_in') "
+							  "WHERE attname OPERATOR(pg_catalog.<>) ALL "
+							  "('{row_id,created_in,updated_in}'::pg_catalog.name[]) "
 							  "ORDER BY attnum",
 							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "staging: could not read the columns of %u", relid);
@@ -324,17 +376,18 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "INSERT INTO %1$s (%2$s, created_in, updated_in) "
-					 "SELECT %2$s, $2, $3 FROM %1$s WHERE row_id = $1 RETURNING row_id",
+					 "SELECT %2$s, $2, $3 FROM %1$s WHERE row_id OPERATOR(pg_catalog.=) $1 RETURNING row_id",
 					 tbl, cols);
 	p->copy_row = prepare(sql.data, 3, int8s);
 
 	resetStringInfo(&sql);
-	appendStringInfo(&sql, "UPDATE %s SET created_in = $2, updated_in = $3 WHERE row_id = $1", tbl);
+	appendStringInfo(&sql, "UPDATE %s SET created_in = $2, updated_in = $3 "
+					 "WHERE row_id OPERATOR(pg_catalog.=) $1", tbl);
 	p->set_bounds = prepare(sql.data, 3, int8s);
 
 	resetStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT created_in, updated_in, %s::text FROM %s WHERE row_id = $1 "
-					 "FOR NO KEY UPDATE",
+	appendStringInfo(&sql, "SELECT created_in, updated_in, %s::pg_catalog.text FROM %s "
+					 "WHERE row_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
 					 entity, tbl);
 	p->row_bounds = prepare(sql.data, 1, int8s);
 
@@ -342,12 +395,15 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 	ent_types[1] = INT8OID;
 	ent_types[2] = INT8OID;
 	resetStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT min(created_in) FROM %s WHERE %s = $1 AND created_in > $2",
-					 tbl, entity);
+	appendStringInfo(&sql, "SELECT pg_catalog.min(created_in) FROM %s WHERE ", tbl);
+	append_equals(&sql, entity, "$1", entity_type);
+	appendStringInfoString(&sql, " AND created_in OPERATOR(pg_catalog.>) $2");
 	p->next_version = prepare(sql.data, 2, ent_types);
 
 	resetStringInfo(&sql);
-	appendStringInfo(&sql, "DELETE FROM %s WHERE %s = $1 AND created_in >= $2", tbl, entity);
+	appendStringInfo(&sql, "DELETE FROM %s WHERE ", tbl);
+	append_equals(&sql, entity, "$1", entity_type);
+	appendStringInfoString(&sql, " AND created_in OPERATOR(pg_catalog.>=) $2");
 	p->delete_later = prepare(sql.data, 2, ent_types);
 
 	/*
@@ -376,20 +432,30 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 			const char *col = quote_identifier(NameStr(att->attname));
 			int			o = 3 + 2 * i;
 
+			char	   *old_value = psprintf("$%d", o);
+			char	   *new_value = psprintf("$%d", o + 1);
+
 			types[2 + 2 * i] = att->atttypid;
 			types[3 + 2 * i] = att->atttypid;
-			appendStringInfo(&sql, "%s%s = CASE WHEN %s IS NOT DISTINCT FROM $%d THEN $%d ELSE %s END",
-							 i > 0 ? ", " : "", col, col, o, o + 1, col);
-			appendStringInfo(&where, "%s(%s IS NOT DISTINCT FROM $%d AND $%d IS DISTINCT FROM $%d)",
-							 i > 0 ? " OR " : "", col, o, o, o + 1);
+			appendStringInfo(&sql, "%s%s = CASE WHEN ", i > 0 ? ", " : "", col);
+			append_not_distinct(&sql, col, old_value, att->atttypid, false);
+			appendStringInfo(&sql, " THEN %s ELSE %s END", new_value, col);
+			appendStringInfo(&where, "%s(", i > 0 ? " OR " : "");
+			append_not_distinct(&where, col, old_value, att->atttypid, false);
+			appendStringInfoString(&where, " AND ");
+			append_not_distinct(&where, old_value, new_value, att->atttypid, true);
+			appendStringInfoChar(&where, ')');
 		}
-		appendStringInfo(&sql, " WHERE %s = $1 AND created_in >= $2 AND (%s)", entity, where.data);
+		appendStringInfoString(&sql, " WHERE ");
+		append_equals(&sql, entity, "$1", entity_type);
+		appendStringInfo(&sql, " AND created_in OPERATOR(pg_catalog.>=) $2 AND (%s)", where.data);
 		p->merge_later = prepare(sql.data, 2 + 2 * p->nmerged, types);
 	}
 
 	/* Attribute tables: copy the rows of one row_id to another. */
-	if (SPI_execute_with_args("SELECT relid FROM staging.attribute_table WHERE main_table = $1 "
-							  "ORDER BY relid::oid",
+	if (SPI_execute_with_args("SELECT relid FROM staging.attribute_table "
+							  "WHERE main_table OPERATOR(pg_catalog.=) $1 "
+							  "ORDER BY relid::pg_catalog.oid",
 							  1, (Oid[]) {REGCLASSOID}, (Datum[]) {ObjectIdGetDatum(p->relid)},
 							  NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "staging: could not read the attribute tables of %s", tbl);
@@ -414,7 +480,8 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 													  get_rel_name(arelid));
 
 		resetStringInfo(&sql);
-		appendStringInfo(&sql, "INSERT INTO %1$s (row_id%2$s%3$s) SELECT $2%2$s%3$s FROM %1$s WHERE row_id = $1",
+		appendStringInfo(&sql, "INSERT INTO %1$s (row_id%2$s%3$s) SELECT $2%2$s%3$s FROM %1$s "
+						 "WHERE row_id OPERATOR(pg_catalog.=) $1",
 						 atbl, nc > 0 ? ", " : "", acols);
 		p->copy_attr[n++] = prepare(sql.data, 2, int8s);
 	}
@@ -494,6 +561,36 @@ internal_end(InternalState *st)
 	internal_depth--;
 	SPI_finish();
 	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
+}
+
+/*
+ * A write that lays out version rows by hand (gives its own created_in,
+ * updated_in or row_id, or completes a version row that the session
+ * version does not show) is written as given, at any version: only for
+ * roles that may read every version of the table (its owner, superusers,
+ * roles that may execute staging.sign_preview()).  42501 for the others.
+ */
+static void
+check_by_hand(Relation rel, const char *what)
+{
+	Oid			user = GetUserId();
+
+	if (object_ownercheck(RelationRelationId, RelationGetRelid(rel), user) ||
+		staging_may_read_every_version(user))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s of table \"%s\"", what, RelationGetRelationName(rel)),
+			 errdetail("Version rows are laid out by hand only by the table's owner and roles that may read every version."),
+			 errhint("Write at the session version without setting created_in, updated_in or row_id; "
+					 "for an attribute table, write the rows of version rows that the session version shows.")));
+}
+
+/* Are the write triggers running their own statements now? */
+bool
+writes_internal(void)
+{
+	return internal_depth > 0;
 }
 
 /* Execute a prepared statement, expecting the given result. */
@@ -697,22 +794,26 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		int64		u = int8_column(old, desc, vr->updated_in_attno);
 		bool		isnull;
 
-		/* The cheap path: a row created at the live version. */
-		if (c == v && v == live &&
-			int8_column(new, desc, vr->created_in_attno) == c &&
-			int8_column(new, desc, vr->updated_in_attno) == u)
-			return PointerGetDatum(new);
+		bool		by_hand;
 
 		/*
-		 * An UPDATE that sets the version columns itself lays out version
-		 * rows by hand: written as given (the exclusion constraint still
-		 * guards the timeline).
+		 * An UPDATE that sets the version columns or row_id itself lays
+		 * out version rows by hand: written as given (the exclusion
+		 * constraint still guards the timeline), for those who may.
 		 */
-		if (int8_column(new, desc, vr->created_in_attno) != c ||
+		by_hand = int8_column(new, desc, vr->created_in_attno) != c ||
 			int8_column(new, desc, vr->updated_in_attno) != u ||
 			!datumIsEqual(heap_getattr(old, vr->row_id_attno, desc, &isnull),
-						  heap_getattr(new, vr->row_id_attno, desc, &isnull), true, 8))
+						  heap_getattr(new, vr->row_id_attno, desc, &isnull), true, 8);
+
+		/* The cheap path: a row created at the live version. */
+		if (c == v && v == live && !by_hand)
 			return PointerGetDatum(new);
+		if (by_hand)
+		{
+			check_by_hand(rel, "set created_in, updated_in or row_id of rows");
+			return PointerGetDatum(new);
+		}
 		end = check_write_version(rel, v, live);
 		if (c == v)
 			return PointerGetDatum(new);
@@ -755,7 +856,10 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 
 			if ((given_c != live && given_c != v) ||
 				int8_column(new, desc, vr->updated_in_attno) != MAX_VERSION)
+			{
+				check_by_hand(rel, "insert rows with their own created_in or updated_in");
 				return PointerGetDatum(new);
+			}
 		}
 		end = check_write_version(rel, v, live);
 		if (!isnull)
@@ -1006,13 +1110,16 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	/*
 	 * An INSERT of an attribute row for a version row that is not visible
 	 * at the session version completes a version row laid out by hand:
-	 * written as given.  UPDATE and DELETE of such rows are refused below
-	 * (attribute tables are not filtered, so an unrestricted UPDATE would
-	 * otherwise change other versions, history included).
+	 * written as given, for those who may (check_by_hand).  UPDATE and
+	 * DELETE of such rows are refused below (attribute tables are not
+	 * filtered, so an unrestricted UPDATE would otherwise change other
+	 * versions, history included).
 	 */
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && !version_visible(c, u, v))
 	{
 		internal_end(&st);
+		check_by_hand(rel, psprintf("insert rows for row_id " INT64_FORMAT ", a version row that version " INT64_FORMAT " does not show,",
+									row_id, v));
 		table_close(main_rel, NoLock);
 		return proceed(td);
 	}
@@ -1124,24 +1231,36 @@ build_attr_merge(AttrMergePlan *a, Relation rel, Relation main_rel,
 		Form_pg_attribute att = TupleDescAttr(desc, a->val[i] - 1);
 		const char *col = quote_identifier(NameStr(att->attname));
 
+		char	   *value = psprintf("a.%s", col);
+		char	   *old_value = psprintf("$%d", n);
+		char	   *new_value = psprintf("$%d", n + 1);
+
 		types[n - 1] = att->atttypid;
 		types[n] = att->atttypid;
-		appendStringInfo(&sql, "%s%s = CASE WHEN a.%s IS NOT DISTINCT FROM $%d THEN $%d ELSE a.%s END",
-						 i > 0 ? ", " : "", col, col, n, n + 1, col);
-		appendStringInfo(&where, "%s(a.%s IS NOT DISTINCT FROM $%d AND $%d IS DISTINCT FROM $%d)",
-						 i > 0 ? " OR " : "", col, n, n, n + 1);
+		appendStringInfo(&sql, "%s%s = CASE WHEN ", i > 0 ? ", " : "", col);
+		append_not_distinct(&sql, value, old_value, att->atttypid, false);
+		appendStringInfo(&sql, " THEN %s ELSE %s END", new_value, value);
+		appendStringInfo(&where, "%s(", i > 0 ? " OR " : "");
+		append_not_distinct(&where, value, old_value, att->atttypid, false);
+		appendStringInfoString(&where, " AND ");
+		append_not_distinct(&where, old_value, new_value, att->atttypid, true);
+		appendStringInfoChar(&where, ')');
 	}
-	appendStringInfo(&sql, " FROM %s m WHERE m.row_id = a.row_id AND m.%s = $1::%s AND m.created_in >= $2",
+	appendStringInfo(&sql, " FROM %s m WHERE m.row_id OPERATOR(pg_catalog.=) a.row_id AND ",
 					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(main_rel)),
-												RelationGetRelationName(main_rel)),
-					 quote_identifier(NameStr(entity_att->attname)),
-					 format_type_be_qualified(entity_att->atttypid));
+												RelationGetRelationName(main_rel)));
+	append_equals(&sql, psprintf("m.%s", quote_identifier(NameStr(entity_att->attname))),
+				  psprintf("$1::%s", format_type_be_qualified(entity_att->atttypid)),
+				  entity_att->atttypid);
+	appendStringInfoString(&sql, " AND m.created_in OPERATOR(pg_catalog.>=) $2");
 	for (i = 0; i < a->nkey; i++, n++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a->key[i] - 1);
 
 		types[n - 1] = att->atttypid;
-		appendStringInfo(&sql, " AND a.%s = $%d", quote_identifier(NameStr(att->attname)), n);
+		appendStringInfoString(&sql, " AND ");
+		append_equals(&sql, psprintf("a.%s", quote_identifier(NameStr(att->attname))),
+					  psprintf("$%d", n), att->atttypid);
 	}
 	appendStringInfo(&sql, " AND (%s)", where.data);
 	a->merge_later = prepare(sql.data, n - 1, types);

@@ -64,6 +64,18 @@ CREATE OR REPLACE TRIGGER live_state_restore
     BEFORE INSERT ON staging.live_state
     FOR EACH ROW EXECUTE FUNCTION staging._live_state_restore();
 
+-- The relation a registry row links its table to: the sequence table of
+-- a versioned table, the main table of an attribute table.
+CREATE OR REPLACE FUNCTION staging._registry_link(registry name, registration jsonb) RETURNS regclass
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT (CASE registry WHEN 'versioned_table' THEN registration->>'sequence_table'
+                      ELSE registration->>'main_table' END)::regclass
+$$;
+COMMENT ON FUNCTION staging._registry_link(name, jsonb) IS
+    'The sequence table (versioned_table) or main table (attribute_table) a registry row names.';
+
 -- Only the owner of a table may change its registration (the helpers
 -- below run as their caller, who needs to write the registry).  A
 -- relation that no longer exists is being dropped: its row may go.
@@ -85,6 +97,16 @@ BEGIN
                 USING ERRCODE = 'insufficient_privilege';
         END IF;
     END LOOP;
+    -- The sequence table or main table it links the table to: the
+    -- extension writes that one as its owner for writers of the table.
+    IF TG_OP <> 'DELETE' THEN
+        rel := staging._registry_link(TG_TABLE_NAME, pg_catalog.to_jsonb(NEW));
+        SELECT c.relowner INTO owner FROM pg_catalog.pg_class c WHERE c.oid = rel;
+        IF FOUND AND NOT pg_catalog.pg_has_role(owner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of table % to link table % to it', rel, NEW.relid
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END IF;
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END
 $$;

@@ -132,11 +132,12 @@ BEGIN
                 USING ERRCODE = 'exclusion_violation',
                       HINT = 'Another update changes this entity in between; reschedule or delete that one first.';
         END IF;
-        EXECUTE format('UPDATE %s
-                           SET created_in = CASE WHEN created_in = $1 THEN $2 ELSE created_in END,
-                               updated_in = CASE WHEN updated_in = $1 THEN $2 ELSE updated_in END
-                         WHERE updated_in = $1 OR %s', t.relid, staging._created_between('$1 - 1', '$1'))
-          USING from_version, to_version;
+        PERFORM staging._run_as_owner(t.relid,
+            format('UPDATE %s
+                       SET created_in = CASE WHEN created_in = $1 THEN $2 ELSE created_in END,
+                           updated_in = CASE WHEN updated_in = $1 THEN $2 ELSE updated_in END
+                     WHERE updated_in = $1 OR %s', t.relid, staging._created_between('$1 - 1', '$1')),
+            ARRAY[from_version, to_version]);
     END LOOP;
 END
 $$;
@@ -155,14 +156,16 @@ DECLARE
     t record;
 BEGIN
     FOR t IN SELECT relid, entity_column FROM staging.versioned_table ORDER BY relid::oid LOOP
-        EXECUTE format('DELETE FROM %s WHERE %s', t.relid, staging._created_between('$1 - 1', '$1'))
-          USING end_version;
-        EXECUTE format('UPDATE %1$s r
-                           SET updated_in = coalesce((SELECT min(n.created_in) FROM %1$s n
-                                                       WHERE n.%2$I = r.%2$I AND n.created_in > $1),
-                                                     staging.max_version())
-                         WHERE r.updated_in = $1', t.relid, t.entity_column)
-          USING end_version;
+        PERFORM staging._run_as_owner(t.relid,
+            format('DELETE FROM %s WHERE %s', t.relid, staging._created_between('$1 - 1', '$1')),
+            ARRAY[end_version]);
+        PERFORM staging._run_as_owner(t.relid,
+            format('UPDATE %1$s r
+                       SET updated_in = coalesce((SELECT min(n.created_in) FROM %1$s n
+                                                   WHERE n.%2$I = r.%2$I AND n.created_in > $1),
+                                                 staging.max_version())
+                     WHERE r.updated_in = $1', t.relid, t.entity_column),
+            ARRAY[end_version]);
     END LOOP;
 END
 $$;
@@ -188,16 +191,17 @@ BEGIN
     SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols
       FROM staging._copied_columns(tbl)
      WHERE attname NOT IN ('row_id', 'created_in', 'updated_in');
-    EXECUTE format('INSERT INTO %1$s (%2$s, created_in, updated_in)
-                    SELECT %2$s, $2, $3 FROM %1$s WHERE row_id = $1 RETURNING row_id',
-                   tbl, cols)
-       INTO new_row_id USING source_row_id, new_created_in, new_updated_in;
+    new_row_id := staging._run_as_owner(tbl,
+        format('INSERT INTO %1$s (%2$s, created_in, updated_in)
+                SELECT %2$s, $2, $3 FROM %1$s WHERE row_id = $1 RETURNING row_id', tbl, cols),
+        ARRAY[source_row_id, new_created_in, new_updated_in]);
     FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl ORDER BY relid::oid LOOP
         SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols
           FROM staging._copied_columns(a) WHERE attname <> 'row_id';
-        EXECUTE format('INSERT INTO %1$s (row_id%3$s) SELECT $2%3$s FROM %1$s WHERE row_id = $1',
-                       a, cols, CASE WHEN cols IS NULL THEN '' ELSE ', ' || cols END)
-          USING source_row_id, new_row_id;
+        PERFORM staging._run_as_owner(a,
+            format('INSERT INTO %1$s (row_id%3$s) SELECT $2%3$s FROM %1$s WHERE row_id = $1',
+                   a, cols, CASE WHEN cols IS NULL THEN '' ELSE ', ' || cols END),
+            ARRAY[source_row_id, new_row_id]);
     END LOOP;
     RETURN new_row_id;
 END
@@ -260,8 +264,9 @@ BEGIN
                           HINT = 'Choose an end time before the next update of this entity.';
             END IF;
             IF r.own_row IS NOT NULL THEN
-                EXECUTE format('UPDATE %s SET updated_in = $2 WHERE row_id = $1', t.relid)
-                  USING r.own_row, end_version;
+                PERFORM staging._run_as_owner(t.relid,
+                    format('UPDATE %s SET updated_in = $2 WHERE row_id = $1', t.relid),
+                    ARRAY[r.own_row, end_version]);
             END IF;
             IF r.before_row IS NOT NULL THEN
                 PERFORM staging._copy_version_row(t.relid, r.before_row, end_version, r.next_version);

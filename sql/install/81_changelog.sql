@@ -100,8 +100,9 @@ COMMENT ON FUNCTION staging._changelog_drop_triggers(staging.changelog, regclass
 REVOKE ALL ON FUNCTION staging._changelog_drop_triggers(staging.changelog, regclass) FROM PUBLIC;
 
 -- TRUNCATE fires no row trigger: before it empties a watched table, log
--- every entity it holds (live rows only, for versioned tables).  It runs as
--- the extension's owner, like the row trigger writing as the log's owner.
+-- every entity it holds (live rows only, for versioned tables).  It reads
+-- as the extension's owner and writes the log as the log's owner, like the
+-- row trigger.
 CREATE OR REPLACE FUNCTION staging._changelog_truncate() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -111,30 +112,39 @@ DECLARE
     tbl regclass := TG_RELID;
     main regclass;
     entity name;
+    entities bigint[];
     n bigint;
     previous_version text;
 BEGIN
     -- The live rows, whatever version this session reads.
     previous_version := staging._read_every_version();
+    -- The entities are read here; the log table is written as its owner
+    -- (its triggers never run with the extension's rights).
     CASE staging.versioned_kind(tbl)
     WHEN 'attribute' THEN
         SELECT a.main_table, v.entity_column INTO main, entity
           FROM staging.attribute_table a JOIN staging.versioned_table v ON v.relid = a.main_table
          WHERE a.relid = tbl;
-        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT m.%I FROM %s a JOIN %s m '
+        EXECUTE format('SELECT array_agg(DISTINCT m.%I::pg_catalog.int8) FROM %s a JOIN %s m '
                        'ON m.row_id = a.row_id WHERE staging._visible_at(m.created_in, m.updated_in, $1)',
-                       cl.log_table, entity, tbl, main)
-            USING staging.live_version();
+                       entity, tbl, main)
+            INTO entities USING staging.live_version();
     WHEN 'main' THEN
-        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT %I FROM %s '
+        EXECUTE format('SELECT array_agg(DISTINCT %I::pg_catalog.int8) FROM %s '
                        'WHERE staging._visible_at(created_in, updated_in, $1)',
-                       cl.log_table, cl.entity_column, tbl)
-            USING staging.live_version();
+                       cl.entity_column, tbl)
+            INTO entities USING staging.live_version();
     ELSE
-        EXECUTE format('INSERT INTO %s (entity_id) SELECT DISTINCT %I FROM %s WHERE %2$I IS NOT NULL',
-                       cl.log_table, cl.entity_column, tbl);
+        EXECUTE format('SELECT array_agg(DISTINCT %I::pg_catalog.int8) FROM %s WHERE %1$I IS NOT NULL',
+                       cl.entity_column, tbl)
+            INTO entities;
     END CASE;
-    GET DIAGNOSTICS n = ROW_COUNT;
+    n := 0;
+    IF entities IS NOT NULL THEN
+        n := staging._run_as_owner(cl.log_table,
+                 format('INSERT INTO %s (entity_id) SELECT pg_catalog.unnest(%L::pg_catalog.int8[])',
+                        cl.log_table, entities));
+    END IF;
     PERFORM staging._restore_version(previous_version);
     IF n > 0 THEN
         PERFORM pg_notify(cl.name || '_cl', '');
@@ -385,7 +395,8 @@ COMMENT ON FUNCTION staging.drop_consumer(text, text) IS
 -- than every consumer's "finished" snapshot.  A plain DELETE of committed
 -- rows takes no lock that writers wait for; concurrent pruners skip.  It
 -- runs as the extension's owner: it only removes what nobody needs, so
--- consumers need no DELETE privilege on the log table.
+-- consumers need no DELETE privilege on the log table; the DELETE itself
+-- runs as the log table's owner.
 CREATE OR REPLACE FUNCTION staging.prune_changelog(name text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -401,8 +412,9 @@ BEGIN
     SELECT coalesce(min(pg_snapshot_xmin(finished)), pg_snapshot_xmin(pg_current_snapshot()))
       INTO horizon
       FROM staging.changelog_consumer WHERE changelog = cl.name;
-    EXECUTE format('DELETE FROM %s WHERE txid < $1', cl.log_table) USING horizon;
-    GET DIAGNOSTICS removed = ROW_COUNT;
+    -- As the log table's owner: its triggers never run as ours.
+    removed := staging._run_as_owner(cl.log_table,
+                   format('DELETE FROM %s WHERE txid < %L::pg_catalog.xid8', cl.log_table, horizon));
     RETURN removed;
 END
 $$;
@@ -583,25 +595,16 @@ COMMENT ON EVENT TRIGGER staging_changelog_dropped IS
 -- subscribes the clone's tables to the same changelogs, so an import into
 -- the clone is logged, and after staging.swap_schemas the live tables (the
 -- clone's) stay watched.  Only for relations this transaction created.
+-- Written in C (src/run_as_owner.c): PUBLIC may execute it (clone_schema
+-- runs as its caller), so it refuses (42501) unless the caller is a member
+-- of the owners of each subscribed source table and of its clone, and it
+-- writes the registry as the registry's owner.
 CREATE OR REPLACE FUNCTION staging._changelog_clone(source oid, target oid) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-BEGIN
-    INSERT INTO staging.changelog_subscription (changelog, tbl, columns)
-    SELECT s.changelog, c.clone, s.columns
-      FROM staging.changelog_subscription s
-      JOIN pg_class k ON k.oid = s.tbl AND k.relnamespace = source
-     CROSS JOIN LATERAL (SELECT staging._clone_of(s.tbl, source, target) AS clone) c
-     WHERE c.clone <> s.tbl AND staging._created_in_this_transaction(c.clone)
-    ON CONFLICT DO NOTHING;
-END
-$$;
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'staging_changelog_clone';
 COMMENT ON FUNCTION staging._changelog_clone(oid, oid) IS
-    'Subscribes the tables of a fresh schema clone to the changelogs of their source tables.';
--- It stays executable by PUBLIC (clone_schema runs as the schemas' owner):
--- it only subscribes relations this transaction created, beside a
--- same-named subscribed one in the source schema.
+    'Subscribes the tables of a fresh schema clone to the changelogs of their source tables '
+    '(for a member of the owners of both).';
 
 -- Called by staging.advance (issue 4) in its transaction, after the live
 -- version moved from from_version to to_version and once the writers at the
@@ -615,6 +618,7 @@ CREATE OR REPLACE FUNCTION staging._changelog_advance(from_version bigint, to_ve
 DECLARE
     w record;
     n bigint;
+    entities bigint[];
     total bigint := 0;
     previous_version text;
 BEGIN
@@ -628,14 +632,21 @@ BEGIN
             ON v.relid = s.tbl
             OR v.relid = (SELECT a.main_table FROM staging.attribute_table a WHERE a.relid = s.tbl)
     LOOP
+        -- The entities are read here; the log table is written as its
+        -- owner (its triggers never run with the extension's rights).
         EXECUTE format(
-            'INSERT INTO %s (entity_id) '
-            'SELECT %2$I FROM %3$s WHERE %4$s '
+            'SELECT pg_catalog.array_agg(e) FROM ('
+            'SELECT %1$I::pg_catalog.int8 AS e FROM %2$s WHERE %3$s '
             'UNION '
-            'SELECT %2$I FROM %3$s WHERE updated_in > $1 AND updated_in <= $2',
-            w.log_table, w.entity_column, w.main_table, staging._created_between('$1', '$2'))
-            USING from_version, to_version;
-        GET DIAGNOSTICS n = ROW_COUNT;
+            'SELECT %1$I FROM %2$s WHERE updated_in > $1 AND updated_in <= $2) u',
+            w.entity_column, w.main_table, staging._created_between('$1', '$2'))
+            INTO entities USING from_version, to_version;
+        n := 0;
+        IF entities IS NOT NULL THEN
+            n := staging._run_as_owner(w.log_table,
+                     format('INSERT INTO %s (entity_id) SELECT pg_catalog.unnest(%L::pg_catalog.int8[])',
+                            w.log_table, entities));
+        END IF;
         IF n > 0 THEN
             PERFORM pg_notify(w.name || '_cl', '');
         END IF;

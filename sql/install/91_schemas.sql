@@ -220,6 +220,19 @@ BEGIN
                        ' WHERE staging._object_schema(%L::regclass, r.relid) = %s',
                        registry, columns, exprs, registry, 'pg_class', source);
     END LOOP;
+    -- The registry guard checks owners, but runs here as the extension's
+    -- owner: a registration copied to a fresh relation must not name a
+    -- relation outside the clone (another role's sequence or main table).
+    IF EXISTS (SELECT FROM staging.versioned_table v
+                WHERE staging._created_in_this_transaction(v.relid)
+                  AND NOT staging._created_in_this_transaction(v.sequence_table))
+       OR EXISTS (SELECT FROM staging.attribute_table a
+                   WHERE staging._created_in_this_transaction(a.relid)
+                     AND NOT staging._created_in_this_transaction(a.main_table)) THEN
+        RAISE EXCEPTION 'registrations are copied only between relations just created by staging.clone_schema()'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A registration of the source schema names a relation outside it: clone that one too.';
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION staging._clone_registrations(oid, oid) IS

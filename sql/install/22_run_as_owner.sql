@@ -1,0 +1,18 @@
+-------------------------------------------------------------------------------
+-- Work on other owners' tables (src/run_as_owner.c)
+-------------------------------------------------------------------------------
+
+-- The campaign functions run as the extension's owner; every statement
+-- they run that writes a user's table goes through this, so that the
+-- owner's triggers, defaults, checks and index expressions run with the
+-- rights of the table's owner and as a security-restricted operation (as
+-- VACUUM and REFRESH MATERIALIZED VIEW run them), with search_path =
+-- pg_catalog, pg_temp.
+CREATE OR REPLACE FUNCTION staging._run_as_owner(tbl regclass, query text, params bigint[] DEFAULT '{}')
+    RETURNS bigint
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'staging_run_as_owner';
+COMMENT ON FUNCTION staging._run_as_owner(regclass, text, bigint[]) IS
+    'Runs one statement ($n: params[n]) as the owner of tbl in a security-restricted operation; '
+    'returns the first column of its first row, or the number of rows it processed when it returns none.';
+REVOKE ALL ON FUNCTION staging._run_as_owner(regclass, text, bigint[]) FROM PUBLIC;

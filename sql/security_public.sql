@@ -1,0 +1,85 @@
+-- Internal functions that PUBLIC may execute check the caller's rights,
+-- and what PUBLIC may read tells nothing of the future.
+SET timezone = 'UTC';
+-- Errors with their SQLSTATE.
+CREATE FUNCTION public.sp_try(query text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE query;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+CREATE ROLE regress_sp_owner;
+CREATE ROLE regress_sp_intruder;
+CREATE SCHEMA sp AUTHORIZATION regress_sp_owner;
+CREATE SCHEMA sp_own AUTHORIZATION regress_sp_intruder;
+GRANT USAGE ON SCHEMA sp TO regress_sp_intruder;
+GRANT CREATE ON DATABASE contrib_regression TO regress_sp_intruder;
+SET ROLE regress_sp_owner;
+CREATE TABLE sp.item (entity_id bigint PRIMARY KEY, sku text);
+INSERT INTO sp.item VALUES (1, 'a');
+SELECT staging.enable_versioning('sp.item');
+GRANT SELECT ON sp.item, sp.sequence_item TO regress_sp_intruder;
+RESET ROLE;
+SELECT staging.create_changelog('sp_item', 'sp.item') IS NOT NULL AS created;
+
+-- The SECURITY DEFINER functions PUBLIC may execute: each checks its
+-- caller or does only what is harmless (a trigger function fires only
+-- for registered tables; _record_swap only inside swap_schemas;
+-- prune_changelog removes only what every consumer finished).
+SELECT p.oid::regprocedure
+  FROM pg_proc p
+ WHERE p.pronamespace = 'staging'::regnamespace AND p.prosecdef
+   AND has_function_privilege('regress_sp_intruder', p.oid, 'EXECUTE')
+ ORDER BY 1::text;
+
+SET ROLE regress_sp_intruder;
+-- The default of the entity column claims ids only for roles that may
+-- insert into the versioned table.
+SELECT public.sp_try($$SELECT staging._next_entity_id('sp.sequence_item')$$);
+SELECT public.sp_try($$SELECT staging._next_entity_id(NULL)$$);
+-- Registering one's own table with another role's sequence table, or as
+-- an attribute table of another role's main table, is refused.
+CREATE TABLE sp_own.mine (entity_id bigint, row_id bigint, created_in bigint, updated_in bigint);
+SELECT public.sp_try($$INSERT INTO staging.versioned_table (relid, entity_column, sequence_table)
+                       VALUES ('sp_own.mine', 'entity_id', 'sp.sequence_item')$$);
+SELECT public.sp_try($$INSERT INTO staging.attribute_table (relid, main_table, entity_column)
+                       VALUES ('sp_own.mine', 'sp.item', 'entity_id')$$);
+-- Subscribing a table of one's own to another role's changelog through
+-- the clone helper is refused.
+BEGIN;
+CREATE SCHEMA sp_clone;
+CREATE TABLE sp_clone.item (entity_id bigint);
+SELECT public.sp_try($$SELECT staging._changelog_clone('sp'::regnamespace, 'sp_clone'::regnamespace)$$);
+ROLLBACK;
+SELECT count(*) FROM staging.changelog_subscription WHERE changelog = 'sp_item';
+-- staging.versioned_tables: counts of every version only for those who
+-- may read every version; NULL for the others, not an error.
+SELECT table_name, entities, rows FROM staging.versioned_tables WHERE table_name = 'sp.item'::regclass;
+RESET ROLE;
+SELECT table_name, entities, rows FROM staging.versioned_tables WHERE table_name = 'sp.item'::regclass;
+SET ROLE regress_sp_owner;
+SELECT table_name, entities, rows FROM staging.versioned_tables WHERE table_name = 'sp.item'::regclass;
+RESET ROLE;
+-- A sequence table lists entities that exist only in the future: only
+-- its owner may read it, whatever default privileges say.
+SET ROLE regress_sp_owner;
+ALTER DEFAULT PRIVILEGES IN SCHEMA sp GRANT SELECT ON TABLES TO regress_sp_intruder, PUBLIC;
+CREATE TABLE sp.item2 (entity_id bigint PRIMARY KEY);
+SELECT staging.enable_versioning('sp.item2');
+INSERT INTO sp.item2 DEFAULT VALUES;
+ALTER DEFAULT PRIVILEGES IN SCHEMA sp REVOKE SELECT ON TABLES FROM regress_sp_intruder, PUBLIC;
+RESET ROLE;
+SELECT has_table_privilege('regress_sp_intruder', 'sp.item2', 'SELECT') AS main,
+       has_table_privilege('regress_sp_intruder', 'sp.sequence_item2', 'SELECT') AS sequence_table;
+SET ROLE regress_sp_intruder;
+SELECT public.sp_try('SELECT * FROM sp.sequence_item2');
+RESET ROLE;
+-- NULL arguments of _move_foreign_key: 23502, not an internal error.
+SELECT public.sp_try($$SELECT staging._move_foreign_key(NULL, NULL, NULL, NULL)$$);
+
+DROP SCHEMA sp, sp_own CASCADE;
+DROP FUNCTION public.sp_try(text);
+REVOKE CREATE ON DATABASE contrib_regression FROM regress_sp_intruder;
+DROP ROLE regress_sp_owner, regress_sp_intruder;

@@ -1,0 +1,142 @@
+/*-------------------------------------------------------------------------
+ *
+ * hide_next_version.c
+ *	  updated_in of a row visible now is the start of its entity's next
+ *	  version: readers without the right to the future do not see it.
+ *
+ * Before a query is planned (after rewriting, so views are expanded),
+ * every reference to updated_in of a versioned main table, in every part
+ * of the query (target list, RETURNING, conditions, subqueries, CTEs)
+ * becomes staging._visible_updated_in(tbl, updated_in): the value itself
+ * up to the live version or the current time, whichever is later, and
+ * staging.max_version() beyond (the row lasts, as far as the reader can
+ * know).  Queries of roles that may read every version of the tables they
+ * read (superusers, roles that may execute staging.sign_preview(), owners
+ * at a version they chose), and the statements the extension runs itself,
+ * are left alone, so they keep their index paths; such plans are marked
+ * as depending on the role.  The function checks again when it runs.
+ *
+ * Known gap: a whole-row reference (SELECT t FROM tbl t, row_to_json(t))
+ * carries updated_in unchanged.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "staging.h"
+
+#include "access/xact.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(staging_visible_updated_in);
+
+typedef struct HideContext
+{
+	List	   *rtables;		/* range tables, innermost query first */
+	Oid			funcid;			/* staging._visible_updated_in */
+	bool		seen;			/* did the query read updated_in? */
+} HideContext;
+
+/* May the reader see every updated_in of this table, as things stand? */
+static bool
+reveals_next_version(Oid relid)
+{
+	return writes_internal() ||
+		staging_owner_reads_freely(relid) ||
+		staging_may_read_every_version(staging_version_setter());
+}
+
+/* Wrap references to updated_in of versioned main tables. */
+static Node *
+hide_mutator(Node *node, HideContext *cxt)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+		List	   *rtable;
+		RangeTblEntry *rte;
+		const VersionedRel *vr;
+
+		if (var->varlevelsup >= (Index) list_length(cxt->rtables))
+			return node;
+		rtable = (List *) list_nth(cxt->rtables, var->varlevelsup);
+		if (var->varno < 1 || var->varno > (int) list_length(rtable))
+			return node;
+		rte = rt_fetch(var->varno, rtable);
+		if (rte->rtekind != RTE_RELATION)
+			return node;
+		vr = registry_lookup(rte->relid);
+		if (vr == NULL || vr->kind != VERSIONED_MAIN || var->varattno != vr->updated_in_attno)
+			return node;
+		cxt->seen = true;
+		if (reveals_next_version(rte->relid))
+			return node;
+		return (Node *) makeFuncExpr(cxt->funcid, INT8OID,
+									 list_make2(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+														  ObjectIdGetDatum(rte->relid), false, true),
+												copyObject(var)),
+									 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	}
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+
+		cxt->rtables = lcons(query->rtable, cxt->rtables);
+		query = query_tree_mutator(query, hide_mutator, cxt, QTW_DONT_COPY_QUERY);
+		cxt->rtables = list_delete_first(cxt->rtables);
+		return (Node *) query;
+	}
+	return expression_tree_mutator(node, hide_mutator, cxt);
+}
+
+/*
+ * Called for every query before it is planned: hide the next version's
+ * start from readers who may not know it.  Returns true when the query
+ * reads updated_in of a versioned table (its plan then depends on the
+ * role: hidden or not).
+ */
+bool
+hide_next_versions(Query *parse)
+{
+	HideContext cxt;
+	Oid			argtypes[2] = {REGCLASSOID, INT8OID};
+
+	if (!staging_extension_present())
+		return false;
+	cxt.funcid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+								 CStringGetDatum("_visible_updated_in"),
+								 PointerGetDatum(buildoidvector(argtypes, 2)),
+								 ObjectIdGetDatum(staging_schema_oid()));
+	if (!OidIsValid(cxt.funcid))
+		return false;			/* an installation not yet upgraded */
+	cxt.rtables = NIL;
+	cxt.seen = false;
+	(void) hide_mutator((Node *) parse, &cxt);
+	return cxt.seen;
+}
+
+/*
+ * SQL: staging._visible_updated_in(tbl regclass, updated_in bigint) ->
+ * bigint: updated_in as the reader may see it (see above).
+ */
+Datum
+staging_visible_updated_in(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	int64		updated_in = PG_GETARG_INT64(1);
+	int64		bound;
+
+	if (updated_in == STAGING_MAX_VERSION || reveals_next_version(relid))
+		PG_RETURN_INT64(updated_in);
+	bound = Max(staging_live_version(),
+				staging_timestamp_to_version(GetCurrentTransactionStartTimestamp()));
+	PG_RETURN_INT64(updated_in <= bound ? updated_in : STAGING_MAX_VERSION);
+}
