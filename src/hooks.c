@@ -93,7 +93,7 @@ staging_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 static void
 staging_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	version_filter_executor_start(queryDesc);
+	version_filter_executor_start(queryDesc, eflags);
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else

@@ -138,7 +138,7 @@ extern void staging_grant_preview(int64 version, TimestampTz expires,
 
 /* version_filter.c: the filter functions; hands versions to workers */
 extern void version_filter_init(void);
-extern void version_filter_executor_start(QueryDesc *queryDesc);
+extern void version_filter_executor_start(QueryDesc *queryDesc, int eflags);
 
 /* planner.c: attaches the version filter to scans */
 extern void planner_filter_base_rel(PlannerInfo *root, Oid relid,

@@ -328,10 +328,11 @@ versioned_tables_of(PlannedStmt *stmt, bool *all_owned)
  * not read freely, the right is checked here, once, and the workers are
  * told so; otherwise they check for themselves if they ever read one (a
  * function called in a worker may), with the settings they received from
- * the leader (the preview grant among them).
+ * the leader (the preview grant among them).  EXPLAIN without ANALYZE
+ * runs nothing: it reads nothing either.
  */
 void
-version_filter_executor_start(QueryDesc *queryDesc)
+version_filter_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *stmt = queryDesc->plannedstmt;
 	bool		all_owned;
@@ -339,8 +340,8 @@ version_filter_executor_start(QueryDesc *queryDesc)
 	int64		version;
 	char		value[48];
 
-	if (!stmt->parallelModeNeeded || IsParallelWorker() || IsInParallelMode() ||
-		!staging_extension_present())
+	if (!stmt->parallelModeNeeded || (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
+		IsParallelWorker() || IsInParallelMode() || !staging_extension_present())
 		return;
 	version = read_version(&exempt);
 	if (!exempt && versioned_tables_of(stmt, &all_owned) > 0 && !all_owned)
