@@ -28,7 +28,11 @@ The model:
   * two temporary updates that set fields of one entity may not overlap in
     time (23P01).
 
-Usage: writes_model.py [--seeds N] [--first S] [--steps K] [--verbose]
+Usage: writes_model.py [--scenarios [NAME...]] [--seeds N] [--first S]
+                       [--steps K] [--verbose]
+  --scenarios runs the named fixed scenarios (the repros of issue 13, A1 to
+  F; all of them when no name follows) before the seeds; --seeds 0 runs
+  only them.
 Connects with the libpq environment (PGHOST, PGPORT, PGUSER, PGDATABASE).
 Prints "N passed, N failed" (one per sequence) and the shrunk repro of the
 first failure.
@@ -323,6 +327,10 @@ def model_write(model, version, kind, e, k, x):
         if not exists:
             return None, 0
         if attr is not None:
+            # Refused twice over: an update overlapping a temporary update
+            # that set the entity reports the overlap first (23P01).
+            if v != model.live and model.overlaps(v, v, model.updates[v], e):
+                return '23P01', 0
             return '23505', 0
         return model.write(v, e, {('attr', k): x})
     if kind == 'attr_delete':
@@ -347,6 +355,7 @@ def run_sequence(db, ops, verbose=False):
     db.run(SETUP)
     t0 = int(time.time()) + 120
     model = Model()
+    row_ids = {}
     for i, op in enumerate(ops):
         now = int(time.time())
         if op[0] == 'create':
@@ -357,9 +366,11 @@ def run_sequence(db, ops, verbose=False):
                               " staging.to_timestamp(%s))", (start, end))
             desc = f"create_update(start={start}, end={end})"
             got = st
-        elif op[0] == 'write':
+        elif op[0] in ('write', 'write_at'):
             _, which, kind, e, k, x = op
-            if which == 0 or not model.updates:
+            if op[0] == 'write_at':
+                v = model.live if which is None else t0 + which
+            elif which == 0 or not model.updates:
                 v = model.live
             else:
                 v = pick(model, which)
@@ -372,31 +383,40 @@ def run_sequence(db, ops, verbose=False):
             got = st
             if st is None and exp is None and rows != exp_rows:
                 return i, f"{desc}: {rows} rows, model {exp_rows}"
-        elif op[0] == 'reschedule':
-            _, which, shift, dur = op
-            u = pick(model, which)
-            if u is None:
-                continue
-            start = u if shift <= 0 else t0 + shift * DAY + 1800
-            end = None if dur is None else max(start, model.live) + dur * DAY
+        elif op[0] in ('reschedule', 'reschedule_at'):
+            if op[0] == 'reschedule_at':
+                _, at, new_start, new_end = op
+                u = t0 + at
+                start = u if new_start is None else t0 + new_start
+                end = None if new_end is None else t0 + new_end
+            else:
+                _, which, shift, dur = op
+                u = pick(model, which)
+                if u is None:
+                    continue
+                start = u if shift <= 0 else t0 + shift * DAY + 1800
+                end = None if dur is None else max(start, model.live) + dur * DAY
             exp, _ = model.reschedule(u, start, end, now)
             st, _, _ = db.run("SELECT staging.reschedule_update(%s, staging.to_timestamp(%s),"
                               " staging.to_timestamp(%s))", (u, start, end))
             desc = f"reschedule_update({u}, {start}, {end})"
             got = st
-        elif op[0] == 'delete_update':
-            u = pick(model, op[1])
+        elif op[0] in ('delete_update', 'delete_at'):
+            u = t0 + op[1] if op[0] == 'delete_at' else pick(model, op[1])
             if u is None:
                 continue
             exp = model.delete(u)
             st, _, _ = db.run("SELECT staging.delete_update(%s)", (u,))
             desc = f"delete_update({u})"
             got = st
-        elif op[0] == 'advance':
-            u = pick(model, op[1])
-            if u is None:
-                continue
-            until = u + op[2]
+        elif op[0] in ('advance', 'advance_to'):
+            if op[0] == 'advance_to':
+                until = t0 + op[1]
+            else:
+                u = pick(model, op[1])
+                if u is None:
+                    continue
+                until = u + op[2]
             exp = None
             new_live = model.advance(until)
             st, _, rows = db.run("SELECT staging.advance(staging.to_timestamp(%s))", (until,))
@@ -404,6 +424,27 @@ def run_sequence(db, ops, verbose=False):
             got = st
             if st is None and rows[0][0] != new_live:
                 return i, f"{desc}: live version {rows[0][0]}, model {new_live}"
+        elif op[0] == 'expect':
+            # A scenario's stated expectation: the rows a query returns at
+            # a version (None: live), whatever the model says.
+            _, at, sql, want = op
+            v = model.live if at is None else t0 + at
+            st, _, rows = db.at(v, sql)
+            db.run("RESET staging.version")
+            if st is not None or sorted(rows) != sorted(want):
+                return i, f"at {v}: {sql}: {st or sorted(rows)}, expected {sorted(want)}"
+            continue
+        elif op[0] == 'keeps_row_id':
+            # The live row of an entity keeps its row_id (recorded at the
+            # first check, compared at the next ones).
+            _, e = op
+            st, _, rows = db.at(model.live, "SELECT row_id FROM t WHERE entity_id = %s", (e,))
+            db.run("RESET staging.version")
+            if e not in row_ids:
+                row_ids[e] = rows
+            elif rows != row_ids[e]:
+                return i, f"live row_id of entity {e}: {rows}, was {row_ids[e]}"
+            continue
         if verbose:
             print(f"  {i}: {desc} -> {got} (model {exp})")
         if got != exp:
@@ -419,6 +460,77 @@ def run_sequence(db, ops, verbose=False):
                            f"      rows {sorted(have[0])}, model {sorted(want[0])}\n"
                            f"      attributes {sorted(have[1])}, model {sorted(want[1])}")
     return None
+
+
+# The repros of issue 13, as fixed scenarios: versions are offsets from t0
+# (the start of the run plus 120 s); each ends with the issue's expected
+# result ('expect'), and every step is also compared with the model.
+D = DAY
+ROWS = "SELECT entity_id, a, b FROM t"
+ATTRS = "SELECT t.entity_id, ta.attribute_id, ta.value FROM t JOIN ta USING (row_id)"
+SCENARIOS = {
+    # A live edit while the live version is an update's start is not that
+    # update's change: giving the update an end keeps it.
+    'A1': [('create', 5 * D, None), ('advance_to', 5 * D + 3600),
+           ('write_at', None, 'update_b', 2, 1, 1021),
+           ('write_at', None, 'insert', 4, 1, 401),
+           ('reschedule_at', 5 * D, None, 8 * D),
+           ('expect', 8 * D, ROWS + " WHERE entity_id IN (2, 4)",
+            [(2, 201, 1021), (4, 401, 402)])],
+    # A live edit during a running temporary sale does not make the entity
+    # part of the sale: a later update may edit it.
+    'A2': [('create', 1 * D, 6 * D), ('advance_to', 1 * D + 3600),
+           ('create', 3 * D, None),
+           ('write_at', None, 'update_b', 2, 1, 1031),
+           ('write_at', 3 * D, 'update_a', 2, 1, 1041),
+           ('expect', 3 * D, ROWS + " WHERE entity_id = 2", [(2, 1041, 1031)])],
+    # A live edit's row does not stop a running update from getting an end.
+    'A3': [('create', 7 * D, None), ('create', 8 * D, 9 * D),
+           ('write_at', 7 * D, 'update_b', 3, 1, 1021),
+           ('advance_to', 9 * D + 3600),
+           ('write_at', None, 'update_a', 3, 1, 1050),
+           ('reschedule_at', 7 * D, None, 9 * D + 21600),
+           ('expect', 9 * D + 21600, ROWS + " WHERE entity_id = 3", [(3, 1050, 302)])],
+    # A live INSERT made before a temporary update outlives it.
+    'B': [('create', 4 * D, 9 * D),
+          ('write_at', None, 'delete', 2, 1, 0),
+          ('write_at', 4 * D, 'insert', 2, 1, 1020),
+          ('write_at', None, 'insert', 2, 1, 1030),
+          ('expect', 9 * D, ROWS + " WHERE entity_id = 2", [(2, 1030, 1031)])],
+    # A temporary update made permanent: its change reaches a later update
+    # that did not set that column.
+    'C1': [('create', 2 * D, 4 * D), ('create', 6 * D, None),
+           ('write_at', 2 * D, 'update_a', 1, 1, 555),
+           ('write_at', 6 * D, 'update_b', 1, 1, 666),
+           ('reschedule_at', 2 * D, None, None),
+           ('expect', 6 * D, ROWS + " WHERE entity_id = 1", [(1, 555, 666)])],
+    # A permanent update made temporary: what it merged into a later update
+    # goes when it ends.
+    'C2': [('create', 7 * D, None), ('create', 2 * D, None),
+           ('write_at', 2 * D, 'update_a', 1, 1, 1028),
+           ('write_at', 7 * D, 'update_b', 1, 1, 1031),
+           ('reschedule_at', 2 * D, None, 6 * D),
+           ('expect', 7 * D, ROWS + " WHERE entity_id = 1", [(1, 101, 1031)])],
+    # delete_update removes what the update merged into later updates.
+    'D': [('create', 7 * D, 9 * D), ('create', 5 * D, None),
+          ('write_at', 5 * D, 'update_b', 2, 1, 777),
+          ('write_at', 7 * D, 'update_a', 2, 1, 888),
+          ('delete_at', 5 * D),
+          ('expect', 7 * D, ROWS + " WHERE entity_id = 2", [(2, 888, 202)])],
+    # Inserted and deleted attribute rows flow into later versions.
+    'E': [('create', 8 * D, 9 * D),
+          ('write_at', 8 * D, 'update_b', 1, 1, 1011),
+          ('write_at', None, 'attr_delete', 1, 2, 0),
+          ('write_at', None, 'attr_insert', 1, 3, 1027),
+          ('expect', 8 * D, ATTRS + " WHERE t.entity_id = 1", [(1, 1, 111), (1, 3, 1027)])],
+    # The live row keeps its row_id when a future version is first edited.
+    'F': [('keeps_row_id', 3), ('create', 5 * D, None),
+          ('write_at', 5 * D, 'update_a', 3, 1, 1300),
+          ('keeps_row_id', 3),
+          ('write_at', None, 'attr_insert', 3, 2, 1302),
+          ('expect', None, ATTRS + " WHERE t.entity_id = 3", [(3, 2, 1302)]),
+          ('expect', 5 * D, ATTRS + " WHERE t.entity_id = 3", [(3, 2, 1302)])],
+}
 
 
 def shrink(db, ops):
@@ -441,10 +553,21 @@ def main():
     p.add_argument('--first', type=int, default=1)
     p.add_argument('--steps', type=int, default=25)
     p.add_argument('--verbose', action='store_true')
+    p.add_argument('--scenarios', nargs='*', metavar='NAME',
+                   help='run the named scenarios (all when none are named), then the seeds')
     args = p.parse_args()
     db = Database(psycopg2.connect(''))
     passed = failed = 0
     first_failure = None
+    if args.scenarios is not None:
+        for name in args.scenarios or sorted(SCENARIOS):
+            f = run_sequence(db, SCENARIOS[name], verbose=args.verbose)
+            if f is None:
+                passed += 1
+                print(f"scenario {name}: ok")
+            else:
+                failed += 1
+                print(f"scenario {name}: step {f[0]}: {f[1]}")
     for seed in range(args.first, args.first + args.seeds):
         rng = random.Random(seed)
         ops = generate(rng, args.steps, 0)     # versions relative to t0
