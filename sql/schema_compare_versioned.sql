@@ -21,8 +21,8 @@ UPDATE scv.product_decimal d SET value = 8 FROM scv.product p
 RESET staging.version;
 SET staging.version = 'all';
 SELECT count(*) AS all_product_rows FROM scv.product;
-RESET staging.version;
 SELECT count(*) AS all_price_rows FROM scv.product_decimal;
+RESET staging.version;
 SELECT staging.clone_schema('scv', 'scv_import');
 INSERT INTO scv_import.product (entity_id, sku) VALUES (1, 'tee'), (2, 'cap');
 INSERT INTO scv_import.product_decimal (attribute_id, row_id, value)

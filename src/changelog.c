@@ -57,6 +57,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -799,6 +800,62 @@ log_entity(WatchedTable *w, int64 entity)
 }
 
 /*
+ * Logical replication applies the rows of a write at a future version
+ * one by one, without the writer's session version: the live row moved
+ * to the update's start (an UPDATE that makes it invisible), then its
+ * unchanged copy inserted back at the live version (and copies of its
+ * attribute rows).  The apply worker remembers, for the rest of its
+ * transaction, the entities whose live row moved to the future, and
+ * does not log them or their copies: what the live version shows did
+ * not change.  The entities are logged when the version goes live.
+ */
+typedef struct MovedEntity
+{
+	Oid			main_relid;
+	int64		entity;
+} MovedEntity;
+
+static List *moved_entities = NIL;	/* in TopTransactionContext */
+static LocalTransactionId moved_lxid = InvalidLocalTransactionId;
+
+/* Is this an apply (or table synchronisation) worker of a subscription? */
+static bool
+applying_replicated_rows(void)
+{
+	return SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA;
+}
+
+/* Remember (or, when remember is false, look up) a moved entity. */
+static bool
+moved_entity(Oid main_relid, int64 entity, bool remember)
+{
+	ListCell   *lc;
+	MovedEntity *m;
+	MemoryContext oldcontext;
+
+	if (moved_lxid != MyLocalTransactionId)
+	{
+		moved_entities = NIL;	/* freed with the previous transaction */
+		moved_lxid = MyLocalTransactionId;
+	}
+	foreach(lc, moved_entities)
+	{
+		m = (MovedEntity *) lfirst(lc);
+		if (m->main_relid == main_relid && m->entity == entity)
+			return true;
+	}
+	if (!remember)
+		return false;
+	oldcontext = MemoryContextSwitchTo(TopTransactionContext);
+	m = palloc(sizeof(MovedEntity));
+	m->main_relid = main_relid;
+	m->entity = entity;
+	moved_entities = lappend(moved_entities, m);
+	MemoryContextSwitchTo(oldcontext);
+	return true;
+}
+
+/*
  * The trigger: log the entities whose live state this row change
  * changed (see the header of this file).
  */
@@ -835,13 +892,36 @@ staging_changelog_trigger(PG_FUNCTION_ARGS)
 		goto done;
 
 	if (TRIGGER_FIRED_BY_INSERT(event))
+	{
 		has_new = row_entity(w, trigdata->tg_trigslot, &new_entity, &new_visible);
+		/* a copy of a live row that moved to the future (see above) */
+		if (has_new && new_visible && w->kind != WATCHED_PLAIN &&
+			applying_replicated_rows() &&
+			moved_entity(w->kind == WATCHED_MAIN ? w->relid : w->main_relid,
+						 new_entity, false))
+			goto done;
+	}
 	else if (TRIGGER_FIRED_BY_DELETE(event))
 		has_old = row_entity(w, trigdata->tg_trigslot, &old_entity, &old_visible);
 	else
 	{
 		has_old = row_entity(w, trigdata->tg_trigslot, &old_entity, &old_visible);
 		has_new = row_entity(w, trigdata->tg_newslot, &new_entity, &new_visible);
+		/* a live row moved to an update's start (see above) */
+		if (w->kind == WATCHED_MAIN && applying_replicated_rows() &&
+			has_old && has_new && old_visible && !new_visible &&
+			old_entity == new_entity)
+		{
+			bool		isnull;
+			Datum		created_in = slot_getattr(trigdata->tg_newslot,
+												  w->created_in_attno, &isnull);
+
+			if (!isnull && DatumGetInt64(created_in) > staging_live_version())
+			{
+				(void) moved_entity(w->relid, new_entity, true);
+				goto done;
+			}
+		}
 		/* same entity, live before and after: log only a real change */
 		if (has_old && has_new && old_visible && new_visible &&
 			old_entity == new_entity &&

@@ -8,9 +8,13 @@
  * every reference to updated_in of a versioned main table, in every part
  * of the query (target list, RETURNING, conditions, subqueries, CTEs)
  * becomes staging._visible_updated_in(tbl, updated_in): the value itself
- * up to the live version or the current time, whichever is later, and
+ * up to the latest version the reader may read (the live version, the
+ * current time, or the version a preview token opened for it), and
  * staging.max_version() beyond (the row lasts, as far as the reader can
- * know).  Queries of roles that may read every version of the tables they
+ * know).  Queries that read no versioned main table are not walked twice:
+ * a first walk over the range tables looks for one (none when the
+ * database has no versioned table), and the queries of readers who may see
+ * every version are not changed at all.  Queries of roles that may read every version of the tables they
  * read (superusers, roles that may execute staging.sign_preview(), owners
  * at a version they chose), and the statements the extension runs itself,
  * are left alone, so they keep their index paths; such plans are marked
@@ -50,6 +54,28 @@ reveals_next_version(Oid relid)
 	return writes_internal() ||
 		staging_owner_reads_freely(relid) ||
 		staging_may_read_every_version(staging_version_setter());
+}
+
+/* Does a query, or a query inside it, read a versioned main table? */
+static bool
+reads_versioned_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+		const VersionedRel *vr;
+
+		if (rte->rtekind != RTE_RELATION)
+			return false;
+		vr = registry_lookup(rte->relid);
+		return vr != NULL && vr->kind == VERSIONED_MAIN;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, reads_versioned_walker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, reads_versioned_walker, context);
 }
 
 /* Wrap references to updated_in of versioned main tables. */
@@ -109,8 +135,18 @@ hide_next_versions(Query *parse)
 	HideContext cxt;
 	Oid			argtypes[2] = {REGCLASSOID, INT8OID};
 
-	if (!staging_extension_present())
+	if (!staging_extension_present() || !registry_any() ||
+		!reads_versioned_walker((Node *) parse, NULL))
 		return false;
+
+	/*
+	 * A reader who may see every version (a superuser, an editor, the
+	 * extension's own statements) is left alone, once per query; the plan
+	 * depends on the role all the same.
+	 */
+	if (writes_internal() ||
+		staging_may_read_every_version(staging_version_setter()))
+		return true;
 	cxt.funcid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
 								 CStringGetDatum("_visible_updated_in"),
 								 PointerGetDatum(buildoidvector(argtypes, 2)),
@@ -138,5 +174,6 @@ staging_visible_updated_in(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(updated_in);
 	bound = Max(staging_live_version(),
 				staging_timestamp_to_version(GetCurrentTransactionStartTimestamp()));
+	bound = Max(bound, staging_previewed_version());
 	PG_RETURN_INT64(updated_in <= bound ? updated_in : STAGING_MAX_VERSION);
 }

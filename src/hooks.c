@@ -11,8 +11,9 @@
  *
  *	planner		get_relation_info_hook, set_rel_pathlist_hook: attach the
  *				version filter to scans of versioned tables (planner.c);
- *				planner_hook: hide the start of next versions
- *				(hide_next_version.c)
+ *				planner_hook: hide the start of next versions before
+ *				planning (hide_next_version.c), put the filter first in
+ *				the quals of every scan after it (planner.c)
  *	executor	ExecutorStart_hook: hand the read version to parallel
  *				workers (version_filter.c)
  *	utility		ProcessUtility_hook: refuse DDL and COPY that would break
@@ -51,13 +52,15 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 /*
  * A query is planned: first hide the start of next versions from readers
- * who may not know it (hide_next_version.c).
+ * who may not know it (hide_next_version.c); then, when the planner gave
+ * scans a version filter, make the filter the first qual they evaluate.
  */
 static PlannedStmt *
 staging_planner(Query *parse, const char *query_string, int cursorOptions,
 				ParamListInfo boundParams)
 {
 	bool		hidden = hide_next_versions(parse);
+	uint64		filters = planner_filter_count();
 	PlannedStmt *result;
 
 	if (prev_planner)
@@ -66,6 +69,8 @@ staging_planner(Query *parse, const char *query_string, int cursorOptions,
 		result = standard_planner(parse, query_string, cursorOptions, boundParams);
 	if (hidden)
 		result->dependsOnRole = true;
+	if (planner_filter_count() != filters)
+		planner_order_filters_first(result);
 	return result;
 }
 

@@ -48,11 +48,13 @@
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
 #include "optimizer/plancat.h"
 #include "optimizer/restrictinfo.h"
+#include "parser/parse_coerce.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -74,6 +76,15 @@ static Oid	filter_funcid = InvalidOid;
 static Oid	filter_upper_owned_funcid = InvalidOid;
 static Oid	filter_lower_owned_funcid = InvalidOid;
 static Oid	filter_owned_funcid = InvalidOid;
+static Oid	attribute_funcid = InvalidOid;	/* InvalidOid in a 1.0 database */
+static Oid	attribute_owned_funcid = InvalidOid;
+
+/*
+ * How many scans the planner gave a version filter, ever: planner_hook
+ * (hooks.c) compares it before and after planning, and only walks the
+ * finished plan of a query that got one (see planner_order_filters_first).
+ */
+static uint64 filters_attached = 0;
 
 /* pg_proc changed (routed by hooks.c): look the functions up again. */
 void
@@ -123,6 +134,19 @@ lookup_filter_functions(void)
 												"_read_lower_owned", 0, schema);
 	filter_owned_funcid = filter_function("_version_filter_owned",
 										  "_read_visible_owned", 2, schema);
+	{
+		Oid			argtypes[2] = {REGCLASSOID, INT8OID};
+		oidvector  *args = buildoidvector(argtypes, 2);
+
+		attribute_funcid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+										   CStringGetDatum("_attribute_visible"),
+										   PointerGetDatum(args),
+										   ObjectIdGetDatum(schema));
+		attribute_owned_funcid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+												 CStringGetDatum("_attribute_visible_owned"),
+												 PointerGetDatum(args),
+												 ObjectIdGetDatum(schema));
+	}
 	if (!OidIsValid(filter_upper_funcid) || !OidIsValid(filter_lower_funcid) ||
 		!OidIsValid(filter_funcid) || !OidIsValid(filter_upper_owned_funcid) ||
 		!OidIsValid(filter_lower_owned_funcid) || !OidIsValid(filter_owned_funcid))
@@ -431,6 +455,7 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	if (owned)
 		root->glob->dependsOnRole = true;
 
+	filters_attached++;
 	if (indexable)
 		hide_across_versions_indexes(root, rel, estimate);
 	if (indexable && estimate->upper_selec * estimate->lower_selec < 0.5 &&
@@ -535,21 +560,13 @@ no_index_only_scans(List *paths)
 }
 
 /*
- * set_rel_pathlist_hook (hooks.c): a versioned table read as a member of
- * an append relation whose parent did not pass the filter on (a UNION ALL
- * leg, or a child of a parent that is not versioned) checks the filter in
- * its scan.
+ * A versioned main table read as a member of an append relation whose
+ * parent did not pass the filter on (a UNION ALL leg, or a child of a
+ * parent that is not versioned) checks the filter in its scan.
  */
-void
-planner_filter_member_rel(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
+static void
+filter_member_rel(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry)
 {
-	const VersionedRel *entry;
-
-	if (rel->reloptkind != RELOPT_OTHER_MEMBER_REL || rte->rtekind != RTE_RELATION)
-		return;
-	entry = registry_lookup(rte->relid);
-	if (entry == NULL || entry->kind != VERSIONED_MAIN)
-		return;
 	lookup_filter_functions();
 	if (has_version_filter(rel->baserestrictinfo))
 		return;
@@ -559,4 +576,409 @@ planner_filter_member_rel(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte
 	rel->baserestrict_min_security = 0;
 	no_index_only_scans(rel->pathlist);
 	no_index_only_scans(rel->partial_pathlist);
+}
+
+/* A Var, under any binary-compatible relabeling, or NULL. */
+static Var *
+plain_var(Node *node)
+{
+	while (node != NULL && IsA(node, RelabelType))
+		node = (Node *) ((RelabelType *) node)->arg;
+	if (node == NULL || !IsA(node, Var) || ((Var *) node)->varlevelsup != 0)
+		return NULL;
+	return (Var *) node;
+}
+
+/*
+ * Is this clause attribute.row_id = main.row_id, for the attribute table
+ * at range table index relid and a scan of its main table (which the
+ * planner filters)?
+ */
+static bool
+is_row_id_join(PlannerInfo *root, Node *clause, Index relid,
+			   const VersionedRel *entry, const VersionedRel *main)
+{
+	OpExpr	   *op = (OpExpr *) clause;
+	Var		   *left;
+	Var		   *right;
+	int			i;
+
+	if (!IsA(clause, OpExpr) || list_length(op->args) != 2 ||
+		!op_mergejoinable(op->opno, exprType(linitial(op->args))))
+		return false;
+	left = plain_var(linitial(op->args));
+	right = plain_var(lsecond(op->args));
+	for (i = 0; i < 2 && left != NULL && right != NULL; i++)
+	{
+		Var		   *attr = i == 0 ? left : right;
+		Var		   *other = i == 0 ? right : left;
+
+		if ((Index) attr->varno == relid && attr->varattno == entry->row_id_attno &&
+			(Index) other->varno != relid && other->varattno == main->row_id_attno &&
+			other->varno > 0 && other->varno < root->simple_rel_array_size)
+		{
+			RangeTblEntry *rte = root->simple_rte_array[other->varno];
+
+			if (rte != NULL && rte->rtekind == RTE_RELATION &&
+				rte->relid == main->relid)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Does a qual (a list, an AND, or one clause) hold a row_id join? */
+static bool
+quals_join_main(PlannerInfo *root, Node *quals, Index relid,
+				const VersionedRel *entry, const VersionedRel *main)
+{
+	ListCell   *lc;
+
+	if (quals == NULL)
+		return false;
+	if (IsA(quals, List) || is_andclause(quals))
+	{
+		foreach(lc, IsA(quals, List) ? (List *) quals : ((BoolExpr *) quals)->args)
+			if (quals_join_main(root, lfirst(lc), relid, entry, main))
+				return true;
+		return false;
+	}
+	return is_row_id_join(root, quals, relid, entry, main);
+}
+
+/*
+ * Walk the join tree down to the attribute table at range table index
+ * relid: -1 when it is not below jtnode, 1 when a condition that every row
+ * of it that reaches the query's result (or decides a semi or anti join)
+ * must satisfy joins it to its main table by row_id, else 0.  Those are
+ * the conditions of WHERE, of inner joins, and of outer, semi and anti
+ * joins that have the table on their nullable (inner) side.
+ */
+static int
+joined_to_main(PlannerInfo *root, Node *jtnode, Index relid,
+			   const VersionedRel *entry, const VersionedRel *main)
+{
+	check_stack_depth();
+	if (jtnode == NULL)
+		return -1;
+	if (IsA(jtnode, RangeTblRef))
+		return ((RangeTblRef *) jtnode)->rtindex == (int) relid ? 0 : -1;
+	if (IsA(jtnode, FromExpr))
+	{
+		FromExpr   *from = (FromExpr *) jtnode;
+		ListCell   *lc;
+
+		foreach(lc, from->fromlist)
+		{
+			int			found = joined_to_main(root, lfirst(lc), relid, entry, main);
+
+			if (found >= 0)
+				return found == 1 ||
+					quals_join_main(root, from->quals, relid, entry, main) ? 1 : 0;
+		}
+		return -1;
+	}
+	if (IsA(jtnode, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) jtnode;
+		int			left = joined_to_main(root, join->larg, relid, entry, main);
+		int			right = left >= 0 ? -1 : joined_to_main(root, join->rarg, relid, entry, main);
+		bool		binding;
+
+		if (left == 1 || right == 1)
+			return 1;
+		if (left < 0 && right < 0)
+			return -1;
+		switch (join->jointype)
+		{
+			case JOIN_INNER:
+				binding = true;
+				break;
+			case JOIN_LEFT:
+			case JOIN_SEMI:
+			case JOIN_ANTI:
+				binding = right == 0;
+				break;
+			case JOIN_RIGHT:
+				binding = left == 0;
+				break;
+			default:
+				binding = false;
+				break;
+		}
+		return binding && quals_join_main(root, join->quals, relid, entry, main) ? 1 : 0;
+	}
+	return 0;
+}
+
+/*
+ * May a scan of this attribute table go without the attribute filter?
+ * Only when the query joins it to its main table by row_id, so that every
+ * attribute row it uses belongs to a visible main row, and no function
+ * that is not leakproof sees its rows before that join: none in its
+ * conditions, join conditions, equivalence classes or the expressions
+ * computed in its scan.
+ */
+static bool
+attribute_filter_redundant(PlannerInfo *root, RelOptInfo *rel,
+						   const VersionedRel *entry, const VersionedRel *main)
+{
+	ListCell   *lc;
+
+	if (joined_to_main(root, (Node *) root->parse->jointree, rel->relid,
+					   entry, main) != 1)
+		return false;
+	foreach(lc, rel->baserestrictinfo)
+		if (contain_leaked_vars((Node *) lfirst_node(RestrictInfo, lc)->clause))
+			return false;
+	foreach(lc, rel->joininfo)
+		if (contain_leaked_vars((Node *) lfirst_node(RestrictInfo, lc)->clause))
+			return false;
+	foreach(lc, rel->reltarget->exprs)
+		if (!IsA(lfirst(lc), Var) && contain_leaked_vars((Node *) lfirst(lc)))
+			return false;
+	foreach(lc, root->eq_classes)
+	{
+		EquivalenceClass *ec = (EquivalenceClass *) lfirst(lc);
+		ListCell   *lm;
+
+		if (!bms_is_member(rel->relid, ec->ec_relids))
+			continue;
+		foreach(lm, ec->ec_members)
+		{
+			Node	   *expr = (Node *) ((EquivalenceMember *) lfirst(lm))->em_expr;
+
+			if (!IsA(expr, Var) && !IsA(expr, Const) && contain_leaked_vars(expr))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Does a list of restriction clauses hold the attribute filter? */
+static bool
+has_attribute_filter(List *clauses)
+{
+	ListCell   *lc;
+
+	foreach(lc, clauses)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (IsA(rinfo->clause, FuncExpr) &&
+			(((FuncExpr *) rinfo->clause)->funcid == attribute_funcid ||
+			 ((FuncExpr *) rinfo->clause)->funcid == attribute_owned_funcid))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An attribute table shows the attribute rows of visible main rows only:
+ * its scan checks staging._attribute_visible(main table, row_id), which
+ * probes the main table's row_id index (see version_filter.c), unless the
+ * query joins it to its main table by row_id anyway (see
+ * attribute_filter_redundant).  Added after the paths were built, when
+ * the join tree and its equivalence classes are known; planner_hook puts
+ * it first among the scan's quals.
+ */
+static void
+filter_attribute_rel(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry)
+{
+	const VersionedRel *main = registry_lookup(entry->main_relid);
+	Node	   *row_id;
+	FuncExpr   *visible;
+	RestrictInfo *rinfo;
+	bool		owned;
+
+	if (main == NULL || main->kind != VERSIONED_MAIN)
+		return;
+	lookup_filter_functions();
+	if (!OidIsValid(attribute_funcid) || !OidIsValid(attribute_owned_funcid) ||
+		has_attribute_filter(rel->baserestrictinfo))
+		return;
+	if (rel->reloptkind == RELOPT_BASEREL &&
+		attribute_filter_redundant(root, rel, entry, main))
+		return;
+
+	row_id = (Node *) makeVar(rel->relid, entry->row_id_attno, entry->row_id_type,
+							  -1, InvalidOid, 0);
+	if (entry->row_id_type != INT8OID)
+		row_id = coerce_to_target_type(NULL, row_id, entry->row_id_type, INT8OID, -1,
+									   COERCION_IMPLICIT, COERCE_IMPLICIT_CAST, -1);
+	if (row_id == NULL)
+		elog(ERROR, "row_id of attribute table %s is not an integer",
+			 get_rel_name(entry->relid));
+	owned = !superuser() &&
+		object_ownercheck(RelationRelationId, main->relid, GetUserId());
+	if (owned)
+		root->glob->dependsOnRole = true;
+	visible = makeFuncExpr(owned ? attribute_owned_funcid : attribute_funcid, BOOLOID,
+						   list_make2(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+												ObjectIdGetDatum(main->relid), false, true),
+									  row_id),
+						   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	rinfo = make_simple_restrictinfo(root, (Expr *) visible);
+	rinfo->norm_selec = 1.0;
+	rinfo->outer_selec = 1.0;
+	rel->baserestrictinfo = lappend(rel->baserestrictinfo, rinfo);
+	rel->baserestrict_min_security = 0;
+	no_index_only_scans(rel->pathlist);
+	no_index_only_scans(rel->partial_pathlist);
+	filters_attached++;
+}
+
+/*
+ * set_rel_pathlist_hook (hooks.c): the paths of a relation are built.  An
+ * attribute table gets the attribute filter (see filter_attribute_rel); a
+ * versioned main table read as an append member the version filter, if
+ * its parent did not pass it on.
+ */
+void
+planner_filter_member_rel(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
+{
+	const VersionedRel *entry;
+
+	if (rte->rtekind != RTE_RELATION ||
+		(rel->reloptkind != RELOPT_BASEREL && rel->reloptkind != RELOPT_OTHER_MEMBER_REL))
+		return;
+	entry = registry_lookup(rte->relid);
+	if (entry == NULL)
+		return;
+	if (entry->kind == VERSIONED_ATTRIBUTE)
+		filter_attribute_rel(root, rel, entry);
+	else if (rel->reloptkind == RELOPT_OTHER_MEMBER_REL)
+		filter_member_rel(root, rel, entry);
+}
+
+/* How many scans got a version filter so far (see planner_hook). */
+uint64
+planner_filter_count(void)
+{
+	return filters_attached;
+}
+
+/* Is this expression a call of one of the filter functions? */
+static bool
+is_filter_call(Node *node)
+{
+	Oid			funcid;
+
+	if (node == NULL || !IsA(node, FuncExpr))
+		return false;
+	funcid = ((FuncExpr *) node)->funcid;
+	return funcid == filter_funcid || funcid == filter_owned_funcid ||
+		(OidIsValid(attribute_funcid) &&
+		 (funcid == attribute_funcid || funcid == attribute_owned_funcid)) ||
+		funcid == filter_upper_funcid || funcid == filter_upper_owned_funcid ||
+		funcid == filter_lower_funcid || funcid == filter_lower_owned_funcid;
+}
+
+/*
+ * Is this qual (an element of a plan node's implicitly ANDed qual list) a
+ * clause of the version filter: staging._version_filter(...), or
+ * column <= staging._version_filter_upper() and its lower twin?
+ */
+static bool
+is_filter_clause(Node *qual)
+{
+	if (is_filter_call(qual))
+		return true;
+	if (IsA(qual, OpExpr) && list_length(((OpExpr *) qual)->args) == 2)
+		return is_filter_call(lsecond(((OpExpr *) qual)->args));
+	return false;
+}
+
+/*
+ * A qual list with the clauses of the version filter first, the others in
+ * the order the planner chose (order_qual_clauses: by cost, then security
+ * level).  The executor evaluates the list in order and stops at the first
+ * false clause, so no other clause sees a row the filter rejects.
+ */
+static List *
+filters_first(List *quals)
+{
+	List	   *filters = NIL;
+	List	   *others = NIL;
+	ListCell   *lc;
+	bool		misplaced = false;
+
+	foreach(lc, quals)
+	{
+		Node	   *qual = (Node *) lfirst(lc);
+
+		if (is_filter_clause(qual))
+		{
+			if (others != NIL)
+				misplaced = true;
+			filters = lappend(filters, qual);
+		}
+		else
+			others = lappend(others, qual);
+	}
+	if (!misplaced)
+		return quals;
+	return list_concat(filters, others);
+}
+
+/* Put the version filter first in every node of a plan tree. */
+static void
+order_plan_tree(Plan *plan)
+{
+	ListCell   *lc;
+	List	   *children = NIL;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+	plan->qual = filters_first(plan->qual);
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			children = ((Append *) plan)->appendplans;
+			break;
+		case T_MergeAppend:
+			children = ((MergeAppend *) plan)->mergeplans;
+			break;
+		case T_BitmapAnd:
+			children = ((BitmapAnd *) plan)->bitmapplans;
+			break;
+		case T_BitmapOr:
+			children = ((BitmapOr *) plan)->bitmapplans;
+			break;
+		case T_SubqueryScan:
+			children = list_make1(((SubqueryScan *) plan)->subplan);
+			break;
+		case T_CustomScan:
+			children = ((CustomScan *) plan)->custom_plans;
+			break;
+		default:
+			break;
+	}
+	foreach(lc, children)
+		order_plan_tree((Plan *) lfirst(lc));
+	order_plan_tree(plan->lefttree);
+	order_plan_tree(plan->righttree);
+}
+
+/*
+ * planner_hook (hooks.c), after planning a query that got a version filter:
+ * the planner orders a scan's quals by cost (order_qual_clauses), so a user
+ * function declared cheaper than the filter would see rows of every
+ * version first.  Move the filter's clauses to the front of the qual list
+ * of every node (the filter is only ever in scans of versioned tables),
+ * in the main plan and in every SubPlan, InitPlan and CTE plan.  Index
+ * conditions are not quals: the index access method evaluates them with
+ * its operator family's operators, before the filter, as for row-level
+ * security.
+ */
+void
+planner_order_filters_first(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	lookup_filter_functions();
+	order_plan_tree(stmt->planTree);
+	foreach(lc, stmt->subplans)
+		order_plan_tree((Plan *) lfirst(lc));
 }

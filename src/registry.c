@@ -242,6 +242,16 @@ registry_lookup(Oid relid)
 }
 
 /*
+ * Is any relation of this database versioned?  Hooks that walk a whole
+ * query to find versioned tables skip the walk when none is.
+ */
+bool
+registry_any(void)
+{
+	return registry_ensure() && hash_get_num_entries(registry_hash) > 0;
+}
+
+/*
  * Send a relcache invalidation for a relation if it still exists (it is
  * gone when its registration is removed by the DROP TABLE cleanup).
  */

@@ -21,6 +21,14 @@
  * The launcher is restarted by the postmaster 10 s after it dies, and
  * with the server.
  *
+ * The worker also publishes invalidations (staging.publish_invalidations():
+ * dates committed ones with their commit LSN).  With
+ * staging.invalidate_after_replay = on, the NOTIFY of swaps and go-lives
+ * waits for the standbys, so the worker stays for its share of the
+ * naptime (naptime / number of databases) and calls it every
+ * PUBLISH_POLL_MS; the launcher sleeps only for what is left of the
+ * naptime after the round.
+ *
  *-------------------------------------------------------------------------
  */
 #include "staging.h"
@@ -40,6 +48,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/varlena.h"
 #include "utils/wait_event.h"
 
@@ -51,6 +60,15 @@ static char *scheduler_databases = NULL;
 
 /* GUC staging.scheduler_naptime: seconds between two rounds */
 static int	scheduler_naptime = 60;
+
+/* GUC staging.invalidate_after_replay: NOTIFY only once standbys replayed */
+static bool invalidate_after_replay = false;
+
+/* GUC staging.replay_wait_timeout: how long an invalidation waits for them */
+static int	replay_wait_timeout = 10000;
+
+/* How often a worker publishes while invalidations wait for standbys. */
+#define PUBLISH_POLL_MS 100
 
 /*
  * Define the scheduler's settings (in every process that loads the
@@ -77,6 +95,22 @@ scheduler_init(void)
 							PGC_SIGHUP,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("staging.invalidate_after_replay",
+							 "Sends NOTIFY staging_invalidation only once every connected standby replayed the change.",
+							 "Off: at commit.  On: staging.publish_invalidations() (the scheduler) sends it later.",
+							 &invalidate_after_replay,
+							 false,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("staging.replay_wait_timeout",
+							"Longest wait of an invalidation for lagging standbys.",
+							"After it, the invalidation is published naming the standbys that lag.",
+							&replay_wait_timeout,
+							10000, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
@@ -97,7 +131,7 @@ scheduler_init(void)
  * false when the postmaster died.
  */
 static bool
-run_database_worker(const char *dbname)
+run_database_worker(const char *dbname, int32 window_ms)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
@@ -120,6 +154,7 @@ run_database_worker(const char *dbname)
 	snprintf(worker.bgw_name, BGW_MAXLEN, "staging scheduler for database %s", dbname);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "staging scheduler");
 	strlcpy(worker.bgw_extra, dbname, BGW_EXTRALEN);
+	worker.bgw_main_arg = Int32GetDatum(window_ms);
 	worker.bgw_notify_pid = MyProcPid;
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
@@ -156,7 +191,8 @@ scheduler_round(void)
 	{
 		if (ShutdownRequestPending)
 			break;
-		if (!run_database_worker((const char *) lfirst(lc)))
+		if (!run_database_worker((const char *) lfirst(lc),
+								 (int32) (scheduler_naptime * 1000L / list_length(names))))
 			proc_exit(1);
 	}
 }
@@ -187,6 +223,8 @@ staging_scheduler_main(Datum main_arg)
 	while (!ShutdownRequestPending)
 	{
 		MemoryContext oldcontext;
+		TimestampTz round_start = GetCurrentTimestamp();
+		long		sleep_ms;
 
 		if (ConfigReloadPending)
 		{
@@ -199,25 +237,73 @@ staging_scheduler_main(Datum main_arg)
 		MemoryContextSwitchTo(oldcontext);
 		MemoryContextReset(round_context);
 
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 scheduler_naptime * 1000L,
-						 PG_WAIT_EXTENSION);
+		/* Workers that stayed to publish used part of the naptime. */
+		sleep_ms = scheduler_naptime * 1000L -
+			TimestampDifferenceMilliseconds(round_start, GetCurrentTimestamp());
+		if (sleep_ms > 0)
+			(void) WaitLatch(MyLatch,
+							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 sleep_ms,
+							 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
 	}
 	/* Exit code 1: restarted after bgw_restart_time unless shutting down. */
 	proc_exit(1);
 }
 
 /*
+ * One transaction that calls staging.publish_invalidations() when it
+ * exists (not before ALTER EXTENSION staging UPDATE to 1.1); returns how
+ * many invalidations still wait for standbys.
+ */
+static int64
+publish_invalidations(void)
+{
+	int64		pending = 0;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	if (SPI_execute("SELECT pg_catalog.to_regprocedure('staging.publish_invalidations()') IS NOT NULL",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		bool		present = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (present)
+		{
+			const char *query = "SELECT staging.publish_invalidations()";
+
+			pgstat_report_activity(STATE_RUNNING, query);
+			if (SPI_execute(query, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "staging scheduler: \"%s\" failed", query);
+			pending = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+		}
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return pending;
+}
+
+/*
  * A database worker: make due updates live in one database, in one
- * transaction, then exit.  Databases without the extension are left
- * alone.
+ * transaction, then publish invalidations (staying for window_ms, the
+ * argument, while they wait for standbys), then exit.  Databases without
+ * the extension are left alone.
  */
 void
 staging_scheduler_database_main(Datum main_arg)
 {
 	char		dbname[BGW_EXTRALEN];
+	TimestampTz leave = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													DatumGetInt32(main_arg));
+	bool		present;
 
 	strlcpy(dbname, MyBgworkerEntry->bgw_extra, BGW_EXTRALEN);
 
@@ -229,7 +315,8 @@ staging_scheduler_database_main(Datum main_arg)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	if (staging_extension_present())
+	present = staging_extension_present();
+	if (present)
 	{
 		const char *query = "SELECT staging.live_version(), staging.advance(now())";
 		int			ret;
@@ -260,5 +347,19 @@ staging_scheduler_database_main(Datum main_arg)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
+
+	/* Publish; while some wait for standbys, poll until our time is up. */
+	while (present)
+	{
+		(void) publish_invalidations();
+		if (!invalidate_after_replay || GetCurrentTimestamp() >= leave)
+			break;
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 PUBLISH_POLL_MS,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 	proc_exit(0);
 }

@@ -288,6 +288,19 @@ staging_grant_preview(int64 version, TimestampTz expires, bool local)
 							 true, 0, false);
 }
 
+/*
+ * The future version a valid preview grant lets the role that set
+ * staging.version read, or 0.
+ */
+int64
+staging_previewed_version(void)
+{
+	if (grant.version != 0 && grant.role == staging_version_setter() &&
+		GetCurrentTimestamp() <= grant.expires)
+		return grant.version;
+	return 0;
+}
+
 /* The role whose right to read the session version counts. */
 Oid
 staging_version_setter(void)

@@ -75,6 +75,7 @@ typedef struct VersionedRel
 extern const VersionedRel *registry_lookup(Oid relid);
 extern void registry_invalidate(Oid relid);
 extern uint64 registry_generation(void);
+extern bool registry_any(void);
 
 /*
  * An integer Datum of type int2, int4 or int8 as int64: entity ids keep
@@ -130,6 +131,7 @@ extern int64 staging_session_version(void);
 extern int64 staging_setting_version(void);
 extern void staging_check_read_privilege(int64 version);
 extern Oid	staging_version_setter(void);
+extern int64 staging_previewed_version(void);
 extern bool staging_may_read_every_version(Oid role);
 extern bool staging_owner_reads_freely(Oid relid);
 extern int64 staging_timestamp_to_version(TimestampTz ts);
@@ -147,6 +149,8 @@ extern void planner_filter_member_rel(PlannerInfo *root, RelOptInfo *rel,
 									  RangeTblEntry *rte);
 extern void planner_invalidate(Oid relid);
 extern void planner_invalidate_functions(void);
+extern uint64 planner_filter_count(void);
+extern void planner_order_filters_first(PlannedStmt *stmt);
 
 /* utility_guard.c: refuses DDL and COPY that would break versioning */
 extern void utility_guard_check(PlannedStmt *pstmt);

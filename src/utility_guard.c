@@ -15,9 +15,9 @@
  *	  writes depend on those columns.  Every other DDL (ADD COLUMN,
  *	  renaming the table or other columns, CREATE INDEX, ...) goes through
  *	  untouched.
- *	- COPY of a versioned main table TO a file or the client writes every
- *	  version row (a backup, like pg_dump), so it is only for roles that may
- *	  read every version; others get 42501, as with row security and
+ *	- COPY of a versioned main table (or of an attribute table) TO a file
+ *	  or the client writes every version row (a backup, like pg_dump), so
+ *	  it is only for roles that may read every version; others get 42501, as with row security and
  *	  row_security off.  COPY (SELECT ...) reads the session version.
  *
  *-------------------------------------------------------------------------
@@ -161,7 +161,10 @@ check_rename(RenameStmt *stmt)
 		refuse(entry, relid, stmt->subname, "rename");
 }
 
-/* COPY ... TO of a versioned main table: only for who may read every row. */
+/*
+ * COPY ... TO of a versioned main table or of an attribute table: only for
+ * who may read every row.
+ */
 static void
 check_copy(CopyStmt *copy)
 {
@@ -174,14 +177,14 @@ check_copy(CopyStmt *copy)
 		return;
 	relid = RangeVarGetRelid(copy->relation, NoLock, true);
 	entry = OidIsValid(relid) ? registry_lookup(relid) : NULL;
-	if (entry == NULL || entry->kind != VERSIONED_MAIN ||
-		staging_may_read_every_version(GetUserId()))
+	if (entry == NULL || staging_may_read_every_version(GetUserId()))
 		return;
 	name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 									  get_rel_name(relid));
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied to copy every version of versioned table %s",
+			 errmsg("permission denied to copy every version of %s %s",
+					entry->kind == VERSIONED_MAIN ? "versioned table" : "attribute table",
 					name),
 			 errdetail("COPY of a table writes every version row; only superusers and roles that may execute staging.sign_preview() may read every version."),
 			 errhint("COPY (SELECT * FROM %s) TO ... copies the rows of the session version.",

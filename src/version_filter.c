@@ -29,7 +29,14 @@
  */
 #include "staging.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/parallel.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "fmgr.h"
@@ -38,7 +45,11 @@
 #include "replication/walsender.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(staging_version_filter_upper);
 PG_FUNCTION_INFO_V1(staging_version_filter_lower);
@@ -47,6 +58,8 @@ PG_FUNCTION_INFO_V1(staging_version_filter_upper_owned);
 PG_FUNCTION_INFO_V1(staging_version_filter_lower_owned);
 PG_FUNCTION_INFO_V1(staging_version_filter_owned);
 PG_FUNCTION_INFO_V1(staging_visible_at);
+PG_FUNCTION_INFO_V1(staging_attribute_visible);
+PG_FUNCTION_INFO_V1(staging_attribute_visible_owned);
 
 /*
  * The entry points of extension version 1.0 (staging._read_upper() ...):
@@ -145,19 +158,16 @@ forget_query_range(void *arg)
 
 /*
  * The read range of the execution that calls a filter function: resolved
- * on the first call in that execution, then kept in fn_extra.  The
- * privilege check runs once per execution, unless the function filters a
+ * on the first call in that execution (the caller keeps it in fn_extra).
+ * The privilege check runs once per execution, unless the function filters a
  * table the current user owns and reads at a version it chose itself
  * (owned: the planner chose the _owned variant).
  */
 static QueryRange *
-query_range(FunctionCallInfo fcinfo, bool owned)
+execution_range(FmgrInfo *flinfo, bool owned)
 {
-	FmgrInfo   *flinfo = fcinfo->flinfo;
-	QueryRange *range = (QueryRange *) flinfo->fn_extra;
+	QueryRange *range;
 
-	if (range != NULL)
-		return range;
 	for (range = query_ranges; range != NULL; range = range->next)
 		if (range->cxt == flinfo->fn_mcxt)
 			break;
@@ -189,8 +199,18 @@ query_range(FunctionCallInfo fcinfo, bool owned)
 		staging_check_read_privilege(range->version);
 		range->checked = true;
 	}
-	flinfo->fn_extra = range;
 	return range;
+}
+
+/* The read range of the execution that calls a filter function, cached. */
+static QueryRange *
+query_range(FunctionCallInfo fcinfo, bool owned)
+{
+	FmgrInfo   *flinfo = fcinfo->flinfo;
+
+	if (flinfo->fn_extra == NULL)
+		flinfo->fn_extra = execution_range(flinfo, owned);
+	return (QueryRange *) flinfo->fn_extra;
 }
 
 /* SQL: staging._version_filter_upper(): the filter's bound for created_in. */
@@ -354,4 +374,177 @@ version_filter_executor_start(QueryDesc *queryDesc, int eflags)
 	if (strcmp(parallel_read, value) != 0)
 		(void) set_config_option("staging.parallel_read", value, PGC_SUSET,
 								 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
+}
+
+/*
+ * What the attribute filter of one scan keeps for one execution: the read
+ * range, the main table's index on row_id, and the answers so far.
+ */
+typedef struct AttributeProbe
+{
+	QueryRange *range;
+	Oid			main_relid;
+	Oid			index_relid;
+	AttrNumber	row_id_attno;
+	AttrNumber	created_in_attno;
+	AttrNumber	updated_in_attno;
+	HTAB	   *seen;			/* row_id -> visible */
+} AttributeProbe;
+
+typedef struct SeenRow
+{
+	int64		row_id;			/* hash key */
+	bool		visible;
+} SeenRow;
+
+/* Answers kept per scan and execution, at most (then forgotten). */
+#define MAX_SEEN_ROWS 65536
+
+/* A valid btree index of a main table whose first column is row_id. */
+static Oid
+main_row_id_index(Relation rel, AttrNumber row_id_attno)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (index->rd_index->indkey.values[0] == row_id_attno &&
+			index->rd_rel->relam == BTREE_AM_OID &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			index->rd_index->indisvalid)
+			result = RelationGetRelid(index);
+		index_close(index, AccessShareLock);
+		if (OidIsValid(result))
+			break;
+	}
+	list_free(indexes);
+	if (!OidIsValid(result))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("versioned table %s has no btree index on row_id",
+						RelationGetRelationName(rel)),
+				 errhint("Create one (row_id is its primary key after staging.enable_versioning).")));
+	return result;
+}
+
+/*
+ * Is the main row with this row_id visible at the range's version?  Read
+ * through its row_id index with the query's snapshot.
+ */
+static bool
+probe_main_row(AttributeProbe *probe, int64 row_id)
+{
+	Relation	rel = table_open(probe->main_relid, AccessShareLock);
+	Relation	index;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	bool		visible = false;
+
+	if (!OidIsValid(probe->index_relid))
+		probe->index_relid = main_row_id_index(rel, probe->row_id_attno);
+	index = index_open(probe->index_relid, AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(row_id));
+	scan = compat_index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		created_null;
+		bool		updated_null;
+		Datum		created_in = slot_getattr(slot, probe->created_in_attno, &created_null);
+		Datum		updated_in = slot_getattr(slot, probe->updated_in_attno, &updated_null);
+
+		visible = !created_null && !updated_null &&
+			DatumGetInt64(created_in) <= probe->range->upper &&
+			DatumGetInt64(updated_in) > probe->range->lower;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return visible;
+}
+
+/*
+ * The attribute filter: is the attribute row with this row_id visible,
+ * that is, is its main row visible at the session version?  Resolves and
+ * checks the version once per execution, like the version filter; at
+ * 'all' every row is.
+ */
+static bool
+attribute_visible(FunctionCallInfo fcinfo, bool owned)
+{
+	FmgrInfo   *flinfo = fcinfo->flinfo;
+	AttributeProbe *probe = (AttributeProbe *) flinfo->fn_extra;
+	Oid			main_relid = PG_GETARG_OID(0);
+	int64		row_id = PG_GETARG_INT64(1);
+	SeenRow    *seen;
+	bool		found;
+
+	if (probe == NULL || probe->main_relid != main_relid)
+	{
+		/*
+		 * The registry is read with a fresh snapshot, which a parallel
+		 * worker may not take: the leader checked the registration (the
+		 * planner only calls this for registered tables), workers find the
+		 * columns by their fixed names.
+		 */
+		if (!IsParallelWorker())
+		{
+			const VersionedRel *main = registry_lookup(main_relid);
+
+			if (main == NULL || main->kind != VERSIONED_MAIN)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("relation with OID %u is not a versioned table", main_relid)));
+		}
+		probe = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(AttributeProbe));
+		probe->range = execution_range(flinfo, owned);
+		probe->main_relid = main_relid;
+		probe->row_id_attno = get_attnum(main_relid, "row_id");
+		probe->created_in_attno = get_attnum(main_relid, "created_in");
+		probe->updated_in_attno = get_attnum(main_relid, "updated_in");
+		if (probe->row_id_attno <= 0 || probe->created_in_attno <= 0 ||
+			probe->updated_in_attno <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("versioned table %s has no row_id, created_in or updated_in column",
+							get_rel_name(main_relid))));
+		flinfo->fn_extra = probe;
+	}
+	if (probe->range->version == STAGING_VERSION_ALL)
+		return true;
+	if (probe->seen == NULL || hash_get_num_entries(probe->seen) >= MAX_SEEN_ROWS)
+	{
+		if (probe->seen != NULL)
+			hash_destroy(probe->seen);
+		probe->seen = blob_hash_create("staging attribute filter", 256, sizeof(int64),
+									   sizeof(SeenRow), flinfo->fn_mcxt);
+	}
+	seen = hash_search(probe->seen, &row_id, HASH_ENTER, &found);
+	if (!found)
+		seen->visible = probe_main_row(probe, row_id);
+	return seen->visible;
+}
+
+/*
+ * SQL: staging._attribute_visible(main_table, row_id): the attribute
+ * filter the planner adds to scans of attribute tables.
+ */
+Datum
+staging_attribute_visible(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(attribute_visible(fcinfo, false));
+}
+
+/* SQL: the same, for an attribute table of a table the current user owns. */
+Datum
+staging_attribute_visible_owned(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(attribute_visible(fcinfo, true));
 }

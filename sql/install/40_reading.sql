@@ -47,6 +47,26 @@ CREATE OR REPLACE FUNCTION staging._version_filter_owned(created_in bigint, upda
 COMMENT ON FUNCTION staging._version_filter_owned(bigint, bigint) IS
     '_version_filter() for a table the current user owns: no privilege check.';
 
+-- The attribute filter: the planner adds staging._attribute_visible(main
+-- table, row_id) to every scan of an attribute table, unless the query
+-- joins it to its main table by row_id (then the main table's filter
+-- decides) and no function that is not leakproof sees its rows before
+-- that join.  It probes the main table's row_id index, once per row_id and
+-- execution, at the version the session reads (checked like the version
+-- filter's).
+CREATE OR REPLACE FUNCTION staging._attribute_visible(main_table regclass, row_id bigint)
+    RETURNS boolean
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'staging_attribute_visible';
+COMMENT ON FUNCTION staging._attribute_visible(regclass, bigint) IS
+    'Attribute filter: true when the row of the versioned table with this row_id is visible at the session version (always at ''all'').';
+CREATE OR REPLACE FUNCTION staging._attribute_visible_owned(main_table regclass, row_id bigint)
+    RETURNS boolean
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'staging_attribute_visible_owned';
+COMMENT ON FUNCTION staging._attribute_visible_owned(regclass, bigint) IS
+    '_attribute_visible() for a versioned table the current user owns: no privilege check.';
+
 -- Visibility at a given version, the predicate the filters above apply at
 -- the session version, for SQL that reads one version other than the
 -- session's (the live one, in disable_versioning and changelogs).  The C

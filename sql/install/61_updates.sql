@@ -464,6 +464,8 @@ BEGIN
     IF pg_catalog.to_regprocedure('staging._changelog_advance(bigint,bigint)') IS NOT NULL THEN
         EXECUTE 'SELECT staging._changelog_advance($1, $2)' USING old_live, new_live;
     END IF;
+    -- Caches learn of it as of a swap (kind go_live, NOTIFY staging_invalidation).
+    PERFORM staging._record_go_live(old_live, new_live);
     RETURN new_live;
 END
 $$;

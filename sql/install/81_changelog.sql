@@ -176,6 +176,10 @@ BEGIN
     EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION staging._changelog_truncate(%L)',
                    trigger_name || '_truncate', tbl, cl.name);
+    -- Also in logical replication's apply workers (session_replication_role
+    -- = replica): a subscriber logs the live changes it receives.
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', tbl, trigger_name);
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', tbl, trigger_name || '_truncate');
 END
 $$;
 COMMENT ON FUNCTION staging._changelog_create_trigger(staging.changelog, regclass) IS

@@ -3,8 +3,9 @@
 -------------------------------------------------------------------------------
 
 COMMENT ON TABLE staging.invalidations IS
-    'One row per change that caches must forget (kind ''schema_swap'': detail names the schemas); '
-    'each row is also sent as JSON by NOTIFY staging_invalidation when its transaction commits.';
+    'One row per change that caches must forget (kind ''schema_swap'': detail names the schemas; '
+    'kind ''go_live'': the live version moved); each row is also sent as JSON by NOTIFY staging_invalidation '
+    'when its transaction commits, or with staging.invalidate_after_replay = on once the standbys replayed it.';
 COMMENT ON COLUMN staging.invalidations.valid_from IS
     'From when the new content is what readers see (for a swap: the end of the swap, just before its commit).';
 GRANT SELECT ON staging.invalidations TO PUBLIC;
@@ -762,12 +763,9 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     -- The schemas have been renamed: live_oid is now the candidate.
-    INSERT INTO staging.invalidations (kind, detail)
-    VALUES ('schema_swap',
+    recorded := staging._record_invalidation('schema_swap',
             jsonb_build_object('live', (SELECT nspname FROM pg_namespace WHERE oid = candidate_oid),
-                               'candidate', (SELECT nspname FROM pg_namespace WHERE oid = live_oid)))
-    RETURNING * INTO recorded;
-    PERFORM pg_notify('staging_invalidation', row_to_json(recorded)::text);
+                               'candidate', (SELECT nspname FROM pg_namespace WHERE oid = live_oid)));
 END
 $$;
 COMMENT ON FUNCTION staging._record_swap(oid, oid) IS

@@ -44,3 +44,30 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- staging.invalidations carries the commit LSN of each invalidation and
+-- when (and with which standbys lagging) it was published; the rows of
+-- 1.0 were published at their commit.
+ALTER TABLE staging.invalidations
+    ADD COLUMN commit_lsn pg_lsn,
+    ADD COLUMN published_at timestamptz,
+    ADD COLUMN lagging text[];
+UPDATE staging.invalidations SET published_at = created_at;
+CREATE INDEX invalidations_pending ON staging.invalidations (id)
+    WHERE published_at IS NULL OR commit_lsn IS NULL;
+
+-- Changelog triggers fire in logical replication apply workers too (1.1
+-- creates them ENABLE ALWAYS).
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tg.tgrelid::regclass AS tbl, tg.tgname
+               FROM pg_catalog.pg_trigger tg
+               JOIN pg_catalog.pg_proc p ON p.oid = tg.tgfoid
+              WHERE p.pronamespace = 'staging'::regnamespace
+                AND p.proname IN ('_changelog_trigger', '_changelog_truncate') LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', t.tbl, t.tgname);
+    END LOOP;
+END
+$$;
