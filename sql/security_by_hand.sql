@@ -47,7 +47,8 @@ SELECT public.sbh_try(format('UPDATE sbh.item SET updated_in = %s', :sale + 3600
 SELECT public.sbh_try('UPDATE sbh.item SET row_id = row_id + 1000');
 SELECT public.sbh_try('INSERT INTO sbh.item (entity_id, sku) VALUES (8, ''b'')');
 SELECT public.sbh_try('UPDATE sbh.item SET row_id = row_id + 1000 WHERE entity_id = 8');
--- Writes at the session version still work.
+-- Writes at the session version still work (the live attribute row flows
+-- into the sale, which did not set it).
 SELECT public.sbh_try('INSERT INTO sbh.item_text SELECT row_id, 75, ''live'' FROM sbh.item');
 SELECT public.sbh_try('UPDATE sbh.item SET sku = ''a2''');
 RESET ROLE;

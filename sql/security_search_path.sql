@@ -51,7 +51,8 @@ CREATE FUNCTION ssp_evil.min(bigint) RETURNS bigint
 SET search_path = ssp_evil, pg_catalog, public;
 -- Writes at the later update (a version row and its attribute rows are
 -- created), at the sale (temporary: rollback copies; merges into the
--- later version), and at live (history copies, merges into both).
+-- later version), and at live (history copies, merges into both; the
+-- deleted attribute row leaves the versions that did not set it).
 SET staging.version = :later;
 UPDATE ssp.item SET price = 12;
 SET staging.version = :sale;

@@ -146,6 +146,17 @@ SET staging.version = 1;
 UPDATE catalog_product_entity SET price = 1 WHERE entity_id = 1;
 DELETE FROM catalog_product_entity WHERE entity_id = 1;
 INSERT INTO catalog_product_entity (entity_id, sku) VALUES (7, 'sku-7');
+-- The statement is refused as a whole, also when it matches no row, and
+-- so are statements on attribute tables.
+UPDATE catalog_product_entity SET price = 1 WHERE entity_id = 99;
+DELETE FROM catalog_product_entity WHERE entity_id = 99;
+INSERT INTO catalog_product_entity (entity_id, sku) SELECT 99, 'x' WHERE false;
+UPDATE catalog_product_entity_varchar SET value = 'x' WHERE false;
+-- At a future version where no update starts: 55000, with or without rows.
+SELECT staging.to_version('2099-01-01 00:00+00') AS nowhere \gset
+SET staging.version = :nowhere;
+UPDATE catalog_product_entity SET price = 1 WHERE entity_id = 99;
+DELETE FROM catalog_product_entity_varchar WHERE false;
 RESET staging.version;
 \set VERBOSITY default
 

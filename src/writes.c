@@ -80,6 +80,7 @@ PG_FUNCTION_INFO_V1(staging_main_write_before);
 PG_FUNCTION_INFO_V1(staging_main_write_after);
 PG_FUNCTION_INFO_V1(staging_attribute_write_before);
 PG_FUNCTION_INFO_V1(staging_attribute_write_after);
+PG_FUNCTION_INFO_V1(staging_write_statement_before);
 
 #define MAX_VERSION STAGING_MAX_VERSION
 
@@ -124,7 +125,14 @@ typedef struct AttrMergePlan
 	int			nval;
 	AttrNumber *val;
 	SPIPlanPtr	merge_later;	/* NULL: no unique key on row_id */
+	int			ncopy;			/* the columns a copy takes over */
+	AttrNumber *copy;
+	SPIPlanPtr	insert_later;	/* NULL: no unique key on row_id */
+	SPIPlanPtr	delete_later;
 } AttrMergePlan;
+
+static void build_attr_insert_delete(AttrMergePlan *a, Relation rel, Relation main_rel,
+									 const VersionedRel *vr, Form_pg_attribute entity_att);
 
 static HTAB *attr_plans_hash = NULL;
 static HTAB *plans_hash = NULL;
@@ -238,6 +246,10 @@ free_attr_merge(AttrMergePlan *a)
 {
 	if (a->merge_later)
 		SPI_freeplan(a->merge_later);
+	if (a->insert_later)
+		SPI_freeplan(a->insert_later);
+	if (a->delete_later)
+		SPI_freeplan(a->delete_later);
 	if (a->cxt)
 		MemoryContextDelete(a->cxt);
 }
@@ -684,6 +696,59 @@ check_write_version(Relation rel, int64 v, int64 live)
 	return end;
 }
 
+/*
+ * BEFORE STATEMENT trigger of a versioned main table and its attribute
+ * tables: a write statement at a history version (25006) or at a future
+ * version where no update starts (55000) is refused as a whole, also when
+ * it matches no row.  An UPDATE that sets created_in, updated_in or row_id
+ * lays out version rows by hand: left to the row trigger, which checks who
+ * may.  The extension's own statements and 'all' pass.
+ */
+Datum
+staging_write_statement_before(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const VersionedRel *vr;
+	Relation	rel;
+	int64		v;
+	int64		live;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(td->tg_event))
+		elog(ERROR, "staging._write_statement_before() must be a BEFORE STATEMENT trigger");
+	if (internal_depth > 0)
+		return PointerGetDatum(NULL);
+	v = staging_setting_version();
+	if (v == STAGING_VERSION_ALL || v == staging_live_version())
+		return PointerGetDatum(NULL);
+	rel = td->tg_relation;
+	vr = registry_lookup(RelationGetRelid(rel));
+	if (vr == NULL)
+		return PointerGetDatum(NULL);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && td->tg_updatedcols != NULL)
+	{
+		AttrNumber	own[3];
+		int			n = 0;
+
+		own[n++] = vr->row_id_attno;
+		if (vr->kind == VERSIONED_MAIN)
+		{
+			own[n++] = vr->created_in_attno;
+			own[n++] = vr->updated_in_attno;
+		}
+		for (int i = 0; i < n; i++)
+			if (own[i] > 0 &&
+				bms_is_member(own[i] - FirstLowInvalidHeapAttributeNumber, td->tg_updatedcols))
+				return PointerGetDatum(NULL);
+	}
+	live = staging_live_version_for_write();
+	v = write_version(rel);
+	if (v == STAGING_VERSION_ALL)
+		return PointerGetDatum(NULL);
+	(void) check_write_version(rel, v, live);
+	return PointerGetDatum(NULL);
+}
+
 /* An entity id as text, for messages. */
 static char *
 entity_text(Datum entity, Oid type)
@@ -700,6 +765,10 @@ entity_text(Datum entity, Oid type)
  * write of an update that ends at end (0: permanent or live).  With
  * filtered (the row was picked by the version filter), a row that ended
  * at the live version means advance() moved it while the statement ran.
+ * A row is a temporary update's own when it spans that update exactly: a
+ * row that starts at its start but does not end at its end was made by a
+ * live edit while the update ran, and the entity is free for later
+ * updates.
  */
 static void
 check_split(Relation rel, const char *entity, int64 c, int64 u,
@@ -726,7 +795,7 @@ check_split(Relation rel, const char *entity, int64 c, int64 u,
 						v, entity, RelationGetRelationName(rel), u),
 				 errhint("Two updates of one entity may not overlap: reschedule one of them.")));
 	if (v > live && c > 1 && update_starting_at(c, &other_end) &&
-		other_end > v)
+		other_end > v && u == other_end)
 		ereport(ERROR,
 				(errcode(ERRCODE_EXCLUSION_VIOLATION),
 				 errmsg("update " INT64_FORMAT " of entity %s of table \"%s\" would start inside the temporary update " INT64_FORMAT,
@@ -1153,6 +1222,78 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Build the statements that carry an inserted or deleted attribute row
+ * into the entity's later versions: $1 the entity (as text), $2 the first
+ * version, then the values of the copied columns.  An inserted row goes
+ * to every later version row that has no row with its key; a deleted row
+ * leaves every later version row whose row with its key still has its
+ * values (the three-way merge of the row's existence).
+ */
+static void
+build_attr_insert_delete(AttrMergePlan *a, Relation rel, Relation main_rel,
+						 const VersionedRel *vr, Form_pg_attribute entity_att)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	char	   *attr_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													   RelationGetRelationName(rel));
+	char	   *main_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(main_rel)),
+													   RelationGetRelationName(main_rel));
+	const char *row_id = quote_identifier(NameStr(TupleDescAttr(desc, vr->row_id_attno - 1)->attname));
+	char	   *entity = psprintf("m.%s", quote_identifier(NameStr(entity_att->attname)));
+	char	   *entity_arg = psprintf("$1::%s", format_type_be_qualified(entity_att->atttypid));
+	StringInfoData ins;
+	StringInfoData del;
+	StringInfoData keys;
+	Oid		   *types = palloc(sizeof(Oid) * (2 + a->ncopy));
+	int			i;
+
+	types[0] = TEXTOID;
+	types[1] = INT8OID;
+	initStringInfo(&ins);
+	initStringInfo(&del);
+	initStringInfo(&keys);
+	appendStringInfo(&ins, "INSERT INTO %s (", attr_name);
+	for (i = 0; i < a->ncopy; i++)
+		appendStringInfo(&ins, "%s, ",
+						 quote_identifier(NameStr(TupleDescAttr(desc, a->copy[i] - 1)->attname)));
+	appendStringInfo(&ins, "%s) SELECT ", row_id);
+	appendStringInfo(&del, "DELETE FROM %s a USING %s m WHERE m.row_id OPERATOR(pg_catalog.=) a.%s AND ",
+					 attr_name, main_name, row_id);
+	for (i = 0; i < a->ncopy; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a->copy[i] - 1);
+		const char *col = quote_identifier(NameStr(att->attname));
+		char	   *arg = psprintf("$%d::%s", i + 3, format_type_be_qualified(att->atttypid));
+		bool		is_key = false;
+		int			k;
+
+		types[i + 2] = att->atttypid;
+		for (k = 0; k < a->nkey; k++)
+			if (a->key[k] == a->copy[i])
+				is_key = true;
+		appendStringInfo(&ins, "%s, ", arg);
+		if (is_key)
+		{
+			appendStringInfoString(&keys, " AND ");
+			append_equals(&keys, psprintf("x.%s", col), arg, att->atttypid);
+			append_equals(&del, psprintf("a.%s", col), arg, att->atttypid);
+		}
+		else
+			append_not_distinct(&del, psprintf("a.%s", col), arg, att->atttypid, false);
+		appendStringInfoString(&del, " AND ");
+	}
+	appendStringInfo(&ins, "m.row_id FROM %s m WHERE ", main_name);
+	append_equals(&ins, entity, entity_arg, entity_att->atttypid);
+	appendStringInfo(&ins, " AND m.created_in OPERATOR(pg_catalog.>=) $2"
+					 " AND NOT EXISTS (SELECT FROM %s x WHERE x.%s OPERATOR(pg_catalog.=) m.row_id%s)",
+					 attr_name, row_id, keys.data);
+	append_equals(&del, entity, entity_arg, entity_att->atttypid);
+	appendStringInfoString(&del, " AND m.created_in OPERATOR(pg_catalog.>=) $2");
+	a->insert_later = prepare(ins.data, 2 + a->ncopy, types);
+	a->delete_later = prepare(del.data, 2 + a->ncopy, types);
+}
+
+/*
  * Build the three-way merge of an attribute table: $1 the entity (as
  * text), $2 the first version; per value column its old and new value;
  * then the key columns.
@@ -1200,7 +1341,10 @@ build_attr_merge(AttrMergePlan *a, Relation rel, Relation main_rel,
 	if (a->nkey == 0)
 		return;
 
-	(void) copied_columns(a->relid, &ncols, &cols, CurrentMemoryContext);
+	(void) copied_columns(a->relid, &ncols, &cols, a->cxt);
+	a->ncopy = ncols;
+	a->copy = cols;
+	build_attr_insert_delete(a, rel, main_rel, vr, entity_att);
 	a->val = MemoryContextAlloc(a->cxt, sizeof(AttrNumber) * Max(1, ncols));
 	a->nval = 0;
 	for (i = 0; i < ncols; i++)
@@ -1322,7 +1466,7 @@ staging_attribute_write_after(PG_FUNCTION_ARGS)
 	Relation	rel = td->tg_relation;
 	TupleDesc	desc = RelationGetDescr(rel);
 	HeapTuple	old = td->tg_trigtuple;
-	HeapTuple	new = td->tg_newtuple;
+	HeapTuple	new = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : old;
 	const VersionedRel *main_vr;
 	Relation	main_rel;
 	InternalState st;
@@ -1335,7 +1479,7 @@ staging_attribute_write_after(PG_FUNCTION_ARGS)
 	bool		isnull;
 	char	   *entity;
 
-	if (vr == NULL || internal_depth > 0 || !TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	if (vr == NULL || internal_depth > 0)
 		return PointerGetDatum(NULL);
 	v = write_version(rel);
 	if (v == STAGING_VERSION_ALL)
@@ -1357,7 +1501,36 @@ staging_attribute_write_after(PG_FUNCTION_ARGS)
 		(Datum[]) {Int64GetDatum(integer_datum(heap_getattr(new, vr->row_id_attno, desc, &isnull),
 											   vr->row_id_type))},
 		NULL, SPI_OK_SELECT);
-	if (a->merge_later != NULL && SPI_processed == 1)
+	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		/* An inserted or deleted row: its existence flows on. */
+		if (a->insert_later != NULL && SPI_processed == 1)
+		{
+			u = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			entity = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+			if (u != MAX_VERSION)
+			{
+				int			nargs = 2 + a->ncopy;
+				Datum	   *values = palloc(sizeof(Datum) * nargs);
+				char	   *nulls = palloc(nargs);
+				int			i;
+
+				values[0] = CStringGetTextDatum(entity);
+				values[1] = Int64GetDatum(u);
+				nulls[0] = nulls[1] = ' ';
+				for (i = 0; i < a->ncopy; i++)
+				{
+					values[i + 2] = heap_getattr(old, a->copy[i], desc, &isnull);
+					nulls[i + 2] = isnull ? 'n' : ' ';
+				}
+				if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+					run(a->insert_later, values, nulls, SPI_OK_INSERT);
+				else
+					run(a->delete_later, values, nulls, SPI_OK_DELETE);
+			}
+		}
+	}
+	else if (a->merge_later != NULL && SPI_processed == 1)
 	{
 		u = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		entity = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);

@@ -20,7 +20,12 @@ CREATE OR REPLACE FUNCTION staging._attribute_write_after() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'staging_attribute_write_after';
 COMMENT ON FUNCTION staging._attribute_write_after() IS
-    'Trigger: merges an edit of an attribute row into the matching attribute rows of later versions.';
+    'Trigger: merges an edit, insert or delete of an attribute row into the attribute rows of later versions.';
+CREATE OR REPLACE FUNCTION staging._write_statement_before() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_write_statement_before';
+COMMENT ON FUNCTION staging._write_statement_before() IS
+    'Statement trigger: refuses a write statement at a history version (25006) or at a version where no update starts (55000), also when it matches no row.';
 
 -- Install the write triggers on a registered main table and its attribute
 -- tables (again: CREATE OR REPLACE).  The AFTER DELETE trigger's name
@@ -40,6 +45,8 @@ BEGIN
     END IF;
     EXECUTE format('CREATE OR REPLACE TRIGGER staging_write BEFORE INSERT OR UPDATE OR DELETE ON %s
                     FOR EACH ROW EXECUTE FUNCTION staging._main_write_before()', tbl);
+    EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_statement BEFORE INSERT OR UPDATE OR DELETE ON %s
+                    FOR EACH STATEMENT EXECUTE FUNCTION staging._write_statement_before()', tbl);
     EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_after AFTER UPDATE ON %s
                     FOR EACH ROW WHEN (OLD.created_in <> NEW.created_in
                                        OR NEW.updated_in <> 9223372036854775807)
@@ -49,7 +56,9 @@ BEGIN
     FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl LOOP
         EXECUTE format('CREATE OR REPLACE TRIGGER staging_write BEFORE INSERT OR UPDATE OR DELETE ON %s
                         FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_before()', a);
-        EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_after AFTER UPDATE ON %s
+        EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_statement BEFORE INSERT OR UPDATE OR DELETE ON %s
+                        FOR EACH STATEMENT EXECUTE FUNCTION staging._write_statement_before()', a);
+        EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_after AFTER INSERT OR UPDATE OR DELETE ON %s
                         FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_after()', a);
     END LOOP;
 END
@@ -68,10 +77,12 @@ DECLARE
 BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS staging_write ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS staging_write_after ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS staging_write_statement ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS "A_staging_keep_history" ON %s', tbl);
     FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS staging_write ON %s', a);
         EXECUTE format('DROP TRIGGER IF EXISTS staging_write_after ON %s', a);
+        EXECUTE format('DROP TRIGGER IF EXISTS staging_write_statement ON %s', a);
     END LOOP;
 END
 $$;

@@ -21,6 +21,30 @@ DROP FUNCTION staging._read_visible_owned(bigint, bigint);
 -- CREATE OR REPLACE in 10_versions.sql changes its language in place (it
 -- cannot be dropped: it is the default of created_in in versioned tables).
 
+-- Write statements at a history version, or at a version where no update
+-- starts, are refused as a whole by a statement trigger (also when they
+-- match no row): put it on the tables versioned under 1.0.  Inserted and
+-- deleted attribute rows flow into later versions: the AFTER trigger of
+-- attribute tables fires on INSERT and DELETE too.
+CREATE FUNCTION staging._write_statement_before() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_write_statement_before';
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT relid FROM staging.versioned_table
+             UNION ALL SELECT relid FROM staging.attribute_table LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER staging_write_statement BEFORE INSERT OR UPDATE OR DELETE ON %s
+                        FOR EACH STATEMENT EXECUTE FUNCTION staging._write_statement_before()', t);
+    END LOOP;
+    FOR t IN SELECT relid FROM staging.attribute_table LOOP
+        EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER staging_write_after AFTER INSERT OR UPDATE OR DELETE ON %s
+                        FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_after()', t);
+    END LOOP;
+END
+$$;
+
 -- staging.invalidations carries the commit LSN of each invalidation and
 -- when (and with which standbys lagging) it was published; the rows of
 -- 1.0 were published at their commit.
