@@ -253,38 +253,6 @@ required_attno(Oid relid, const char *column)
 	return attno;
 }
 
-/* An index of the main table whose first column is row_id. */
-static Oid
-row_id_index(Oid main_relid, AttrNumber row_id_attno)
-{
-	Relation	rel = table_open(main_relid, AccessShareLock);
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	Oid			result = InvalidOid;
-
-	foreach(lc, indexes)
-	{
-		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
-
-		if (index->rd_index->indkey.values[0] == row_id_attno &&
-			index->rd_rel->relam == BTREE_AM_OID &&
-			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
-			index->rd_index->indisvalid)
-			result = RelationGetRelid(index);
-		index_close(index, AccessShareLock);
-		if (OidIsValid(result))
-			break;
-	}
-	table_close(rel, AccessShareLock);
-	if (!OidIsValid(result))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("versioned table %s has no btree index on row_id",
-						get_rel_name(main_relid)),
-				 errhint("Create one (row_id is its primary key after staging.enable_versioning).")));
-	return result;
-}
-
 /*
  * Can rows be put into the log table directly?  Only when it is exactly
  * what create_changelog made (columns, identity), with indexes on plain
@@ -406,8 +374,13 @@ load_watched_table(WatchedTable *w, Relation rel, const char *changelog)
 		w->main_entity_type = get_atttype(w->main_relid, main->entity_attno);
 		w->main_created_in_attno = required_attno(w->main_relid, "created_in");
 		w->main_updated_in_attno = required_attno(w->main_relid, "updated_in");
-		w->main_index = row_id_index(w->main_relid,
-									 required_attno(w->main_relid, "row_id"));
+		{
+			Relation	main_rel = table_open(w->main_relid, AccessShareLock);
+
+			w->main_index = registry_row_id_index(main_rel,
+												  required_attno(w->main_relid, "row_id"));
+			table_close(main_rel, AccessShareLock);
+		}
 		/* attribute tables keep their integer link column's type */
 		w->row_id_type = get_atttype(w->relid, w->row_id_attno);
 		if ((w->row_id_type != INT2OID && w->row_id_type != INT4OID &&

@@ -23,11 +23,14 @@
  */
 #include "staging.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -239,6 +242,41 @@ registry_lookup(Oid relid)
 	if (!registry_ensure())
 		return NULL;
 	return hash_search(registry_hash, &relid, HASH_FIND, NULL);
+}
+
+/*
+ * A valid btree index of a versioned main table whose first column is
+ * row_id, to find a version row by row_id (the attribute filter and the
+ * changelog triggers of attribute tables); 55000 when there is none.
+ */
+Oid
+registry_row_id_index(Relation rel, AttrNumber row_id_attno)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (index->rd_index->indkey.values[0] == row_id_attno &&
+			index->rd_rel->relam == BTREE_AM_OID &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			index->rd_index->indisvalid)
+			result = RelationGetRelid(index);
+		index_close(index, AccessShareLock);
+		if (OidIsValid(result))
+			break;
+	}
+	list_free(indexes);
+	if (!OidIsValid(result))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("versioned table %s has no btree index on row_id",
+						RelationGetRelationName(rel)),
+				 errhint("Create one (row_id is its primary key after staging.enable_versioning).")));
+	return result;
 }
 
 /*

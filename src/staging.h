@@ -76,6 +76,7 @@ extern const VersionedRel *registry_lookup(Oid relid);
 extern void registry_invalidate(Oid relid);
 extern uint64 registry_generation(void);
 extern bool registry_any(void);
+extern Oid	registry_row_id_index(Relation rel, AttrNumber row_id_attno);
 
 /*
  * An integer Datum of type int2, int4 or int8 as int64: entity ids keep

@@ -400,37 +400,6 @@ typedef struct SeenRow
 /* Answers kept per scan and execution, at most (then forgotten). */
 #define MAX_SEEN_ROWS 65536
 
-/* A valid btree index of a main table whose first column is row_id. */
-static Oid
-main_row_id_index(Relation rel, AttrNumber row_id_attno)
-{
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	Oid			result = InvalidOid;
-
-	foreach(lc, indexes)
-	{
-		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
-
-		if (index->rd_index->indkey.values[0] == row_id_attno &&
-			index->rd_rel->relam == BTREE_AM_OID &&
-			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
-			index->rd_index->indisvalid)
-			result = RelationGetRelid(index);
-		index_close(index, AccessShareLock);
-		if (OidIsValid(result))
-			break;
-	}
-	list_free(indexes);
-	if (!OidIsValid(result))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("versioned table %s has no btree index on row_id",
-						RelationGetRelationName(rel)),
-				 errhint("Create one (row_id is its primary key after staging.enable_versioning).")));
-	return result;
-}
-
 /*
  * Is the main row with this row_id visible at the range's version?  Read
  * through its row_id index with the query's snapshot.
@@ -446,7 +415,7 @@ probe_main_row(AttributeProbe *probe, int64 row_id)
 	bool		visible = false;
 
 	if (!OidIsValid(probe->index_relid))
-		probe->index_relid = main_row_id_index(rel, probe->row_id_attno);
+		probe->index_relid = registry_row_id_index(rel, probe->row_id_attno);
 	index = index_open(probe->index_relid, AccessShareLock);
 	slot = table_slot_create(rel, NULL);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(row_id));
