@@ -860,8 +860,9 @@ staging_changelog_trigger(PG_FUNCTION_ARGS)
 	 * row into an unchanged copy and the update's row.  Those entities are
 	 * logged when the version goes live (staging._changelog_advance). The
 	 * writer's right to that version was checked by the write triggers.
+	 * The same holds while its rows are laid out after the statement.
 	 */
-	if (w->kind != WATCHED_PLAIN && writes_at_future_version())
+	if (w->kind != WATCHED_PLAIN && (writes_at_future_version() || writes_rebuilding_future()))
 		goto done;
 
 	if (TRIGGER_FIRED_BY_INSERT(event))

@@ -130,6 +130,13 @@ static List *depth_marks = NIL;
 /* Entities to lay out at the end of the statement (TopTransactionContext). */
 static List *pending_rebuilds = NIL;
 
+/*
+ * Laying out rows after a write at a future version: the live row the
+ * statement wrote gets its values back, which changes nothing the live
+ * version shows (the changelog triggers ask, see writes_rebuilding_future).
+ */
+static bool rebuilding_future = false;
+
 /* A subtransaction starts, commits or aborts (routed by hooks.c). */
 void
 writes_subxact_event(SubXactEvent event, SubTransactionId mySubid)
@@ -179,6 +186,7 @@ writes_xact_end(XactEvent event)
 		list_free_deep(depth_marks);
 		depth_marks = NIL;
 		pending_rebuilds = NIL; /* in TopTransactionContext */
+		rebuilding_future = false;
 	}
 }
 
@@ -715,6 +723,13 @@ typedef struct PendingRebuild
 	int64		keep_created_in;
 } PendingRebuild;
 
+/* Are the rows of a write at a future version being laid out? */
+bool
+writes_rebuilding_future(void)
+{
+	return rebuilding_future;
+}
+
 /* SELECT 1 FROM staging.field_writes for one entity, prepared once. */
 static SPIPlanPtr has_writes_plan = NULL;
 
@@ -896,6 +911,8 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	todo = pending_rebuilds;
 	pending_rebuilds = NIL;
+	rebuilding_future = staging_setting_version() != STAGING_VERSION_ALL &&
+		staging_setting_version() > staging_live_version();
 	model_begin(&st);
 	foreach(lc, todo)
 	{
@@ -936,6 +953,7 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 			elog(ERROR, "staging: could not lay out entity " INT64_FORMAT, r->entity);
 	}
 	internal_end(&st);
+	rebuilding_future = false;
 	list_free_deep(todo);
 	return PointerGetDatum(NULL);
 }
@@ -1042,6 +1060,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		/* INSERT: the entity appears at v, until its next version. */
 		HeapTuple	new = td->tg_trigtuple;
 		int64		until = MAX_VERSION;
+		int64		end;
 		int64		given_c = int8_column(new, desc, vr->created_in_attno);
 
 		/*
@@ -1055,7 +1074,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 			check_by_hand(rel, "insert rows with their own created_in or updated_in");
 			return PointerGetDatum(new);
 		}
-		(void) check_write_version(rel, v, live);
+		end = check_write_version(rel, v, live);
 		if (!isnull)
 		{
 			InternalState st;
@@ -1080,8 +1099,9 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 				push_rebuild(relid, entity, 0, 0);
 			}
 		}
+		/* (a temporary update's entity ends with it: as the rows will be laid out) */
 		vals[0] = Int64GetDatum(v);
-		vals[1] = Int64GetDatum(until);
+		vals[1] = Int64GetDatum(end != 0 && end < until ? end : until);
 		return PointerGetDatum(heap_modify_tuple_by_cols(new, desc, 2, cols, vals, nulls));
 	}
 }

@@ -65,7 +65,10 @@ BEGIN
                         FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_before()', a);
         EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_statement BEFORE INSERT OR UPDATE OR DELETE ON %s
                         FOR EACH STATEMENT EXECUTE FUNCTION staging._write_statement_before()', a);
-        EXECUTE format('DROP TRIGGER IF EXISTS staging_write_after ON %s', a);
+        IF EXISTS (SELECT FROM pg_catalog.pg_trigger
+                    WHERE tgrelid = a AND tgname = 'staging_write_after') THEN
+            EXECUTE format('DROP TRIGGER staging_write_after ON %s', a);  -- 1.0's
+        END IF;
         EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_rebuild AFTER INSERT OR UPDATE OR DELETE ON %s
                         FOR EACH STATEMENT EXECUTE FUNCTION staging._write_statement_after()', a);
     END LOOP;
@@ -91,7 +94,6 @@ BEGIN
     FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS staging_write_rebuild ON %s', a);
         EXECUTE format('DROP TRIGGER IF EXISTS staging_write ON %s', a);
-        EXECUTE format('DROP TRIGGER IF EXISTS staging_write_after ON %s', a);
         EXECUTE format('DROP TRIGGER IF EXISTS staging_write_statement ON %s', a);
     END LOOP;
 END
