@@ -754,6 +754,22 @@ model_begin(InternalState *st)
 	internal_depth++;
 }
 
+/*
+ * The write record must be there.  A library newer than the installed SQL
+ * objects (between installing it and ALTER EXTENSION staging UPDATE from
+ * 1.0) has none: live writes are made in place, others are refused.
+ */
+static void
+require_model(Relation rel)
+{
+	if (!OidIsValid(get_relname_relid("field_writes", staging_schema_oid())))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot write table \"%s\" at a future version: the staging extension's SQL objects are older than its library",
+						RelationGetRelationName(rel)),
+				 errhint("Run ALTER EXTENSION staging UPDATE.")));
+}
+
 /* Does the entity of a main table have a record (a future)? */
 static bool
 entity_has_writes(Oid relid, int64 entity)
@@ -761,6 +777,8 @@ entity_has_writes(Oid relid, int64 entity)
 	InternalState st;
 	bool		found;
 
+	if (!OidIsValid(get_relname_relid("field_writes", staging_schema_oid())))
+		return false;
 	model_begin(&st);
 	if (has_writes_plan == NULL)
 		has_writes_plan = prepare("SELECT 1 FROM staging.field_writes "
@@ -845,6 +863,7 @@ record_main_write(Relation rel, int64 entity, int64 v, const char *kind,
 	bool		isnull;
 	bool		recorded;
 
+	require_model(rel);
 	model_begin(&st);
 	if (SPI_execute_with_args("SELECT staging._write_main($1, $2, $3, $4, pg_catalog.to_jsonb($5), $6)",
 							  6, types, values, set_cols == (Datum) 0 ? "     n" : NULL,
@@ -879,6 +898,7 @@ record_attribute_write(Relation rel, int64 entity, int64 v, const char *kind,
 		nulls[4] = 'n';
 	if (new == NULL)
 		nulls[5] = 'n';
+	require_model(rel);
 	model_begin(&st);
 	if (SPI_execute_with_args("SELECT staging._write_attribute($1, $2, $3, $4, "
 							  "pg_catalog.to_jsonb($5), pg_catalog.to_jsonb($6))",
@@ -1025,10 +1045,23 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		(void) check_write_version(rel, v, live);
 		check_row_written(rel, c, u, v, live, true);
 		if (recorded)
-		{
 			(void) record_main_write(rel, entity, v, "update", new, set_columns(td, desc));
-			push_rebuild(relid, entity, 0, 0);
+		if (v != live && version_visible(c, u, live))
+		{
+			/*
+			 * The live row, written at a future version: until its values
+			 * are laid out again at the end of the statement it is the
+			 * update's row [v, u) (what RETURNING shows), not live, so that
+			 * nobody, a logical replica's changelog included, takes the
+			 * passing values for a live edit.
+			 */
+			push_rebuild(relid, entity, int8_column(old, desc, vr->row_id_attno), c);
+			vals[0] = Int64GetDatum(v);
+			vals[1] = Int64GetDatum(u);
+			return PointerGetDatum(heap_modify_tuple_by_cols(new, desc, 2, cols, vals, nulls));
 		}
+		if (recorded)
+			push_rebuild(relid, entity, 0, 0);
 		if (c == v || v != live)
 			return PointerGetDatum(new);
 		/* a live edit of a row begun before: history keeps [c, v) */
@@ -1285,7 +1318,6 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 		}
 	}
 	internal_end(&st);
-	table_close(main_rel, NoLock);
 	if (recorded)
 	{
 		HeapTuple	old = TRIGGER_FIRED_BY_INSERT(td->tg_event) ? NULL : td->tg_trigtuple;
@@ -1295,8 +1327,19 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 									  TRIGGER_FIRED_BY_INSERT(td->tg_event) ? "insert" :
 									  TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? "update" : "delete",
 									  old, new);
-		push_rebuild(vr->main_relid, entity, 0, 0);
+		if (v != live && version_visible(c, u, live))
+		{
+			/* the live main row is the update's until the end of the statement (as above) */
+			internal_begin(main_rel, &st);
+			run(p->set_bounds, (Datum[]) {Int64GetDatum(row_id), Int64GetDatum(v),
+				Int64GetDatum(u)}, NULL, SPI_OK_UPDATE);
+			internal_end(&st);
+			push_rebuild(vr->main_relid, entity, row_id, c);
+		}
+		else
+			push_rebuild(vr->main_relid, entity, 0, 0);
 	}
+	table_close(main_rel, NoLock);
 	return proceed(td);
 }
 

@@ -158,6 +158,10 @@ DECLARE
 BEGIN
     IF v > live THEN
         PERFORM staging._check_overlap(tbl, entity, v);
+        -- (the update's earlier writes of these fields are superseded)
+        DELETE FROM staging.field_writes w
+         WHERE w.main_table = tbl AND w.entity_id = entity AND w.owner = v
+           AND w.attribute_table IS NOT DISTINCT FROM attr AND w.field = ANY (fields);
         INSERT INTO staging.field_writes (main_table, entity_id, owner, position,
                                           attribute_table, field, value)
         SELECT tbl, entity, v, v, attr, f.field, f.value
@@ -176,6 +180,13 @@ BEGIN
              ORDER BY w.owner DESC LIMIT 1;
             own := coalesce(own, 0);
         END IF;
+        -- Superseded for every version from the live one on: the same
+        -- owner's earlier writes of the field up to the live version
+        -- (other owners' stay: they tell which fields an update set).
+        DELETE FROM staging.field_writes w
+         WHERE w.main_table = tbl AND w.entity_id = entity
+           AND w.attribute_table IS NOT DISTINCT FROM attr AND w.field = fields[i]
+           AND w.position <= live AND w.owner = own;
         INSERT INTO staging.field_writes (main_table, entity_id, owner, position,
                                           attribute_table, field, value)
         VALUES (tbl, entity, own, live, attr, fields[i], vals[i]);
@@ -498,9 +509,9 @@ BEGIN
         have_start := have_start || r.created_in;
         have_end := have_end || r.updated_in;
         have_doc := have_doc || r.doc;
-        IF r.created_in <= live THEN
+        IF (keep_row_id IS NULL AND r.created_in <= live) OR r.row_id = keep_row_id THEN
             live_row := r.row_id;
-            live_created := r.created_in;
+            live_created := coalesce(keep_created_in, r.created_in);
         END IF;
     END LOOP;
 
@@ -515,7 +526,7 @@ BEGIN
             target[i] := live_row;
         ELSE
             FOR j IN 1 .. coalesce(cardinality(ids), 0) LOOP
-                IF have_start[j] = starts[i] THEN
+                IF have_start[j] = starts[i] AND ids[j] IS DISTINCT FROM live_row THEN
                     target[i] := ids[j];
                 END IF;
             END LOOP;
@@ -526,10 +537,10 @@ BEGIN
     -- version when it began before it).
     FOR j IN 1 .. coalesce(cardinality(ids), 0) LOOP
         IF array_position(target, ids[j]) IS NULL THEN
-            IF have_start[j] < live THEN
+            IF ids[j] = live_row AND live_created < live THEN
                 PERFORM staging._run_as_owner(tbl,
-                    format('UPDATE %s SET updated_in = $2 WHERE row_id OPERATOR(pg_catalog.=) $1', tbl),
-                    ARRAY[ids[j], live]);
+                    format('UPDATE %s SET created_in = $3, updated_in = $2 WHERE row_id OPERATOR(pg_catalog.=) $1', tbl),
+                    ARRAY[ids[j], live, live_created]);
             ELSE
                 PERFORM staging._run_as_owner(tbl,
                     format('DELETE FROM %s WHERE row_id OPERATOR(pg_catalog.=) $1', tbl), ARRAY[ids[j]]);
@@ -574,17 +585,19 @@ BEGIN
                     CONTINUE WHEN ids[j] <> target[i];
                     IF (pass = 2 AND have_end[j] >= ends[i]) OR (pass = 4 AND have_end[j] < ends[i]) THEN
                         IF have_end[j] <> ends[i]
+                           OR (i = 1 AND have_start[j] <> live_created)
                            OR EXISTS (SELECT FROM jsonb_each(imgs[i] -> 'row') e
                                        WHERE e.key = ANY (fields)
                                          AND (have_doc[j] -> e.key) IS DISTINCT FROM e.value) THEN
                             PERFORM staging._run_as_owner(tbl,
-                                format('UPDATE %s x SET updated_in = $2%s FROM jsonb_populate_record(NULL::%s, %L::jsonb) r
+                                format('UPDATE %s x SET created_in = $3, updated_in = $2%s
+                                          FROM jsonb_populate_record(NULL::%s, %L::jsonb) r
                                          WHERE x.row_id OPERATOR(pg_catalog.=) $1',
                                        tbl,
                                        (SELECT coalesce(string_agg(format(', %I = r.%I', f, f), ''), '')
                                           FROM jsonb_object_keys(imgs[i] -> 'row') f WHERE f = ANY (fields)),
                                        tbl, (imgs[i] -> 'row')::text),
-                                ARRAY[ids[j], ends[i]]);
+                                ARRAY[ids[j], ends[i], CASE WHEN i = 1 THEN live_created ELSE have_start[j] END]);
                         END IF;
                         PERFORM staging._rebuild_attributes(tbl, ids[j], imgs[i] -> 'attrs');
                     END IF;
