@@ -730,9 +730,6 @@ writes_rebuilding_future(void)
 	return rebuilding_future;
 }
 
-/* SELECT 1 FROM staging.field_writes for one entity, prepared once. */
-static SPIPlanPtr has_writes_plan = NULL;
-
 /* Run the model's statements as the owner of the extension. */
 static void
 model_begin(InternalState *st)
@@ -770,25 +767,34 @@ require_model(Relation rel)
 				 errhint("Run ALTER EXTENSION staging UPDATE.")));
 }
 
-/* Does the entity of a main table have a record (a future)? */
+/*
+ * Does the entity of a main table have a record (a future)?  Asked for
+ * every live write, so read straight from the index, with the latest
+ * snapshot: a live edit that waited for the first write of an update to
+ * the entity must see the record that write committed.
+ */
 static bool
 entity_has_writes(Oid relid, int64 entity)
 {
-	InternalState st;
+	Oid			nsp = staging_schema_oid();
+	Oid			writes_oid = get_relname_relid("field_writes", nsp);
+	Oid			index_oid = get_relname_relid("field_writes_entity", nsp);
+	Relation	writes;
+	SysScanDesc scan;
+	ScanKeyData key[2];
 	bool		found;
 
-	if (!OidIsValid(get_relname_relid("field_writes", staging_schema_oid())))
+	if (!OidIsValid(writes_oid) || !OidIsValid(index_oid))
 		return false;
-	model_begin(&st);
-	if (has_writes_plan == NULL)
-		has_writes_plan = prepare("SELECT 1 FROM staging.field_writes "
-								  "WHERE main_table OPERATOR(pg_catalog.=) $1 "
-								  "AND entity_id OPERATOR(pg_catalog.=) $2 LIMIT 1",
-								  2, (Oid[]) {REGCLASSOID, INT8OID});
-	run(has_writes_plan, (Datum[]) {ObjectIdGetDatum(relid), Int64GetDatum(entity)},
-		NULL, SPI_OK_SELECT);
-	found = SPI_processed > 0;
-	internal_end(&st);
+	writes = table_open(writes_oid, AccessShareLock);
+	ScanKeyInit(&key[0], get_attnum(writes_oid, "main_table"), BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], get_attnum(writes_oid, "entity_id"), BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum(entity));
+	scan = systable_beginscan(writes, index_oid, true, GetLatestSnapshot(), 2, key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(writes, AccessShareLock);
 	return found;
 }
 
