@@ -171,6 +171,23 @@ BEGIN
     SELECT array_agg(u.id ORDER BY u.id DESC) INTO running
       FROM staging.updates u WHERE u.id <= live AND u.rollback_id > live;
     FOR i IN 1 .. cardinality(fields) LOOP
+        -- A live INSERT clears every attribute row; those a running
+        -- temporary update set (but not all of them) are its own: the
+        -- clear is recorded key by key then.
+        IF attr IS NOT NULL AND fields[i] = '*' AND running IS NOT NULL
+           AND NOT EXISTS (SELECT FROM staging.field_writes w
+                            WHERE w.main_table = tbl AND w.entity_id = entity
+                              AND w.owner = ANY (running) AND w.attribute_table = attr
+                              AND w.field = '*')
+           AND EXISTS (SELECT FROM staging.field_writes w
+                        WHERE w.main_table = tbl AND w.entity_id = entity
+                          AND w.owner = ANY (running) AND w.attribute_table = attr) THEN
+            PERFORM staging._record(tbl, entity, v, live, attr, keys, array_fill(NULL::jsonb, ARRAY[cardinality(keys)]))
+               FROM (SELECT array_agg(DISTINCT w.field) AS keys FROM staging.field_writes w
+                      WHERE w.main_table = tbl AND w.entity_id = entity
+                        AND w.attribute_table = attr AND w.field <> '*') k;
+            CONTINUE;
+        END IF;
         own := 0;
         IF running IS NOT NULL THEN
             SELECT w.owner INTO own FROM staging.field_writes w
