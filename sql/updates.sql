@@ -1,6 +1,6 @@
 -- Scheduled updates (campaigns): create_update, reschedule_update,
--- delete_update and advance, on a small catalog whose version rows are
--- laid out by hand (as versioned writes lay them out).
+-- delete_update and advance, on a small catalog written at the updates'
+-- versions.
 SET timezone = 'UTC';
 CREATE SCHEMA upd;
 SET search_path = upd, public;
@@ -31,6 +31,7 @@ CREATE TABLE product_varchar (
 );
 INSERT INTO staging.versioned_table VALUES ('product', 'entity_id', 'sequence_product');
 INSERT INTO staging.attribute_table VALUES ('product_varchar', 'product', 'entity_id');
+SELECT staging._enable_versioned_writes('product');
 INSERT INTO sequence_product VALUES (1), (2), (3);
 INSERT INTO product (entity_id, created_in, updated_in, sku, price)
 SELECT e, 1, staging.max_version(), 'sku-' || e, 10 * e FROM generate_series(1, 3) e;
@@ -79,24 +80,16 @@ SELECT id = :sale AS is_sale, name, description, start_time, end_time,
 -- Another update may not start or end at the same second.
 SELECT staging.create_update('Clash', '2035-11-26 00:00:00.2+00');
 
--- The version rows the writes would make: the sale changes product 1 from
--- its start until its end, then the product is as before (a copy of the
--- row before the sale, with its attribute rows); the new prices change
--- product 2.
-UPDATE product SET updated_in = :sale WHERE entity_id = 1;
-SELECT staging._copy_version_row('product', row_id, :sale,
-                                 staging.to_version('2035-11-26 00:00+00'))
-  FROM product WHERE entity_id = 1 AND created_in = 1 \gset
-SELECT staging._copy_version_row('product', row_id, staging.to_version('2035-11-26 00:00+00'),
-                                 staging.max_version())
-  FROM product WHERE entity_id = 1 AND created_in = 1;
-UPDATE product SET price = 8 WHERE entity_id = 1 AND created_in = :sale;
+-- Writes at the updates' versions: the sale changes product 1 (its price
+-- and its name) from its start until its end, then the product is as
+-- before; the new prices change product 2.
+SET staging.version = :sale;
+UPDATE product SET price = 8 WHERE entity_id = 1;
 UPDATE product_varchar SET value = 'Product 1 (sale!)'
- WHERE row_id = (SELECT row_id FROM product WHERE entity_id = 1 AND created_in = :sale);
-UPDATE product SET updated_in = :prices WHERE entity_id = 2;
-SELECT staging._copy_version_row('product', row_id, :prices, staging.max_version())
-  FROM product WHERE entity_id = 2 AND created_in = 1 \gset
-UPDATE product SET price = 25 WHERE entity_id = 2 AND created_in = :prices;
+ WHERE row_id = (SELECT row_id FROM product WHERE entity_id = 1);
+SET staging.version = :prices;
+UPDATE product SET price = 25 WHERE entity_id = 2;
+SET staging.version = 'all';
 SELECT * FROM timeline;
 SELECT * FROM broken;
 
@@ -108,21 +101,20 @@ SELECT staging.reschedule_update(:sale, '2035-11-20 00:00+00', '2035-11-21 00:00
 SELECT name, start_time, end_time FROM staging.updates WHERE id = :sale;
 SELECT * FROM timeline WHERE entity_id = 1;
 SELECT * FROM broken;
--- A sale on product 2 may not be moved across the new prices of product 2.
-UPDATE product SET updated_in = :sale WHERE entity_id = 2 AND created_in = 1;
-INSERT INTO product (entity_id, created_in, updated_in, sku, price)
-VALUES (2, :sale, staging.to_version('2035-11-21 00:00+00'), 'sku-2', 15),
-       (2, staging.to_version('2035-11-21 00:00+00'), :prices, 'sku-2', 20);
-INSERT INTO product_varchar (row_id, attribute_id, value)
-SELECT row_id, 73, 'Product 2' FROM product
- WHERE entity_id = 2 AND created_in > 1 AND created_in < :prices;
-SELECT staging.reschedule_update(:sale, '2035-11-20 00:00+00', '2035-12-02 00:00+00');
-SELECT staging.reschedule_update(:sale, '2035-12-03 00:00+00', '2035-12-04 00:00+00');
--- The refused moves changed nothing.
-SELECT * FROM timeline WHERE entity_id = 2;
+-- The sale lowers product 2 too, which the new prices change later.
+-- Moved after them, the sale shows its price while it runs and the new
+-- prices come back when it ends; moved back, the new prices win from
+-- their start.
+SET staging.version = :sale;
+UPDATE product SET price = 15 WHERE entity_id = 2;
+SET staging.version = 'all';
+SELECT staging.reschedule_update(:sale, '2035-12-03 00:00+00', '2035-12-04 00:00+00') AS sale \gset
+SELECT * FROM timeline WHERE entity_id IN (1, 2);
+SELECT staging.reschedule_update(:sale, '2035-11-20 00:00+00', '2035-11-21 00:00+00') AS sale \gset
+SELECT * FROM timeline WHERE entity_id IN (1, 2);
 
--- A temporary update made permanent loses its rollback rows; made
--- temporary again, it gets them back as copies of the rows before it.
+-- A temporary update made permanent keeps its changes for good; made
+-- temporary again, they end with it.
 SELECT staging.reschedule_update(:sale, '2035-11-20 00:00+00');
 SELECT * FROM timeline WHERE entity_id IN (1, 2);
 SELECT * FROM broken;
@@ -132,14 +124,9 @@ SELECT * FROM broken;
 
 -- Deleting an update removes every change it made; the timeline is whole.
 SELECT staging.create_update('Mistake', '2035-11-22 00:00+00', '2035-11-22 12:00+00') AS mistake \gset
-UPDATE product SET updated_in = :mistake WHERE entity_id = 3;
-SELECT staging._copy_version_row('product', row_id, :mistake,
-                                 staging.to_version('2035-11-22 12:00+00'))
-  FROM product WHERE entity_id = 3 AND created_in = 1 \gset
-SELECT staging._copy_version_row('product', row_id, staging.to_version('2035-11-22 12:00+00'),
-                                 staging.max_version())
-  FROM product WHERE entity_id = 3 AND created_in = 1 \gset
-UPDATE product SET price = 0 WHERE entity_id = 3 AND created_in = :mistake;
+SET staging.version = :mistake;
+UPDATE product SET price = 0 WHERE entity_id = 3;
+SET staging.version = 'all';
 SELECT * FROM timeline WHERE entity_id = 3;
 SELECT staging.delete_update(:mistake);
 SELECT * FROM timeline WHERE entity_id = 3;

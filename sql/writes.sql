@@ -115,25 +115,16 @@ DELETE FROM catalog_product_entity_decimal
 SELECT * FROM timeline('{2}');
 
 -- A sale scheduled for product 3, and a permanent price change of
--- product 4 (the rows the updates' writes make, laid out by hand).
+-- product 4, written at their versions.
 SELECT staging.create_update('Sale', '2035-06-01 00:00+00', '2035-06-08 00:00+00') AS sale \gset
 SELECT staging.create_update('Summer', '2035-07-01 00:00+00') AS summer \gset
-SET staging.version = 'all';
-UPDATE catalog_product_entity SET updated_in = :sale WHERE entity_id = 3;
-SELECT staging._copy_version_row('catalog_product_entity', row_id, :sale,
-                                 staging.to_version('2035-06-08 00:00+00'))
-  FROM catalog_product_entity WHERE entity_id = 3 \gset
-SELECT staging._copy_version_row('catalog_product_entity', row_id,
-                                 staging.to_version('2035-06-08 00:00+00'), staging.max_version())
-  FROM catalog_product_entity WHERE entity_id = 3 AND created_in = 1 \gset
-UPDATE catalog_product_entity SET price = 25 WHERE entity_id = 3 AND created_in = :sale;
-UPDATE catalog_product_entity SET updated_in = :summer WHERE entity_id = 4;
-SELECT staging._copy_version_row('catalog_product_entity', row_id, :summer, staging.max_version())
-  FROM catalog_product_entity WHERE entity_id = 4 \gset
+SET staging.version = :sale;
+UPDATE catalog_product_entity SET price = 25 WHERE entity_id = 3;
+SET staging.version = :summer;
 UPDATE catalog_product_entity SET price = 45, description = 'Summer description'
- WHERE entity_id = 4 AND created_in = :summer;
+ WHERE entity_id = 4;
 UPDATE catalog_product_entity_varchar SET value = 'Product 4 for summer'
- WHERE row_id = (SELECT row_id FROM catalog_product_entity WHERE entity_id = 4 AND created_in = :summer);
+ WHERE row_id = (SELECT row_id FROM catalog_product_entity WHERE entity_id = 4);
 RESET staging.version;
 SELECT * FROM timeline('{3,4}');
 

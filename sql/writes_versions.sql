@@ -116,6 +116,8 @@ SELECT staging.create_update('Flash', '2035-11-22 00:00+00', '2035-11-24 00:00+0
 SET staging.version = :flash;
 UPDATE catalog_product_entity SET price = 7 WHERE entity_id = 1;
 RESET staging.version;
+-- A permanent update starting inside the sale may change the product:
+-- from its start it wins, and the sale's end leaves its change in place.
 SELECT staging.create_update('Inside', '2035-11-24 12:00+00') AS inside \gset
 SET staging.version = :inside;
 UPDATE catalog_product_entity SET price = 7 WHERE entity_id = 1;

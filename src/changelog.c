@@ -774,13 +774,14 @@ log_entity(WatchedTable *w, int64 entity)
 
 /*
  * Logical replication applies the rows of a write at a future version
- * one by one, without the writer's session version: the live row moved
- * to the update's start (an UPDATE that makes it invisible), then its
- * unchanged copy inserted back at the live version (and copies of its
- * attribute rows).  The apply worker remembers, for the rest of its
- * transaction, the entities whose live row moved to the future, and
- * does not log them or their copies: what the live version shows did
- * not change.  The entities are logged when the version goes live.
+ * one by one, without the writer's session version: the live row moves
+ * to the update's start (an UPDATE that makes it invisible) while the
+ * statement runs, then the entity's rows are laid out again (the live
+ * row back at the live version, its attribute rows back to their values,
+ * new rows for the update).  The apply worker remembers, for the rest of
+ * its transaction, the entities whose live row moved to the future, and
+ * does not log their rows: what the live version shows did not change.
+ * The entities are logged when the version goes live.
  */
 typedef struct MovedEntity
 {
@@ -860,8 +861,9 @@ staging_changelog_trigger(PG_FUNCTION_ARGS)
 	 * row into an unchanged copy and the update's row.  Those entities are
 	 * logged when the version goes live (staging._changelog_advance). The
 	 * writer's right to that version was checked by the write triggers.
+	 * The same holds while its rows are laid out after the statement.
 	 */
-	if (w->kind != WATCHED_PLAIN && writes_at_future_version())
+	if (w->kind != WATCHED_PLAIN && (writes_at_future_version() || writes_rebuilding_future()))
 		goto done;
 
 	if (TRIGGER_FIRED_BY_INSERT(event))
@@ -875,7 +877,13 @@ staging_changelog_trigger(PG_FUNCTION_ARGS)
 			goto done;
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(event))
+	{
 		has_old = row_entity(w, trigdata->tg_trigslot, &old_entity, &old_visible);
+		if (has_old && w->kind != WATCHED_PLAIN && applying_replicated_rows() &&
+			moved_entity(w->kind == WATCHED_MAIN ? w->relid : w->main_relid,
+						 old_entity, false))
+			goto done;
+	}
 	else
 	{
 		has_old = row_entity(w, trigdata->tg_trigslot, &old_entity, &old_visible);
@@ -895,6 +903,15 @@ staging_changelog_trigger(PG_FUNCTION_ARGS)
 				goto done;
 			}
 		}
+		/*
+		 * The rows of a moved entity laid out again (its live row back at
+		 * the live version, its attribute rows back to their values): no
+		 * change of what the live version shows.
+		 */
+		if (w->kind != WATCHED_PLAIN && applying_replicated_rows() && has_new &&
+			moved_entity(w->kind == WATCHED_MAIN ? w->relid : w->main_relid,
+						 new_entity, false))
+			goto done;
 		/* same entity, live before and after: log only a real change */
 		if (has_old && has_new && old_visible && new_visible &&
 			old_entity == new_entity &&

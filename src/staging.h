@@ -160,6 +160,7 @@ extern void utility_guard_check(PlannedStmt *pstmt);
 extern void writes_xact_end(XactEvent event);
 extern void writes_subxact_event(SubXactEvent event, SubTransactionId subid);
 extern bool writes_internal(void);
+extern bool writes_rebuilding_future(void);
 
 /* hide_next_version.c: updated_in beyond what the reader may know */
 extern bool hide_next_versions(Query *parse);

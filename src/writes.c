@@ -54,6 +54,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -81,6 +82,7 @@ PG_FUNCTION_INFO_V1(staging_main_write_after);
 PG_FUNCTION_INFO_V1(staging_attribute_write_before);
 PG_FUNCTION_INFO_V1(staging_attribute_write_after);
 PG_FUNCTION_INFO_V1(staging_write_statement_before);
+PG_FUNCTION_INFO_V1(staging_write_statement_after);
 
 #define MAX_VERSION STAGING_MAX_VERSION
 
@@ -97,44 +99,15 @@ typedef struct WritePlans
 	MemoryContext cxt;
 	int			ncols;			/* columns a copy carries over */
 	AttrNumber *cols;			/* their attribute numbers */
-	int			nmerged;		/* columns an edit flows into later rows */
-	AttrNumber *merged;
 	SPIPlanPtr	insert_copy;	/* INSERT values, created_in, updated_in */
 	SPIPlanPtr	copy_row;		/* INSERT ... SELECT from a row_id */
 	SPIPlanPtr	set_bounds;		/* UPDATE created_in, updated_in */
 	SPIPlanPtr	row_bounds;		/* lock a row, SELECT its bounds and entity */
 	SPIPlanPtr	next_version;	/* first version of an entity after v */
-	SPIPlanPtr	delete_later;	/* DELETE the rows of an entity from v */
-	SPIPlanPtr	merge_later;	/* the three-way merge into later rows */
 	int			nattr;
 	SPIPlanPtr *copy_attr;		/* per attribute table: copy its rows */
 } WritePlans;
 
-/*
- * The three-way merge of an attribute table: its rows are matched across
- * versions by the other columns of its unique key on row_id (attribute_id,
- * store_id in Magento's EAV tables).
- */
-typedef struct AttrMergePlan
-{
-	Oid			relid;			/* hash key: the attribute table */
-	uint64		generation;		/* registry_generation() when built */
-	MemoryContext cxt;
-	int			nkey;
-	AttrNumber *key;
-	int			nval;
-	AttrNumber *val;
-	SPIPlanPtr	merge_later;	/* NULL: no unique key on row_id */
-	int			ncopy;			/* the columns a copy takes over */
-	AttrNumber *copy;
-	SPIPlanPtr	insert_later;	/* NULL: no unique key on row_id */
-	SPIPlanPtr	delete_later;
-} AttrMergePlan;
-
-static void build_attr_insert_delete(AttrMergePlan *a, Relation rel, Relation main_rel,
-									 const VersionedRel *vr, Form_pg_attribute entity_att);
-
-static HTAB *attr_plans_hash = NULL;
 static HTAB *plans_hash = NULL;
 
 /* Nesting depth of our own writes: the triggers step aside for them. */
@@ -153,6 +126,16 @@ typedef struct DepthMark
 } DepthMark;
 
 static List *depth_marks = NIL;
+
+/* Entities to lay out at the end of the statement (TopTransactionContext). */
+static List *pending_rebuilds = NIL;
+
+/*
+ * Laying out rows after a write at a future version: the live row the
+ * statement wrote gets its values back, which changes nothing the live
+ * version shows (the changelog triggers ask, see writes_rebuilding_future).
+ */
+static bool rebuilding_future = false;
 
 /* A subtransaction starts, commits or aborts (routed by hooks.c). */
 void
@@ -202,6 +185,8 @@ writes_xact_end(XactEvent event)
 		internal_depth = 0;
 		list_free_deep(depth_marks);
 		depth_marks = NIL;
+		pending_rebuilds = NIL; /* in TopTransactionContext */
+		rebuilding_future = false;
 	}
 }
 
@@ -227,7 +212,7 @@ static void
 free_write_plans(WritePlans *p)
 {
 	SPIPlanPtr	all[] = {p->insert_copy, p->copy_row, p->set_bounds,
-	p->row_bounds, p->next_version, p->delete_later, p->merge_later};
+	p->row_bounds, p->next_version};
 	int			i;
 
 	for (i = 0; i < (int) lengthof(all); i++)
@@ -238,20 +223,6 @@ free_write_plans(WritePlans *p)
 			SPI_freeplan(p->copy_attr[i]);
 	if (p->cxt)
 		MemoryContextDelete(p->cxt);
-}
-
-/* Free the prepared statement and memory of an attribute table's merge. */
-static void
-free_attr_merge(AttrMergePlan *a)
-{
-	if (a->merge_later)
-		SPI_freeplan(a->merge_later);
-	if (a->insert_later)
-		SPI_freeplan(a->insert_later);
-	if (a->delete_later)
-		SPI_freeplan(a->delete_later);
-	if (a->cxt)
-		MemoryContextDelete(a->cxt);
 }
 
 /* Prepare and keep one statement. */
@@ -298,20 +269,6 @@ append_equals(StringInfo buf, const char *a, const char *b, Oid typid)
 		appendStringInfo(buf, "%s::pg_catalog.text OPERATOR(pg_catalog.=) %s::pg_catalog.text",
 						 a, b);
 	}
-}
-
-/*
- * Append "a IS NOT DISTINCT FROM b" (with distinct, "a IS DISTINCT FROM
- * b") for values of type typid, spelled with the schema-qualified equality
- * operator.
- */
-static void
-append_not_distinct(StringInfo buf, const char *a, const char *b, Oid typid, bool distinct)
-{
-	appendStringInfo(buf, "%s(CASE WHEN %s IS NULL THEN %s IS NULL WHEN %s IS NULL THEN false ELSE ",
-					 distinct ? "NOT " : "", a, b, b);
-	append_equals(buf, a, b, typid);
-	appendStringInfoString(buf, " END)");
 }
 
 /*
@@ -411,58 +368,6 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 	append_equals(&sql, entity, "$1", entity_type);
 	appendStringInfoString(&sql, " AND created_in OPERATOR(pg_catalog.>) $2");
 	p->next_version = prepare(sql.data, 2, ent_types);
-
-	resetStringInfo(&sql);
-	appendStringInfo(&sql, "DELETE FROM %s WHERE ", tbl);
-	append_equals(&sql, entity, "$1", entity_type);
-	appendStringInfoString(&sql, " AND created_in OPERATOR(pg_catalog.>=) $2");
-	p->delete_later = prepare(sql.data, 2, ent_types);
-
-	/*
-	 * The three-way merge: $1 entity, $2 first version; then per column
-	 * its old and new value.  Only rows holding an old value of a column
-	 * that changed are touched.
-	 */
-	p->merged = MemoryContextAlloc(p->cxt, sizeof(AttrNumber) * Max(1, p->ncols));
-	p->nmerged = 0;
-	for (i = 0; i < p->ncols; i++)
-		if (p->cols[i] != vr->entity_attno)
-			p->merged[p->nmerged++] = p->cols[i];
-	if (p->nmerged > 0)
-	{
-		StringInfoData where;
-
-		initStringInfo(&where);
-		types = palloc(sizeof(Oid) * (2 + 2 * p->nmerged));
-		types[0] = entity_type;
-		types[1] = INT8OID;
-		resetStringInfo(&sql);
-		appendStringInfo(&sql, "UPDATE %s SET ", tbl);
-		for (i = 0; i < p->nmerged; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, p->merged[i] - 1);
-			const char *col = quote_identifier(NameStr(att->attname));
-			int			o = 3 + 2 * i;
-
-			char	   *old_value = psprintf("$%d", o);
-			char	   *new_value = psprintf("$%d", o + 1);
-
-			types[2 + 2 * i] = att->atttypid;
-			types[3 + 2 * i] = att->atttypid;
-			appendStringInfo(&sql, "%s%s = CASE WHEN ", i > 0 ? ", " : "", col);
-			append_not_distinct(&sql, col, old_value, att->atttypid, false);
-			appendStringInfo(&sql, " THEN %s ELSE %s END", new_value, col);
-			appendStringInfo(&where, "%s(", i > 0 ? " OR " : "");
-			append_not_distinct(&where, col, old_value, att->atttypid, false);
-			appendStringInfoString(&where, " AND ");
-			append_not_distinct(&where, old_value, new_value, att->atttypid, true);
-			appendStringInfoChar(&where, ')');
-		}
-		appendStringInfoString(&sql, " WHERE ");
-		append_equals(&sql, entity, "$1", entity_type);
-		appendStringInfo(&sql, " AND created_in OPERATOR(pg_catalog.>=) $2 AND (%s)", where.data);
-		p->merge_later = prepare(sql.data, 2 + 2 * p->nmerged, types);
-	}
 
 	/* Attribute tables: copy the rows of one row_id to another. */
 	if (SPI_execute_with_args("SELECT relid FROM staging.attribute_table "
@@ -749,33 +654,16 @@ staging_write_statement_before(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* An entity id as text, for messages. */
-static char *
-entity_text(Datum entity, Oid type)
-{
-	Oid			func;
-	bool		varlena;
-
-	getTypeOutputInfo(type, &func, &varlena);
-	return OidOutputFunctionCall(func, entity);
-}
-
 /*
- * Checks before a row [c, u) of an entity is split at version v by a
- * write of an update that ends at end (0: permanent or live).  With
- * filtered (the row was picked by the version filter), a row that ended
- * at the live version means advance() moved it while the statement ran.
- * A row is a temporary update's own when it spans that update exactly: a
- * row that starts at its start but does not end at its end was made by a
- * live edit while the update ran, and the entity is free for later
- * updates.
+ * Checks before a row [c, u) is written at version v: with filtered (the
+ * row was picked by the version filter), a row that ended at the live
+ * version means advance() moved it while the statement ran (40001); a
+ * row not visible at v is not the session version's to write
+ * (an attribute row of another version row, say).
  */
 static void
-check_split(Relation rel, const char *entity, int64 c, int64 u,
-			int64 v, int64 end, int64 live, bool filtered)
+check_row_written(Relation rel, int64 c, int64 u, int64 v, int64 live, bool filtered)
 {
-	int64		other_end;
-
 	if (filtered && u <= v && v == live)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -788,19 +676,6 @@ check_split(Relation rel, const char *entity, int64 c, int64 u,
 				 errmsg("a row of table \"%s\" written at version " INT64_FORMAT " is not visible at that version",
 						RelationGetRelationName(rel), v),
 				 errhint("Write rows as the session version shows them; for an attribute table, restrict the write to the row_id of rows visible at that version (join the main table).")));
-	if (end != 0 && u < end)
-		ereport(ERROR,
-				(errcode(ERRCODE_EXCLUSION_VIOLATION),
-				 errmsg("update " INT64_FORMAT " of entity %s of table \"%s\" would overlap its version starting at " INT64_FORMAT,
-						v, entity, RelationGetRelationName(rel), u),
-				 errhint("Two updates of one entity may not overlap: reschedule one of them.")));
-	if (v > live && c > 1 && update_starting_at(c, &other_end) &&
-		other_end > v && u == other_end)
-		ereport(ERROR,
-				(errcode(ERRCODE_EXCLUSION_VIOLATION),
-				 errmsg("update " INT64_FORMAT " of entity %s of table \"%s\" would start inside the temporary update " INT64_FORMAT,
-						v, entity, RelationGetRelationName(rel), c),
-				 errhint("Two updates of one entity may not overlap: reschedule one of them.")));
 }
 
 /* Check that a trigger is the row trigger of a versioned main table. */
@@ -828,8 +703,293 @@ proceed(TriggerData *td)
 }
 
 /*
+ * The write model (sql/install/63_write_model.sql): a write to an entity
+ * that has a future (a record in staging.field_writes), or any write at
+ * an update's version, is recorded per field by staging._write_main or
+ * staging._write_attribute, and the entity's rows from the live version
+ * on are laid out again by staging._rebuild at the end of the statement
+ * (the statement trigger staging_write_rebuild).  The row the statement
+ * itself writes only carries the new values until then, which keeps
+ * RETURNING and the row count what the user sees, and keeps the live row
+ * (and its row_id) where a waiting writer finds it.
+ *
+ * The record belongs to the extension: these calls run as its owner.
+ */
+typedef struct PendingRebuild
+{
+	Oid			relid;			/* the main table */
+	int64		entity;
+	int64		keep_row_id;	/* the live row a DELETE at a future version removed */
+	int64		keep_created_in;
+} PendingRebuild;
+
+/* Are the rows of a write at a future version being laid out? */
+bool
+writes_rebuilding_future(void)
+{
+	return rebuilding_future;
+}
+
+/* Run the model's statements as the owner of the extension. */
+static void
+model_begin(InternalState *st)
+{
+	Oid			owner = InvalidOid;
+	HeapTuple	tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(staging_schema_oid()));
+
+	if (HeapTupleIsValid(tuple))
+	{
+		owner = ((Form_pg_namespace) GETSTRUCT(tuple))->nspowner;
+		ReleaseSysCache(tuple);
+	}
+	if (!OidIsValid(owner))
+		elog(ERROR, "staging: the schema of the extension is missing");
+	GetUserIdAndSecContext(&st->save_userid, &st->save_sec_context);
+	SetUserIdAndSecContext(owner, st->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "staging: SPI_connect failed");
+	internal_depth++;
+}
+
+/*
+ * The write record must be there.  A library newer than the installed SQL
+ * objects (between installing it and ALTER EXTENSION staging UPDATE from
+ * 1.0) has none: live writes are made in place, others are refused.
+ */
+static void
+require_model(Relation rel)
+{
+	if (!OidIsValid(get_relname_relid("field_writes", staging_schema_oid())))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot write table \"%s\" at a future version: the staging extension's SQL objects are older than its library",
+						RelationGetRelationName(rel)),
+				 errhint("Run ALTER EXTENSION staging UPDATE.")));
+}
+
+/*
+ * Does the entity of a main table have a record (a future)?  Asked for
+ * every live write, so read straight from the index, with the latest
+ * snapshot: a live edit that waited for the first write of an update to
+ * the entity must see the record that write committed.
+ */
+static bool
+entity_has_writes(Oid relid, int64 entity)
+{
+	Oid			nsp = staging_schema_oid();
+	Oid			writes_oid = get_relname_relid("field_writes", nsp);
+	Oid			index_oid = get_relname_relid("field_writes_entity", nsp);
+	Relation	writes;
+	SysScanDesc scan;
+	ScanKeyData key[2];
+	bool		found;
+
+	if (!OidIsValid(writes_oid) || !OidIsValid(index_oid))
+		return false;
+	writes = table_open(writes_oid, AccessShareLock);
+	ScanKeyInit(&key[0], get_attnum(writes_oid, "main_table"), BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], get_attnum(writes_oid, "entity_id"), BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum(entity));
+	scan = systable_beginscan(writes, index_oid, true, GetLatestSnapshot(), 2, key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(writes, AccessShareLock);
+	return found;
+}
+
+/* Lay the entity out again at the end of the statement. */
+static void
+push_rebuild(Oid relid, int64 entity, int64 keep_row_id, int64 keep_created_in)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	PendingRebuild *r = palloc(sizeof(PendingRebuild));
+
+	r->relid = relid;
+	r->entity = entity;
+	r->keep_row_id = keep_row_id;
+	r->keep_created_in = keep_created_in;
+	pending_rebuilds = lappend(pending_rebuilds, r);
+	MemoryContextSwitchTo(old);
+}
+
+/* A row of a table as a composite datum, for to_jsonb(). */
+static Datum
+row_datum(HeapTuple tuple, TupleDesc desc)
+{
+	return heap_copy_tuple_as_datum(tuple, desc);
+}
+
+/*
+ * The columns an UPDATE sets: those of its SET list, and those a BEFORE
+ * trigger that ran before ours changed.
+ */
+static Datum
+set_columns(TriggerData *td, TupleDesc desc)
+{
+	Datum	   *names = palloc(sizeof(Datum) * desc->natts);
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		isnull1;
+		bool		isnull2;
+		Datum		a;
+		Datum		b;
+
+		if (att->attisdropped)
+			continue;
+		a = heap_getattr(td->tg_trigtuple, i + 1, desc, &isnull1);
+		b = heap_getattr(td->tg_newtuple, i + 1, desc, &isnull2);
+		if ((td->tg_updatedcols != NULL &&
+			 bms_is_member(i + 1 - FirstLowInvalidHeapAttributeNumber, td->tg_updatedcols)) ||
+			isnull1 != isnull2 ||
+			(!isnull1 && !datumIsEqual(a, b, att->attbyval, att->attlen)))
+			names[n++] = CStringGetTextDatum(NameStr(att->attname));
+	}
+	return PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * Record a write of a main table's row (staging._write_main); false when
+ * it is a plain live write of an entity without a future.
+ */
+static bool
+record_main_write(Relation rel, int64 entity, int64 v, const char *kind,
+				  HeapTuple tuple, Datum set_cols)
+{
+	InternalState st;
+	Oid			types[6] = {REGCLASSOID, INT8OID, INT8OID, TEXTOID,
+	rel->rd_rel->reltype, TEXTARRAYOID};
+	Datum		values[6] = {ObjectIdGetDatum(RelationGetRelid(rel)), Int64GetDatum(entity),
+		Int64GetDatum(v), CStringGetTextDatum(kind),
+	row_datum(tuple, RelationGetDescr(rel)), set_cols};
+	bool		isnull;
+	bool		recorded;
+
+	require_model(rel);
+	model_begin(&st);
+	if (SPI_execute_with_args("SELECT staging._write_main($1, $2, $3, $4, pg_catalog.to_jsonb($5), $6)",
+							  6, types, values, set_cols == (Datum) 0 ? "     n" : NULL,
+							  false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "staging: could not record a write of \"%s\"", RelationGetRelationName(rel));
+	recorded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	internal_end(&st);
+	return recorded;
+}
+
+/*
+ * Record a write of an attribute row (staging._write_attribute); false
+ * when it is a plain live write of an entity without a future.
+ */
+static bool
+record_attribute_write(Relation rel, int64 entity, int64 v, const char *kind,
+					   HeapTuple old, HeapTuple new)
+{
+	InternalState st;
+	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			types[6] = {REGCLASSOID, INT8OID, INT8OID, TEXTOID,
+	rel->rd_rel->reltype, rel->rd_rel->reltype};
+	Datum		values[6] = {ObjectIdGetDatum(RelationGetRelid(rel)), Int64GetDatum(entity),
+		Int64GetDatum(v), CStringGetTextDatum(kind),
+		old ? row_datum(old, desc) : (Datum) 0,
+	new ? row_datum(new, desc) : (Datum) 0};
+	char		nulls[7] = "      ";
+	bool		isnull;
+	bool		recorded;
+
+	if (old == NULL)
+		nulls[4] = 'n';
+	if (new == NULL)
+		nulls[5] = 'n';
+	require_model(rel);
+	model_begin(&st);
+	if (SPI_execute_with_args("SELECT staging._write_attribute($1, $2, $3, $4, "
+							  "pg_catalog.to_jsonb($5), pg_catalog.to_jsonb($6))",
+							  6, types, values, nulls, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "staging: could not record a write of \"%s\"", RelationGetRelationName(rel));
+	recorded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	internal_end(&st);
+	return recorded;
+}
+
+/*
+ * AFTER STATEMENT trigger of a versioned main table and its attribute
+ * tables: lay out the entities the statement wrote (staging._rebuild).
+ * Entities pushed by statements that failed are laid out again too,
+ * which changes nothing: the layout follows from the record.
+ */
+Datum
+staging_write_statement_after(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	List	   *todo;
+	ListCell   *lc;
+	InternalState st;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+		!TRIGGER_FIRED_AFTER(td->tg_event))
+		elog(ERROR, "staging._write_statement_after() must be an AFTER STATEMENT trigger");
+	if (internal_depth > 0 || pending_rebuilds == NIL)
+		return PointerGetDatum(NULL);
+	todo = pending_rebuilds;
+	pending_rebuilds = NIL;
+	rebuilding_future = staging_setting_version() != STAGING_VERSION_ALL &&
+		staging_setting_version() > staging_live_version();
+	model_begin(&st);
+	foreach(lc, todo)
+	{
+		PendingRebuild *r = lfirst(lc);
+		ListCell   *lc2;
+		bool		seen = false;
+		Oid			types[4] = {REGCLASSOID, INT8OID, INT8OID, INT8OID};
+		Datum		values[4] = {ObjectIdGetDatum(r->relid), Int64GetDatum(r->entity),
+		Int64GetDatum(r->keep_row_id), Int64GetDatum(r->keep_created_in)};
+		PendingRebuild *keep = NULL;
+
+		/* once per entity, with the live row to keep if any write removed it */
+		foreach(lc2, todo)
+		{
+			PendingRebuild *o = lfirst(lc2);
+
+			if (o == r)
+				break;
+			if (o->relid == r->relid && o->entity == r->entity)
+				seen = true;
+		}
+		if (seen)
+			continue;
+		for_each_cell(lc2, todo, lc)
+		{
+			PendingRebuild *o = lfirst(lc2);
+
+			if (o->relid == r->relid && o->entity == r->entity && o->keep_row_id != 0 && keep == NULL)
+				keep = o;
+		}
+		if (keep != NULL)
+		{
+			values[2] = Int64GetDatum(keep->keep_row_id);
+			values[3] = Int64GetDatum(keep->keep_created_in);
+		}
+		if (SPI_execute_with_args("SELECT staging._rebuild($1, $2, $3, $4)", 4, types, values,
+								  keep != NULL ? NULL : "  nn", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "staging: could not lay out entity " INT64_FORMAT, r->entity);
+	}
+	internal_end(&st);
+	rebuilding_future = false;
+	list_free_deep(todo);
+	return PointerGetDatum(NULL);
+}
+
+/*
  * BEFORE ROW trigger of a main table: place the written row at the
- * session version.
+ * session version.  A live write of an entity without a future is made
+ * in place (a row that began before the live version is split first, so
+ * that history keeps its values); any other write is recorded, and the
+ * rows are laid out at the end of the statement.
  */
 Datum
 staging_main_write_before(PG_FUNCTION_ARGS)
@@ -838,13 +998,18 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	const VersionedRel *vr = trigger_target(fcinfo, VERSIONED_MAIN,
 											"staging._main_write_before()");
 	Relation	rel = td->tg_relation;
+	Oid			relid = RelationGetRelid(rel);
 	TupleDesc	desc = RelationGetDescr(rel);
+	HeapTuple	old = td->tg_trigtuple;
 	int64		v;
 	int64		live;
-	int64		end;
 	int			cols[2];
 	Datum		vals[2];
 	bool		nulls[2] = {false, false};
+	bool		isnull;
+	Datum		entity_datum;
+	int64		entity;
+	bool		recorded;
 
 	if (vr == NULL || internal_depth > 0)
 		return proceed(td);
@@ -854,15 +1019,14 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		return proceed(td);
 	cols[0] = vr->created_in_attno;
 	cols[1] = vr->updated_in_attno;
+	entity_datum = heap_getattr(old, vr->entity_attno, desc, &isnull);
+	entity = isnull ? 0 : integer_datum(entity_datum, TupleDescAttr(desc, vr->entity_attno - 1)->atttypid);
 
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
-		HeapTuple	old = td->tg_trigtuple;
 		HeapTuple	new = td->tg_newtuple;
 		int64		c = int8_column(old, desc, vr->created_in_attno);
 		int64		u = int8_column(old, desc, vr->updated_in_attno);
-		bool		isnull;
-
 		bool		by_hand;
 
 		/*
@@ -874,89 +1038,109 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 			int8_column(new, desc, vr->updated_in_attno) != u ||
 			!datumIsEqual(heap_getattr(old, vr->row_id_attno, desc, &isnull),
 						  heap_getattr(new, vr->row_id_attno, desc, &isnull), true, 8);
-
-		/* The cheap path: a row created at the live version. */
-		if (c == v && v == live && !by_hand)
-			return PointerGetDatum(new);
 		if (by_hand)
 		{
 			check_by_hand(rel, "set created_in, updated_in or row_id of rows");
 			return PointerGetDatum(new);
 		}
-		end = check_write_version(rel, v, live);
-		if (c == v)
+		recorded = v != live || entity_has_writes(relid, entity);
+
+		/* The cheap path: a row created at the live version, no future. */
+		if (c == v && !recorded)
 			return PointerGetDatum(new);
-		check_split(rel, entity_text(heap_getattr(old, vr->entity_attno, desc, &isnull),
-									 TupleDescAttr(desc, vr->entity_attno - 1)->atttypid),
-					c, u, v, end, live, true);
+		(void) check_write_version(rel, v, live);
+		check_row_written(rel, c, u, v, live, true);
+		if (recorded)
+			(void) record_main_write(rel, entity, v, "update", new, set_columns(td, desc));
+		if (v != live && version_visible(c, u, live))
+		{
+			/*
+			 * The live row, written at a future version: until its values
+			 * are laid out again at the end of the statement it is the
+			 * update's row [v, u) (what RETURNING shows), not live, so that
+			 * nobody, a logical replica's changelog included, takes the
+			 * passing values for a live edit.
+			 */
+			push_rebuild(relid, entity, int8_column(old, desc, vr->row_id_attno), c);
+			vals[0] = Int64GetDatum(v);
+			vals[1] = Int64GetDatum(u);
+			return PointerGetDatum(heap_modify_tuple_by_cols(new, desc, 2, cols, vals, nulls));
+		}
+		if (recorded)
+			push_rebuild(relid, entity, 0, 0);
+		if (c == v || v != live)
+			return PointerGetDatum(new);
+		/* a live edit of a row begun before: history keeps [c, v) */
 		vals[0] = Int64GetDatum(v);
-		vals[1] = Int64GetDatum(end != 0 ? end : u);
+		vals[1] = Int64GetDatum(u);
 		return PointerGetDatum(heap_modify_tuple_by_cols(new, desc, 2, cols, vals, nulls));
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
 	{
-		HeapTuple	old = td->tg_trigtuple;
 		int64		c = int8_column(old, desc, vr->created_in_attno);
 		int64		u = int8_column(old, desc, vr->updated_in_attno);
-		bool		isnull;
 
-		end = check_write_version(rel, v, live);
+		(void) check_write_version(rel, v, live);
 		if (c != v)
-			check_split(rel, entity_text(heap_getattr(old, vr->entity_attno, desc, &isnull),
-										 TupleDescAttr(desc, vr->entity_attno - 1)->atttypid),
-						c, u, v, end, live, true);
+			check_row_written(rel, c, u, v, live, true);
+		if (v != live || entity_has_writes(relid, entity))
+		{
+			(void) record_main_write(rel, entity, v, "delete", old, (Datum) 0);
+			/* the live row comes back, with its row_id, when the rows are laid out */
+			if (v != live && version_visible(c, u, live))
+				push_rebuild(relid, entity, int8_column(old, desc, vr->row_id_attno), c);
+			else
+				push_rebuild(relid, entity, 0, 0);
+		}
 		return PointerGetDatum(old);
 	}
 	else
 	{
-		/* INSERT: the entity appears at v, until the update's end or its next version. */
+		/* INSERT: the entity appears at v, until its next version. */
 		HeapTuple	new = td->tg_trigtuple;
-		bool		isnull;
-		Datum		entity = heap_getattr(new, vr->entity_attno, desc, &isnull);
 		int64		until = MAX_VERSION;
+		int64		end;
+		int64		given_c = int8_column(new, desc, vr->created_in_attno);
 
 		/*
 		 * An INSERT that gives its own version interval (created_in other
 		 * than the live or session version, or an updated_in) lays out a
 		 * version row by hand: written as given.
 		 */
+		if ((given_c != live && given_c != v) ||
+			int8_column(new, desc, vr->updated_in_attno) != MAX_VERSION)
 		{
-			int64		given_c = int8_column(new, desc, vr->created_in_attno);
-
-			if ((given_c != live && given_c != v) ||
-				int8_column(new, desc, vr->updated_in_attno) != MAX_VERSION)
-			{
-				check_by_hand(rel, "insert rows with their own created_in or updated_in");
-				return PointerGetDatum(new);
-			}
+			check_by_hand(rel, "insert rows with their own created_in or updated_in");
+			return PointerGetDatum(new);
 		}
 		end = check_write_version(rel, v, live);
 		if (!isnull)
 		{
 			InternalState st;
 			WritePlans *p;
-			Datum		args[2] = {entity, Int64GetDatum(v)};
+			Datum		args[2] = {entity_datum, Int64GetDatum(v)};
 
 			internal_begin(rel, &st);
 			p = plans_for(rel, vr);
 			run(p->next_version, args, NULL, SPI_OK_SELECT);
 			if (SPI_processed == 1)
 			{
-				Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+				bool		null_until;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &null_until);
 
-				if (!isnull)
+				if (!null_until)
 					until = DatumGetInt64(d);
 			}
 			internal_end(&st);
+			if (v != live || entity_has_writes(relid, entity))
+			{
+				(void) record_main_write(rel, entity, v, "insert", new, (Datum) 0);
+				push_rebuild(relid, entity, 0, 0);
+			}
 		}
-		if (end != 0 && until < end)
-			ereport(ERROR,
-					(errcode(ERRCODE_EXCLUSION_VIOLATION),
-					 errmsg("update " INT64_FORMAT " of entity %s of table \"%s\" would overlap its version starting at " INT64_FORMAT,
-							v, entity_text(entity, TupleDescAttr(desc, vr->entity_attno - 1)->atttypid),
-							RelationGetRelationName(rel), until)));
+		/* (a temporary update's entity ends with it: as the rows will be laid out) */
 		vals[0] = Int64GetDatum(v);
-		vals[1] = Int64GetDatum(end != 0 ? end : until);
+		vals[1] = Int64GetDatum(end != 0 && end < until ? end : until);
 		return PointerGetDatum(heap_modify_tuple_by_cols(new, desc, 2, cols, vals, nulls));
 	}
 }
@@ -993,49 +1177,12 @@ copy_attributes(WritePlans *p, int64 from_row, int64 to_row)
 		run(p->copy_attr[i], args, NULL, SPI_OK_INSERT);
 }
 
-/* The three-way merge of an edit into the entity's rows from version "from". */
-static void
-merge_later(WritePlans *p, TupleDesc desc, const VersionedRel *vr,
-		  HeapTuple old, HeapTuple new, int64 from)
-{
-	Datum	   *values;
-	char	   *nulls;
-	bool		isnull;
-	bool		changed = false;
-	int			i;
-
-	if (p->merge_later == NULL)
-		return;
-	values = palloc(sizeof(Datum) * (2 + 2 * p->nmerged));
-	nulls = palloc(2 + 2 * p->nmerged);
-	values[0] = heap_getattr(old, vr->entity_attno, desc, &isnull);
-	nulls[0] = ' ';
-	values[1] = Int64GetDatum(from);
-	nulls[1] = ' ';
-	for (i = 0; i < p->nmerged; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, p->merged[i] - 1);
-		bool		oldnull;
-		bool		newnull;
-		Datum		o = heap_getattr(old, p->merged[i], desc, &oldnull);
-		Datum		n = heap_getattr(new, p->merged[i], desc, &newnull);
-
-		values[2 + 2 * i] = o;
-		nulls[2 + 2 * i] = oldnull ? 'n' : ' ';
-		values[3 + 2 * i] = n;
-		nulls[3 + 2 * i] = newnull ? 'n' : ' ';
-		if (oldnull != newnull ||
-			(!oldnull && !datumIsEqual(o, n, att->attbyval, att->attlen)))
-			changed = true;
-	}
-	if (changed)
-		run(p->merge_later, values, nulls, SPI_OK_UPDATE);
-}
-
 /*
  * AFTER ROW trigger of a main table (UPDATE, and DELETE before the
- * foreign keys cascade to the attribute rows): keep the history, add
- * rollback rows, and let edits flow into later versions.
+ * foreign keys cascade to the attribute rows): a live write of a row that
+ * began before the live version keeps its history, a copy of the old row
+ * (and of its attribute rows) for [created_in, live).  Writes at an
+ * update's version leave the rows to staging._rebuild.
  */
 Datum
 staging_main_write_after(PG_FUNCTION_ARGS)
@@ -1049,66 +1196,28 @@ staging_main_write_after(PG_FUNCTION_ARGS)
 	InternalState st;
 	WritePlans *p;
 	int64		v;
-	int64		live;
-	int64		end = 0;
 	int64		c;
-	int64		u;
+	int64		c2;
 	int64		row_id;
 
 	if (vr == NULL || internal_depth > 0 || TRIGGER_FIRED_BEFORE(td->tg_event))
 		return PointerGetDatum(NULL);
 	v = write_version(rel);
-	if (v == STAGING_VERSION_ALL)
+	if (v == STAGING_VERSION_ALL || v != staging_live_version())
 		return PointerGetDatum(NULL);
-	live = staging_live_version();
-	if (v > live)
-		(void) update_starting_at(v, &end);
 	c = int8_column(old, desc, vr->created_in_attno);
-	u = int8_column(old, desc, vr->updated_in_attno);
 	row_id = int8_column(old, desc, vr->row_id_attno);
-
-	internal_begin(rel, &st);
-	p = plans_for(rel, vr);
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
-		HeapTuple	new = td->tg_newtuple;
-		int64		c2 = int8_column(new, desc, vr->created_in_attno);
-		int64		u2 = int8_column(new, desc, vr->updated_in_attno);
-
-		if (c2 != c && !(c2 == v && c < v))
-		{
-			/* version columns set by hand: written as given */
-			internal_end(&st);
-			return PointerGetDatum(NULL);
-		}
-		if (c2 != c)
-		{
-			copy_attributes(p, row_id, insert_copy(p, old, desc, c, c2));
-			if (u2 < u)
-				copy_attributes(p, row_id, insert_copy(p, old, desc, u2, u));
-		}
-		if (end == 0 && u2 != MAX_VERSION)
-			merge_later(p, desc, vr, old, new, u2);
+		c2 = int8_column(td->tg_newtuple, desc, vr->created_in_attno);
+		if (c2 == c || c2 != v || c >= v)
+			return PointerGetDatum(NULL);	/* in place, or laid out by hand */
 	}
-	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
-	{
-		bool		isnull;
-
-		if (c < v)
-			copy_attributes(p, row_id, insert_copy(p, old, desc, c, v));
-		if (end != 0)
-		{
-			if (u > end)
-				copy_attributes(p, row_id, insert_copy(p, old, desc, end, u));
-		}
-		else if (u != MAX_VERSION)
-		{
-			Datum		args[2] = {heap_getattr(old, vr->entity_attno, desc, &isnull),
-			Int64GetDatum(u)};
-
-			run(p->delete_later, args, NULL, SPI_OK_DELETE);
-		}
-	}
+	else if (!TRIGGER_FIRED_BY_DELETE(td->tg_event) || c >= v)
+		return PointerGetDatum(NULL);
+	internal_begin(rel, &st);
+	p = plans_for(rel, vr);
+	copy_attributes(p, row_id, insert_copy(p, old, desc, c, v));
 	internal_end(&st);
 	return PointerGetDatum(NULL);
 }
@@ -1134,10 +1243,11 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	WritePlans *p;
 	int64		v;
 	int64		live;
-	int64		end;
 	int64		row_id;
 	int64		c;
 	int64		u;
+	int64		entity;
+	bool		recorded;
 	bool		isnull;
 	Datum		d;
 
@@ -1192,375 +1302,61 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 		table_close(main_rel, NoLock);
 		return proceed(td);
 	}
-	if (!(c == v && v == live))
+	entity = DatumGetInt64(DirectFunctionCall1(int8in,
+												 CStringGetDatum(SPI_getvalue(SPI_tuptable->vals[0],
+																			  SPI_tuptable->tupdesc, 3))));
+	recorded = v != live || entity_has_writes(vr->main_relid, entity);
+	if (!(c == v && v == live) || recorded)
 	{
-		end = check_write_version(rel, v, live);
+		(void) check_write_version(rel, v, live);
 		if (c != v)
+			check_row_written(rel, c, u, v, live, false);
+		if (c != v && v == live)
 		{
-			check_split(rel, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3),
-						c, u, v, end, live, false);
+			/* a live edit of a row begun before: history keeps [c, v) */
 			run(p->set_bounds, (Datum[]) {Int64GetDatum(row_id), Int64GetDatum(v),
-				Int64GetDatum(end != 0 ? end : u)}, NULL, SPI_OK_UPDATE);
+				Int64GetDatum(u)}, NULL, SPI_OK_UPDATE);
 			run(p->copy_row, (Datum[]) {Int64GetDatum(row_id), Int64GetDatum(c),
 				Int64GetDatum(v)}, NULL, SPI_OK_INSERT_RETURNING);
 			copy_attributes(p, row_id,
 							DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 														SPI_tuptable->tupdesc, 1, &isnull)));
-			if (end != 0 && u > end)
-			{
-				run(p->copy_row, (Datum[]) {Int64GetDatum(row_id), Int64GetDatum(end),
-					Int64GetDatum(u)}, NULL, SPI_OK_INSERT_RETURNING);
-				copy_attributes(p, row_id,
-								DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-															SPI_tuptable->tupdesc, 1, &isnull)));
-			}
 		}
 	}
 	internal_end(&st);
+	if (recorded)
+	{
+		HeapTuple	old = TRIGGER_FIRED_BY_INSERT(td->tg_event) ? NULL : td->tg_trigtuple;
+		HeapTuple	new = TRIGGER_FIRED_BY_DELETE(td->tg_event) ? NULL : tuple;
+
+		(void) record_attribute_write(rel, entity, v,
+									  TRIGGER_FIRED_BY_INSERT(td->tg_event) ? "insert" :
+									  TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? "update" : "delete",
+									  old, new);
+		if (v != live && version_visible(c, u, live))
+		{
+			/* the live main row is the update's until the end of the statement (as above) */
+			internal_begin(main_rel, &st);
+			run(p->set_bounds, (Datum[]) {Int64GetDatum(row_id), Int64GetDatum(v),
+				Int64GetDatum(u)}, NULL, SPI_OK_UPDATE);
+			internal_end(&st);
+			push_rebuild(vr->main_relid, entity, row_id, c);
+		}
+		else
+			push_rebuild(vr->main_relid, entity, 0, 0);
+	}
 	table_close(main_rel, NoLock);
 	return proceed(td);
 }
 
 /*
- * Build the statements that carry an inserted or deleted attribute row
- * into the entity's later versions: $1 the entity (as text), $2 the first
- * version, then the values of the copied columns.  An inserted row goes
- * to every later version row that has no row with its key; a deleted row
- * leaves every later version row whose row with its key still has its
- * values (the three-way merge of the row's existence).
- */
-static void
-build_attr_insert_delete(AttrMergePlan *a, Relation rel, Relation main_rel,
-						 const VersionedRel *vr, Form_pg_attribute entity_att)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	char	   *attr_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-													   RelationGetRelationName(rel));
-	char	   *main_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(main_rel)),
-													   RelationGetRelationName(main_rel));
-	const char *row_id = quote_identifier(NameStr(TupleDescAttr(desc, vr->row_id_attno - 1)->attname));
-	char	   *entity = psprintf("m.%s", quote_identifier(NameStr(entity_att->attname)));
-	char	   *entity_arg = psprintf("$1::%s", format_type_be_qualified(entity_att->atttypid));
-	StringInfoData ins;
-	StringInfoData del;
-	StringInfoData keys;
-	Oid		   *types = palloc(sizeof(Oid) * (2 + a->ncopy));
-	int			i;
-
-	types[0] = TEXTOID;
-	types[1] = INT8OID;
-	initStringInfo(&ins);
-	initStringInfo(&del);
-	initStringInfo(&keys);
-	appendStringInfo(&ins, "INSERT INTO %s (", attr_name);
-	for (i = 0; i < a->ncopy; i++)
-		appendStringInfo(&ins, "%s, ",
-						 quote_identifier(NameStr(TupleDescAttr(desc, a->copy[i] - 1)->attname)));
-	appendStringInfo(&ins, "%s) SELECT ", row_id);
-	appendStringInfo(&del, "DELETE FROM %s a USING %s m WHERE m.row_id OPERATOR(pg_catalog.=) a.%s AND ",
-					 attr_name, main_name, row_id);
-	for (i = 0; i < a->ncopy; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, a->copy[i] - 1);
-		const char *col = quote_identifier(NameStr(att->attname));
-		char	   *arg = psprintf("$%d::%s", i + 3, format_type_be_qualified(att->atttypid));
-		bool		is_key = false;
-		int			k;
-
-		types[i + 2] = att->atttypid;
-		for (k = 0; k < a->nkey; k++)
-			if (a->key[k] == a->copy[i])
-				is_key = true;
-		appendStringInfo(&ins, "%s, ", arg);
-		if (is_key)
-		{
-			appendStringInfoString(&keys, " AND ");
-			append_equals(&keys, psprintf("x.%s", col), arg, att->atttypid);
-			append_equals(&del, psprintf("a.%s", col), arg, att->atttypid);
-		}
-		else
-			append_not_distinct(&del, psprintf("a.%s", col), arg, att->atttypid, false);
-		appendStringInfoString(&del, " AND ");
-	}
-	appendStringInfo(&ins, "m.row_id FROM %s m WHERE ", main_name);
-	append_equals(&ins, entity, entity_arg, entity_att->atttypid);
-	appendStringInfo(&ins, " AND m.created_in OPERATOR(pg_catalog.>=) $2"
-					 " AND NOT EXISTS (SELECT FROM %s x WHERE x.%s OPERATOR(pg_catalog.=) m.row_id%s)",
-					 attr_name, row_id, keys.data);
-	append_equals(&del, entity, entity_arg, entity_att->atttypid);
-	appendStringInfoString(&del, " AND m.created_in OPERATOR(pg_catalog.>=) $2");
-	a->insert_later = prepare(ins.data, 2 + a->ncopy, types);
-	a->delete_later = prepare(del.data, 2 + a->ncopy, types);
-}
-
-/*
- * Build the three-way merge of an attribute table: $1 the entity (as
- * text), $2 the first version; per value column its old and new value;
- * then the key columns.
- */
-static void
-build_attr_merge(AttrMergePlan *a, Relation rel, Relation main_rel,
-				 const VersionedRel *vr, const VersionedRel *main_vr)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	TupleDesc	main_desc = RelationGetDescr(main_rel);
-	Form_pg_attribute entity_att = TupleDescAttr(main_desc, main_vr->entity_attno - 1);
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	int			ncols;
-	AttrNumber *cols;
-	StringInfoData sql;
-	StringInfoData where;
-	Oid		   *types;
-	int			i;
-	int			n;
-
-	a->nkey = 0;
-	a->key = MemoryContextAlloc(a->cxt, sizeof(AttrNumber) * INDEX_MAX_KEYS);
-	foreach(lc, indexes)
-	{
-		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index ix = index->rd_index;
-		bool		has_row_id = false;
-		bool		plain = ix->indisunique &&
-			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
-			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL);
-
-		for (i = 0; plain && i < ix->indnkeyatts; i++)
-			if (ix->indkey.values[i] == vr->row_id_attno)
-				has_row_id = true;
-		if (plain && has_row_id && a->nkey == 0)
-			for (i = 0; i < ix->indnkeyatts; i++)
-				if (ix->indkey.values[i] != vr->row_id_attno)
-					a->key[a->nkey++] = ix->indkey.values[i];
-		index_close(index, AccessShareLock);
-		if (a->nkey > 0)
-			break;
-	}
-	list_free(indexes);
-	if (a->nkey == 0)
-		return;
-
-	(void) copied_columns(a->relid, &ncols, &cols, a->cxt);
-	a->ncopy = ncols;
-	a->copy = cols;
-	build_attr_insert_delete(a, rel, main_rel, vr, entity_att);
-	a->val = MemoryContextAlloc(a->cxt, sizeof(AttrNumber) * Max(1, ncols));
-	a->nval = 0;
-	for (i = 0; i < ncols; i++)
-	{
-		bool		is_key = false;
-		int			k;
-
-		for (k = 0; k < a->nkey; k++)
-			if (a->key[k] == cols[i])
-				is_key = true;
-		if (!is_key)
-			a->val[a->nval++] = cols[i];
-	}
-	if (a->nval == 0)
-		return;
-
-	initStringInfo(&sql);
-	initStringInfo(&where);
-	types = palloc(sizeof(Oid) * (2 + 2 * a->nval + a->nkey));
-	types[0] = TEXTOID;
-	types[1] = INT8OID;
-	appendStringInfo(&sql, "UPDATE %s a SET ",
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												RelationGetRelationName(rel)));
-	n = 3;
-	for (i = 0; i < a->nval; i++, n += 2)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, a->val[i] - 1);
-		const char *col = quote_identifier(NameStr(att->attname));
-
-		char	   *value = psprintf("a.%s", col);
-		char	   *old_value = psprintf("$%d", n);
-		char	   *new_value = psprintf("$%d", n + 1);
-
-		types[n - 1] = att->atttypid;
-		types[n] = att->atttypid;
-		appendStringInfo(&sql, "%s%s = CASE WHEN ", i > 0 ? ", " : "", col);
-		append_not_distinct(&sql, value, old_value, att->atttypid, false);
-		appendStringInfo(&sql, " THEN %s ELSE %s END", new_value, value);
-		appendStringInfo(&where, "%s(", i > 0 ? " OR " : "");
-		append_not_distinct(&where, value, old_value, att->atttypid, false);
-		appendStringInfoString(&where, " AND ");
-		append_not_distinct(&where, old_value, new_value, att->atttypid, true);
-		appendStringInfoChar(&where, ')');
-	}
-	appendStringInfo(&sql, " FROM %s m WHERE m.row_id OPERATOR(pg_catalog.=) a.row_id AND ",
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(main_rel)),
-												RelationGetRelationName(main_rel)));
-	append_equals(&sql, psprintf("m.%s", quote_identifier(NameStr(entity_att->attname))),
-				  psprintf("$1::%s", format_type_be_qualified(entity_att->atttypid)),
-				  entity_att->atttypid);
-	appendStringInfoString(&sql, " AND m.created_in OPERATOR(pg_catalog.>=) $2");
-	for (i = 0; i < a->nkey; i++, n++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, a->key[i] - 1);
-
-		types[n - 1] = att->atttypid;
-		appendStringInfoString(&sql, " AND ");
-		append_equals(&sql, psprintf("a.%s", quote_identifier(NameStr(att->attname))),
-					  psprintf("$%d", n), att->atttypid);
-	}
-	appendStringInfo(&sql, " AND (%s)", where.data);
-	a->merge_later = prepare(sql.data, n - 1, types);
-}
-
-/* The merge plan of an attribute table, built on first use. */
-static AttrMergePlan *
-attr_merge_for(Relation rel, Relation main_rel, const VersionedRel *vr,
-			   const VersionedRel *main_vr)
-{
-	Oid			relid = RelationGetRelid(rel);
-	AttrMergePlan *a;
-	bool		found;
-
-	if (attr_plans_hash == NULL)
-	{
-		attr_plans_hash = blob_hash_create("staging attribute merge plans", 16, sizeof(Oid),
-										   sizeof(AttrMergePlan), TopMemoryContext);
-	}
-	a = hash_search(attr_plans_hash, &relid, HASH_ENTER, &found);
-	if (found && a->generation != registry_generation())
-	{
-		free_attr_merge(a);
-		found = false;
-	}
-	if (!found)
-	{
-		memset(((char *) a) + sizeof(Oid), 0, sizeof(AttrMergePlan) - sizeof(Oid));
-		a->relid = relid;
-		a->generation = registry_generation();
-		a->cxt = AllocSetContextCreate(TopMemoryContext, "staging attribute merge",
-									   ALLOCSET_SMALL_SIZES);
-		PG_TRY();
-		{
-			build_attr_merge(a, rel, main_rel, vr, main_vr);
-		}
-		PG_CATCH();
-		{
-			free_attr_merge(a);
-			hash_search(attr_plans_hash, &relid, HASH_REMOVE, NULL);
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
-	}
-	return a;
-}
-
-/*
- * AFTER UPDATE ROW trigger of an attribute table: the edit flows into the
- * matching attribute rows (same key) of the entity's later versions, by
- * the same three-way merge as the main table's columns.
+ * The AFTER ROW trigger attribute tables had in version 1.0 (edits flowed
+ * into later versions there): the write model lays those out now.  Kept
+ * so that a 1.0 installation being upgraded still loads; 1.1 drops the
+ * trigger.
  */
 Datum
 staging_attribute_write_after(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	const VersionedRel *vr = trigger_target(fcinfo, VERSIONED_ATTRIBUTE,
-											"staging._attribute_write_after()");
-	Relation	rel = td->tg_relation;
-	TupleDesc	desc = RelationGetDescr(rel);
-	HeapTuple	old = td->tg_trigtuple;
-	HeapTuple	new = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : old;
-	const VersionedRel *main_vr;
-	Relation	main_rel;
-	InternalState st;
-	WritePlans *p;
-	AttrMergePlan *a;
-	int64		v;
-	int64		live;
-	int64		end = 0;
-	int64		u;
-	bool		isnull;
-	char	   *entity;
-
-	if (vr == NULL || internal_depth > 0)
-		return PointerGetDatum(NULL);
-	v = write_version(rel);
-	if (v == STAGING_VERSION_ALL)
-		return PointerGetDatum(NULL);
-	live = staging_live_version();
-	if (v > live)
-		(void) update_starting_at(v, &end);
-	if (end != 0)
-		return PointerGetDatum(NULL);	/* a temporary update's own edit */
-	main_vr = registry_lookup(vr->main_relid);
-	if (main_vr == NULL)
-		return PointerGetDatum(NULL);
-
-	main_rel = table_open(vr->main_relid, AccessShareLock);
-	internal_begin(main_rel, &st);
-	p = plans_for(main_rel, main_vr);
-	a = attr_merge_for(rel, main_rel, vr, main_vr);
-	run(p->row_bounds,
-		(Datum[]) {Int64GetDatum(integer_datum(heap_getattr(new, vr->row_id_attno, desc, &isnull),
-											   vr->row_id_type))},
-		NULL, SPI_OK_SELECT);
-	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-	{
-		/* An inserted or deleted row: its existence flows on. */
-		if (a->insert_later != NULL && SPI_processed == 1)
-		{
-			u = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-			entity = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-			if (u != MAX_VERSION)
-			{
-				int			nargs = 2 + a->ncopy;
-				Datum	   *values = palloc(sizeof(Datum) * nargs);
-				char	   *nulls = palloc(nargs);
-				int			i;
-
-				values[0] = CStringGetTextDatum(entity);
-				values[1] = Int64GetDatum(u);
-				nulls[0] = nulls[1] = ' ';
-				for (i = 0; i < a->ncopy; i++)
-				{
-					values[i + 2] = heap_getattr(old, a->copy[i], desc, &isnull);
-					nulls[i + 2] = isnull ? 'n' : ' ';
-				}
-				if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-					run(a->insert_later, values, nulls, SPI_OK_INSERT);
-				else
-					run(a->delete_later, values, nulls, SPI_OK_DELETE);
-			}
-		}
-	}
-	else if (a->merge_later != NULL && SPI_processed == 1)
-	{
-		u = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		entity = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-		if (u != MAX_VERSION)
-		{
-			int			nargs = 2 + 2 * a->nval + a->nkey;
-			Datum	   *values = palloc(sizeof(Datum) * nargs);
-			char	   *nulls = palloc(nargs);
-			int			i;
-			int			n = 2;
-
-			values[0] = CStringGetTextDatum(entity);
-			values[1] = Int64GetDatum(u);
-			nulls[0] = nulls[1] = ' ';
-			for (i = 0; i < a->nval; i++, n += 2)
-			{
-				values[n] = heap_getattr(old, a->val[i], desc, &isnull);
-				nulls[n] = isnull ? 'n' : ' ';
-				values[n + 1] = heap_getattr(new, a->val[i], desc, &isnull);
-				nulls[n + 1] = isnull ? 'n' : ' ';
-			}
-			for (i = 0; i < a->nkey; i++, n++)
-			{
-				values[n] = heap_getattr(new, a->key[i], desc, &isnull);
-				nulls[n] = isnull ? 'n' : ' ';
-			}
-			run(a->merge_later, values, nulls, SPI_OK_UPDATE);
-		}
-	}
-	internal_end(&st);
-	table_close(main_rel, NoLock);
 	return PointerGetDatum(NULL);
 }

@@ -102,114 +102,6 @@ $$;
 COMMENT ON FUNCTION staging._created_between(text, text) IS
     'SQL text of lo < created_in <= hi that the (updated_in, created_in) index of a versioned table answers.';
 
--- Move one version point of every versioned table from one version to
--- another: rows ending at "from" end at "to", rows starting at "from"
--- start at "to".  Refused (23P01) when an entity has another version
--- between the two, because the move would then cross it.  Uses the
--- (updated_in, created_in) index: the cost follows the rows moved.
-CREATE OR REPLACE FUNCTION staging._move_version(from_version bigint, to_version bigint)
-    RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-    SET staging.version = 'all'
-    AS $$
-DECLARE
-    t record;
-    entity bigint;
-BEGIN
-    IF from_version = to_version THEN
-        RETURN;
-    END IF;
-    FOR t IN SELECT relid, entity_column FROM staging.versioned_table ORDER BY relid::oid LOOP
-        EXECUTE format('SELECT %1$I FROM %2$s
-                         WHERE (updated_in = $1 AND created_in >= $2)
-                            OR (updated_in > $1 AND updated_in <= $2 AND created_in = $1) LIMIT 1',
-                       t.entity_column, t.relid)
-           INTO entity USING from_version, to_version;
-        IF entity IS NOT NULL THEN
-            RAISE EXCEPTION 'moving version % to % would cross another version of entity % of table %',
-                    from_version, to_version, entity, t.relid
-                USING ERRCODE = 'exclusion_violation',
-                      HINT = 'Another update changes this entity in between; reschedule or delete that one first.';
-        END IF;
-        PERFORM staging._run_as_owner(t.relid,
-            format('UPDATE %s
-                       SET created_in = CASE WHEN created_in = $1 THEN $2 ELSE created_in END,
-                           updated_in = CASE WHEN updated_in = $1 THEN $2 ELSE updated_in END
-                     WHERE updated_in = $1 OR %s', t.relid, staging._created_between('$1 - 1', '$1')),
-            ARRAY[from_version, to_version]);
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION staging._move_version(bigint, bigint) IS
-    'Moves the version rows starting or ending at one version to another, in every versioned table.';
-REVOKE ALL ON FUNCTION staging._move_version(bigint, bigint) FROM PUBLIC;
-
--- A temporary update becomes permanent: its rollback rows go, and the rows
--- that ended at the end version last until the entity's next version.
-CREATE OR REPLACE FUNCTION staging._drop_rollback(end_version bigint) RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-    SET staging.version = 'all'
-    AS $$
-DECLARE
-    t record;
-BEGIN
-    FOR t IN SELECT relid, entity_column FROM staging.versioned_table ORDER BY relid::oid LOOP
-        PERFORM staging._run_as_owner(t.relid,
-            format('DELETE FROM %s WHERE %s', t.relid, staging._created_between('$1 - 1', '$1')),
-            ARRAY[end_version]);
-        PERFORM staging._run_as_owner(t.relid,
-            format('UPDATE %1$s r
-                       SET updated_in = coalesce((SELECT min(n.created_in) FROM %1$s n
-                                                   WHERE n.%2$I = r.%2$I AND n.created_in > $1),
-                                                 staging.max_version())
-                     WHERE r.updated_in = $1', t.relid, t.entity_column),
-            ARRAY[end_version]);
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION staging._drop_rollback(bigint) IS
-    'Removes the rollback rows of an end version and closes the gap they leave.';
-REVOKE ALL ON FUNCTION staging._drop_rollback(bigint) FROM PUBLIC;
-
--- Copy a version row of a main table, with its attribute rows, as the
--- interval [created_in, updated_in); returns the copy's row_id.  Columns
--- filled by a sequence or identity (row_id, attribute value ids) get new
--- values.
-CREATE OR REPLACE FUNCTION staging._copy_version_row(tbl regclass, source_row_id bigint,
-        new_created_in bigint, new_updated_in bigint) RETURNS bigint
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-    SET staging.version = 'all'
-    AS $$
-DECLARE
-    cols text;
-    a regclass;
-    new_row_id bigint;
-BEGIN
-    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols
-      FROM staging._copied_columns(tbl)
-     WHERE attname NOT IN ('row_id', 'created_in', 'updated_in');
-    new_row_id := staging._run_as_owner(tbl,
-        format('INSERT INTO %1$s (%2$s, created_in, updated_in)
-                SELECT %2$s, $2, $3 FROM %1$s WHERE row_id = $1 RETURNING row_id', tbl, cols),
-        ARRAY[source_row_id, new_created_in, new_updated_in]);
-    FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl ORDER BY relid::oid LOOP
-        SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols
-          FROM staging._copied_columns(a) WHERE attname <> 'row_id';
-        PERFORM staging._run_as_owner(a,
-            format('INSERT INTO %1$s (row_id%3$s) SELECT $2%3$s FROM %1$s WHERE row_id = $1',
-                   a, cols, CASE WHEN cols IS NULL THEN '' ELSE ', ' || cols END),
-            ARRAY[source_row_id, new_row_id]);
-    END LOOP;
-    RETURN new_row_id;
-END
-$$;
-COMMENT ON FUNCTION staging._copy_version_row(regclass, bigint, bigint, bigint) IS
-    'Copies a version row and its attribute rows to a new interval; returns the new row_id.';
-REVOKE ALL ON FUNCTION staging._copy_version_row(regclass, bigint, bigint, bigint) FROM PUBLIC;
-
 -- The columns a copy of a row carries over: not dropped, not generated,
 -- not filled by a sequence or identity.
 CREATE OR REPLACE FUNCTION staging._copied_columns(tbl regclass)
@@ -227,57 +119,6 @@ CREATE OR REPLACE FUNCTION staging._copied_columns(tbl regclass)
 $$;
 COMMENT ON FUNCTION staging._copied_columns(regclass) IS
     'The columns of a table that a copy of one of its rows takes over.';
-
--- A permanent update becomes temporary: from its end version on, each
--- entity it changed shows again what it showed just before the start.
-CREATE OR REPLACE FUNCTION staging._add_rollback(start_version bigint, end_version bigint)
-    RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-    SET staging.version = 'all'
-    AS $$
-DECLARE
-    t record;
-    r record;
-BEGIN
-    FOR t IN SELECT relid, entity_column FROM staging.versioned_table ORDER BY relid::oid LOOP
-        -- For each entity the update touches: the row before its start
-        -- (absent for an entity it inserts), and its own row (absent for
-        -- an entity it deletes).
-        FOR r IN EXECUTE format(
-                'SELECT e.entity, b.row_id AS before_row, v.row_id AS own_row,
-                        coalesce(v.updated_in,
-                                 (SELECT min(n.created_in) FROM %1$s n
-                                   WHERE n.%2$I = e.entity AND n.created_in > $1),
-                                 staging.max_version()) AS next_version
-                   FROM (SELECT DISTINCT %2$I AS entity FROM %1$s
-                          WHERE updated_in = $1 OR %3$s) e
-                   LEFT JOIN %1$s b ON b.%2$I = e.entity AND b.updated_in = $1
-                   LEFT JOIN %1$s v ON v.%2$I = e.entity AND v.created_in = $1
-                  ORDER BY e.entity', t.relid, t.entity_column, staging._created_between('$1 - 1', '$1'))
-            USING start_version
-        LOOP
-            IF r.next_version <= end_version THEN
-                RAISE EXCEPTION 'update % of entity % of table % would overlap the next version %',
-                        start_version, r.entity, t.relid, r.next_version
-                    USING ERRCODE = 'exclusion_violation',
-                          HINT = 'Choose an end time before the next update of this entity.';
-            END IF;
-            IF r.own_row IS NOT NULL THEN
-                PERFORM staging._run_as_owner(t.relid,
-                    format('UPDATE %s SET updated_in = $2 WHERE row_id = $1', t.relid),
-                    ARRAY[r.own_row, end_version]);
-            END IF;
-            IF r.before_row IS NOT NULL THEN
-                PERFORM staging._copy_version_row(t.relid, r.before_row, end_version, r.next_version);
-            END IF;
-        END LOOP;
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION staging._add_rollback(bigint, bigint) IS
-    'Adds rollback rows at the end version of an update that becomes temporary.';
-REVOKE ALL ON FUNCTION staging._add_rollback(bigint, bigint) FROM PUBLIC;
 
 -- reschedule_update, for an update that already went live: only its end
 -- can change, and not into the past.  Returns the new end version.
@@ -319,37 +160,35 @@ COMMENT ON FUNCTION staging._reschedule_running(staging.updates, timestamptz, ti
     'reschedule_update step: checks the new end time of an update that went live; returns its end version.';
 REVOKE ALL ON FUNCTION staging._reschedule_running(staging.updates, timestamptz, timestamptz, bigint) FROM PUBLIC;
 
--- reschedule_update, the move of an update u to the start version s and
--- end version e (NULL: permanent), in every versioned table.
-CREATE OR REPLACE FUNCTION staging._reschedule_versions(u staging.updates, s bigint, e bigint) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
+-- An update's changes follow its schedule: its writes move from version
+-- old_id to new_id (the update's id after reschedule_update changed it;
+-- the same for an end-only change), the overlap rule is checked again and
+-- every entity it wrote is laid out again from the write record.
+CREATE OR REPLACE FUNCTION staging._move_writes(old_id bigint, new_id bigint) RETURNS void
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     SET staging.version = 'all'
     AS $$
+DECLARE
+    e record;
 BEGIN
-    -- Move the points in an order in which no interval becomes empty on
-    -- the way: the end first when moving later, the start first otherwise.
-    IF u.rollback_id IS NOT NULL AND e IS NULL THEN
-        PERFORM staging._drop_rollback(u.rollback_id);
-        PERFORM staging._move_version(u.id, s);
-    ELSIF u.rollback_id IS NULL AND e IS NOT NULL THEN
-        PERFORM staging._move_version(u.id, s);
-        PERFORM staging._add_rollback(s, e);
-    ELSIF e IS NULL THEN
-        PERFORM staging._move_version(u.id, s);
-    ELSIF s > u.id THEN
-        PERFORM staging._move_version(u.rollback_id, e);
-        PERFORM staging._move_version(u.id, s);
-    ELSE
-        PERFORM staging._move_version(u.id, s);
-        PERFORM staging._move_version(u.rollback_id, e);
-    END IF;
-
+    UPDATE staging.field_writes
+       SET owner = new_id,
+           position = CASE WHEN position = old_id THEN new_id ELSE position END
+     WHERE owner = old_id;
+    FOR e IN SELECT DISTINCT w.main_table, w.entity_id FROM staging.field_writes w
+              WHERE w.owner = new_id ORDER BY 1, 2 LOOP
+        PERFORM staging._check_overlap(e.main_table, e.entity_id, new_id);
+    END LOOP;
+    FOR e IN SELECT DISTINCT w.main_table, w.entity_id FROM staging.field_writes w
+              WHERE w.owner = new_id ORDER BY 1, 2 LOOP
+        PERFORM staging._rebuild(e.main_table, e.entity_id);
+    END LOOP;
 END
 $$;
-COMMENT ON FUNCTION staging._reschedule_versions(staging.updates, bigint, bigint) IS
-    'reschedule_update step: moves the version rows of an update to its new start and end versions.';
-REVOKE ALL ON FUNCTION staging._reschedule_versions(staging.updates, bigint, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION staging._move_writes(bigint, bigint) IS
+    'reschedule_update step: moves an update''s writes to its new id and lays out the entities it wrote again.';
+REVOKE ALL ON FUNCTION staging._move_writes(bigint, bigint) FROM PUBLIC;
 
 -- Move an update, with every change it makes, to a new start and end.
 CREATE OR REPLACE FUNCTION staging.reschedule_update(id bigint, start_time timestamptz,
@@ -381,12 +220,11 @@ BEGIN
           FROM staging._schedule_versions(u.name, start_time, end_time, u.id) v;
     END IF;
 
-    PERFORM staging._reschedule_versions(u, s, e);
-
     UPDATE staging.updates
        SET id = s, start_time = staging.to_timestamp(s),
            end_time = staging.to_timestamp(e), rollback_id = e
      WHERE updates.id = u.id;
+    PERFORM staging._move_writes(u.id, s);
     RETURN s;
 END
 $$;
@@ -402,7 +240,9 @@ CREATE OR REPLACE FUNCTION staging.delete_update(id bigint) RETURNS void
     AS $$
 DECLARE
     u staging.updates;
-    t record;
+    e record;
+    tbls regclass[];
+    entities bigint[];
 BEGIN
     LOCK TABLE staging.updates IN SHARE ROW EXCLUSIVE MODE;
     SELECT * INTO u FROM staging.updates WHERE updates.id = delete_update.id;
@@ -417,13 +257,18 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'To end a running update, reschedule its end time instead.';
     END IF;
-    -- Without its rollback rows the update is a permanent one; then its
-    -- own rows go and each entity's previous row lasts until its next.
-    IF u.rollback_id IS NOT NULL THEN
-        PERFORM staging._drop_rollback(u.rollback_id);
-    END IF;
-    PERFORM staging._drop_rollback(u.id);
+    -- Its writes go, and every entity it wrote is laid out again without
+    -- them: values it merged into later versions go with it.
+    FOR e IN SELECT DISTINCT w.main_table, w.entity_id FROM staging.field_writes w
+              WHERE w.owner = u.id ORDER BY 1, 2 LOOP
+        tbls := tbls || e.main_table;
+        entities := entities || e.entity_id;
+    END LOOP;
+    DELETE FROM staging.field_writes w WHERE w.owner = u.id;
     DELETE FROM staging.updates WHERE updates.id = u.id;
+    FOR i IN 1 .. coalesce(cardinality(entities), 0) LOOP
+        PERFORM staging._rebuild(tbls[i], entities[i]);
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION staging.delete_update(bigint) IS

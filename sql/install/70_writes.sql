@@ -20,12 +20,17 @@ CREATE OR REPLACE FUNCTION staging._attribute_write_after() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'staging_attribute_write_after';
 COMMENT ON FUNCTION staging._attribute_write_after() IS
-    'Trigger: merges an edit, insert or delete of an attribute row into the attribute rows of later versions.';
+    'Not used since 1.1 (the write model lays out later versions); kept for installations upgraded from 1.0.';
 CREATE OR REPLACE FUNCTION staging._write_statement_before() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'staging_write_statement_before';
 COMMENT ON FUNCTION staging._write_statement_before() IS
     'Statement trigger: refuses a write statement at a history version (25006) or at a version where no update starts (55000), also when it matches no row.';
+CREATE OR REPLACE FUNCTION staging._write_statement_after() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_write_statement_after';
+COMMENT ON FUNCTION staging._write_statement_after() IS
+    'Statement trigger: lays out the version rows of the entities the statement wrote from their write record.';
 
 -- Install the write triggers on a registered main table and its attribute
 -- tables (again: CREATE OR REPLACE).  The AFTER DELETE trigger's name
@@ -53,13 +58,19 @@ BEGIN
                     EXECUTE FUNCTION staging._main_write_after()', tbl);
     EXECUTE format('CREATE OR REPLACE TRIGGER "A_staging_keep_history" AFTER DELETE ON %s
                     FOR EACH ROW EXECUTE FUNCTION staging._main_write_after()', tbl);
+    EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_rebuild AFTER INSERT OR UPDATE OR DELETE ON %s
+                    FOR EACH STATEMENT EXECUTE FUNCTION staging._write_statement_after()', tbl);
     FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl LOOP
         EXECUTE format('CREATE OR REPLACE TRIGGER staging_write BEFORE INSERT OR UPDATE OR DELETE ON %s
                         FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_before()', a);
         EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_statement BEFORE INSERT OR UPDATE OR DELETE ON %s
                         FOR EACH STATEMENT EXECUTE FUNCTION staging._write_statement_before()', a);
-        EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_after AFTER INSERT OR UPDATE OR DELETE ON %s
-                        FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_after()', a);
+        IF EXISTS (SELECT FROM pg_catalog.pg_trigger
+                    WHERE tgrelid = a AND tgname = 'staging_write_after') THEN
+            EXECUTE format('DROP TRIGGER staging_write_after ON %s', a);  -- 1.0's
+        END IF;
+        EXECUTE format('CREATE OR REPLACE TRIGGER staging_write_rebuild AFTER INSERT OR UPDATE OR DELETE ON %s
+                        FOR EACH STATEMENT EXECUTE FUNCTION staging._write_statement_after()', a);
     END LOOP;
 END
 $$;
@@ -79,9 +90,10 @@ BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS staging_write_after ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS staging_write_statement ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS "A_staging_keep_history" ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS staging_write_rebuild ON %s', tbl);
     FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS staging_write_rebuild ON %s', a);
         EXECUTE format('DROP TRIGGER IF EXISTS staging_write ON %s', a);
-        EXECUTE format('DROP TRIGGER IF EXISTS staging_write_after ON %s', a);
         EXECUTE format('DROP TRIGGER IF EXISTS staging_write_statement ON %s', a);
     END LOOP;
 END

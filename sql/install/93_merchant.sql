@@ -5,8 +5,8 @@
 
 -- The key of an attribute table's rows within one version row: the other
 -- columns of its first plain unique index on row_id (attribute_id,
--- store_id), as the write triggers merge them (src/writes.c); empty when
--- there is none.
+-- store_id), as the write record keys them (63_write_model.sql); empty
+-- when there is none.
 CREATE OR REPLACE FUNCTION staging._attribute_key(tbl regclass) RETURNS name[]
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp

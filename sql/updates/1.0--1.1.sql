@@ -23,9 +23,7 @@ DROP FUNCTION staging._read_visible_owned(bigint, bigint);
 
 -- Write statements at a history version, or at a version where no update
 -- starts, are refused as a whole by a statement trigger (also when they
--- match no row): put it on the tables versioned under 1.0.  Inserted and
--- deleted attribute rows flow into later versions: the AFTER trigger of
--- attribute tables fires on INSERT and DELETE too.
+-- match no row): put it on the tables versioned under 1.0.
 CREATE FUNCTION staging._write_statement_before() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'staging_write_statement_before';
@@ -38,12 +36,51 @@ BEGIN
         EXECUTE pg_catalog.format('CREATE TRIGGER staging_write_statement BEFORE INSERT OR UPDATE OR DELETE ON %s
                         FOR EACH STATEMENT EXECUTE FUNCTION staging._write_statement_before()', t);
     END LOOP;
+END
+$$;
+
+-- The write model: writes to entities with a future are recorded per
+-- field (staging.field_writes) and their version rows laid out from that
+-- record at the end of each statement (trigger staging_write_rebuild);
+-- the row-by-row merges of 1.0 (the AFTER trigger of attribute tables,
+-- the version-moving functions of reschedule_update and delete_update)
+-- are gone.  Updates scheduled under 1.0 keep the rows they have.
+CREATE SEQUENCE staging.field_writes_seq;
+CREATE TABLE staging.field_writes (
+    seq bigint NOT NULL DEFAULT pg_catalog.nextval('staging.field_writes_seq') PRIMARY KEY,
+    main_table regclass NOT NULL,
+    entity_id bigint NOT NULL,
+    owner bigint NOT NULL,
+    position bigint NOT NULL,
+    attribute_table regclass,
+    field text NOT NULL,
+    value jsonb
+);
+CREATE INDEX field_writes_entity ON staging.field_writes (main_table, entity_id);
+CREATE INDEX field_writes_owner ON staging.field_writes (owner) WHERE owner <> 0;
+SELECT pg_catalog.pg_extension_config_dump('staging.field_writes', '');
+SELECT pg_catalog.pg_extension_config_dump('staging.field_writes_seq', '');
+CREATE FUNCTION staging._write_statement_after() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_write_statement_after';
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT relid FROM staging.versioned_table
+             UNION ALL SELECT relid FROM staging.attribute_table LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER staging_write_rebuild AFTER INSERT OR UPDATE OR DELETE ON %s
+                        FOR EACH STATEMENT EXECUTE FUNCTION staging._write_statement_after()', t);
+    END LOOP;
     FOR t IN SELECT relid FROM staging.attribute_table LOOP
-        EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER staging_write_after AFTER INSERT OR UPDATE OR DELETE ON %s
-                        FOR EACH ROW EXECUTE FUNCTION staging._attribute_write_after()', t);
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS staging_write_after ON %s', t);
     END LOOP;
 END
 $$;
+DROP FUNCTION staging._move_version(bigint, bigint);
+DROP FUNCTION staging._drop_rollback(bigint);
+DROP FUNCTION staging._add_rollback(bigint, bigint);
+DROP FUNCTION staging._copy_version_row(regclass, bigint, bigint, bigint);
 
 -- staging.invalidations carries the commit LSN of each invalidation and
 -- when (and with which standbys lagging) it was published; the rows of

@@ -42,26 +42,55 @@ is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 
 	'1.0', 'database old starts at 1.0');
 
 # A permanent update and a temporary one (a sale), each with edits at its
-# version: updates, an insert, a delete, an attribute change.
+# version: updates, an insert, a delete, an attribute change.  Writing at
+# an update's version with 1.0's SQL objects is refused (55000, run ALTER
+# EXTENSION staging UPDATE).
 my $permanent = $node->safe_psql('old',
 	"SELECT staging.create_update('new range', now() + interval '1 day')");
 my $sale = $node->safe_psql('old',
 	"SELECT staging.create_update('sale', now() + interval '2 days', now() + interval '3 days')");
 my $sale_end = $node->safe_psql('old', "SELECT rollback_id FROM staging.updates WHERE id = $sale");
+# The version rows 1.0's write triggers made for those writes, laid out
+# by hand: the 1.1 library (which this test runs with) records writes at
+# future versions in a table 1.0 does not have, and refuses them until
+# the update.
 $node->safe_psql('old', qq{
-SET staging.version = '$permanent';
-UPDATE catalog.product SET sku = sku || '-v2' WHERE entity_id IN (1, 2, 3);
-INSERT INTO catalog.product (sku) VALUES ('sku-new');
-DELETE FROM catalog.product WHERE entity_id = 4;
-UPDATE catalog.product_varchar a SET value = 'renamed 5'
-  FROM catalog.product p WHERE p.row_id = a.row_id AND p.entity_id = 5;
+SET staging.version = 'all';
+CREATE FUNCTION pg_temp.add_version(e int, c bigint, u bigint, suffix text, new_value text)
+RETURNS void LANGUAGE plpgsql AS \$f\$
+DECLARE
+    src catalog.product;
+    r bigint;
+BEGIN
+    SELECT * INTO src FROM catalog.product
+     WHERE entity_id = e AND created_in < c AND updated_in > c;
+    UPDATE catalog.product SET updated_in = c WHERE row_id = src.row_id;
+    INSERT INTO catalog.product (entity_id, sku, created_in, updated_in)
+    VALUES (e, src.sku || suffix, c, u) RETURNING row_id INTO r;
+    INSERT INTO catalog.product_varchar (row_id, attribute_id, store_id, value)
+    SELECT r, attribute_id, store_id, coalesce(new_value, value)
+      FROM catalog.product_varchar WHERE row_id = src.row_id;
+    IF u < src.updated_in THEN
+        INSERT INTO catalog.product (entity_id, sku, created_in, updated_in)
+        VALUES (e, src.sku, u, src.updated_in) RETURNING row_id INTO r;
+        INSERT INTO catalog.product_varchar (row_id, attribute_id, store_id, value)
+        SELECT r, attribute_id, store_id, value
+          FROM catalog.product_varchar WHERE row_id = src.row_id;
+    END IF;
+END
+\$f\$;
+SELECT pg_temp.add_version(e, $permanent, staging.max_version(), '-v2', NULL)
+  FROM generate_series(1, 3) e;
+INSERT INTO catalog.product (sku, created_in) VALUES ('sku-new', $permanent);
+UPDATE catalog.product SET updated_in = $permanent WHERE entity_id = 4;
+SELECT pg_temp.add_version(5, $permanent, staging.max_version(), '', 'renamed 5');
+SELECT pg_temp.add_version(2, $sale, $sale_end, '-sale', NULL);
+SELECT pg_temp.add_version(6, $sale, $sale_end, '-sale', 'on sale');
 });
-$node->safe_psql('old', qq{
-SET staging.version = '$sale';
-UPDATE catalog.product SET sku = sku || '-sale' WHERE entity_id IN (2, 6);
-UPDATE catalog.product_varchar a SET value = 'on sale'
-  FROM catalog.product p WHERE p.row_id = a.row_id AND p.entity_id = 6;
-});
+my ($rc, $stdout, $stderr) = $node->psql('old', qq{SET staging.version = '$permanent';
+UPDATE catalog.product SET sku = 'sku-7 early' WHERE entity_id = 7});
+like($stderr, qr/older than its library.*ALTER EXTENSION staging UPDATE/s,
+	'before the update, writes at a future version are refused with what to do');
 # A live edit, logged at once; the permanent update goes live (logged by
 # advance); the consumer takes a batch and does not finish it.
 $node->safe_psql('old', "UPDATE catalog.product SET sku = 'sku-10 live' WHERE entity_id = 10");
