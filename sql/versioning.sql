@@ -107,11 +107,19 @@ SELECT t, s.item FROM unnest(ARRAY['catalog_product_entity', 'catalog_product_en
     'catalog_product_entity_decimal', 'catalog_product_entity_varchar',
     'catalog_category_product', 'wishlist_item']::regclass[]) t, shape(t) s;
 
--- Version the catalog.
+-- Version the catalog.  (The attribute tables get the access method
+-- staging without being rewritten.)
+CREATE TEMP TABLE filenodes AS
+SELECT t, pg_relation_filenode(t) AS filenode
+  FROM unnest(ARRAY['catalog_product_entity_int', 'catalog_product_entity_decimal',
+                    'catalog_product_entity_varchar']::regclass[]) t;
 SELECT staging.enable_versioning('catalog_product_entity');
 SELECT staging.add_attribute_table('catalog_product_entity_int', 'catalog_product_entity');
 SELECT staging.add_attribute_table('catalog_product_entity_decimal', 'catalog_product_entity');
 SELECT staging.add_attribute_table('catalog_product_entity_varchar', 'catalog_product_entity');
+SELECT f.t, a.amname, pg_relation_filenode(f.t) = f.filenode AS not_rewritten
+  FROM filenodes f JOIN pg_class c ON c.oid = f.t JOIN pg_am a ON a.oid = c.relam ORDER BY 1;
+DROP TABLE filenodes;
 
 SELECT * FROM shape('catalog_product_entity');
 SELECT * FROM shape('sequence_catalog_product_entity');
@@ -230,6 +238,14 @@ SELECT c.relname, a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam
 SELECT try('ALTER TABLE catalog_product_entity SET ACCESS METHOD heap');
 SELECT try('ALTER TABLE catalog_product_entity_int SET ACCESS METHOD heap');
 ALTER TABLE catalog_product_entity SET ACCESS METHOD staging;
+-- rewrites keep it
+VACUUM FULL catalog_product_entity_int;
+VACUUM FULL catalog_product_entity;
+SELECT c.relname, a.amname, t.amname AS toast_amname
+  FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+  LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid LEFT JOIN pg_am t ON t.oid = tc.relam
+ WHERE c.relname IN ('catalog_product_entity', 'catalog_product_entity_int')
+ ORDER BY 1;
 -- the whole message
 ALTER TABLE catalog_product_entity DROP COLUMN updated_in;
 ALTER TABLE catalog_product_entity SET ACCESS METHOD heap;
