@@ -72,5 +72,6 @@ SELECT count(*) FROM pg_catalog.pg_statistic_ext_data;
 RESET ROLE;
 GRANT SELECT ON pg_catalog.pg_stats, pg_catalog.pg_stats_ext, pg_catalog.pg_stats_ext_exprs TO PUBLIC;
 
+SELECT staging.delete_update(:sale);
 DROP SCHEMA st CASCADE;
 DROP ROLE regress_st_shopper;
