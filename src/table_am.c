@@ -12,9 +12,9 @@
  * use the access method "staging", whose handler PostgreSQL calls, in
  * every backend, whenever it builds the relation cache entry of such a
  * table: that is before any scan, COPY or DDL can touch the table, and it
- * loads the library.  Without the preload, the handler refuses client
- * sessions of roles other than superusers (55000); background processes
- * (autovacuum, parallel workers, replication) are not refused.
+ * loads the library.  Without the preload, the handler refuses the
+ * sessions of roles other than superusers (55000); autovacuum, parallel
+ * workers and logical replication are not refused.
  *
  * The handler returns heap's routine itself (the same pointer: core code
  * such as heap_getnext() compares rd_tableam with it), so a staging table
@@ -34,6 +34,7 @@
 
 #include "access/genam.h"
 #include "access/heapam.h"
+#include "access/parallel.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -48,6 +49,8 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "replication/logicalworker.h"
+#include "replication/walsender.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -59,15 +62,31 @@ PG_FUNCTION_INFO_V1(staging_table_am_sync);
 PG_FUNCTION_INFO_V1(staging_table_am_release);
 
 /*
+ * Processes that open versioned tables on their own account, not to
+ * answer a role's queries: autovacuum, parallel workers (their leader was
+ * checked), logical replication (walsenders, apply and table
+ * synchronization workers).  Every other process (client backends, other
+ * extensions' background workers running SQL for a role) is checked.
+ */
+static bool
+is_internal_process(void)
+{
+	return MyBackendType == B_AUTOVAC_WORKER || IsParallelWorker() ||
+		am_walsender || IsLogicalWorker();
+}
+
+/*
  * SQL: staging._table_am_handler(internal) -> table_am_handler, the
  * handler of the access method "staging".  Called whenever a backend
- * builds the relation cache entry of a staging table: refuse the client
- * sessions that would read it without the version filter.
+ * builds the relation cache entry of a staging table: refuse the sessions
+ * that would read it without the version filter, unless a superuser runs
+ * them (logged in as one, and still one: not a SECURITY DEFINER function
+ * of a superuser called by another role).
  */
 Datum
 staging_table_am_handler(PG_FUNCTION_ARGS)
 {
-	if (!staging_loaded_at_preload() && MyBackendType == B_BACKEND &&
+	if (!staging_loaded_at_preload() && !is_internal_process() &&
 		!(superuser_arg(GetUserId()) && superuser_arg(GetSessionUserId())))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
