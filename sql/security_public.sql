@@ -76,6 +76,18 @@ SELECT has_table_privilege('regress_sp_intruder', 'sp.item2', 'SELECT') AS main,
 SET ROLE regress_sp_intruder;
 SELECT public.sp_try('SELECT * FROM sp.sequence_item2');
 RESET ROLE;
+-- The access method of a versioned table stays: an intruder can neither
+-- change it nor unregister the table (which would give it heap back).
+SET ROLE regress_sp_intruder;
+SELECT public.sp_try($$SELECT staging._table_am_sync('sp.item')$$);
+SELECT public.sp_try($$ALTER TABLE sp.item SET ACCESS METHOD heap$$);
+SELECT public.sp_try($$DELETE FROM staging.versioned_table WHERE relid = 'sp.item'::regclass$$);
+SELECT public.sp_try($$UPDATE staging.versioned_table SET saved = '{}' WHERE relid = 'sp.item'::regclass$$);
+SELECT public.sp_try($$SELECT staging._run_as_clone_owner('sp.item', 'SELECT 1', 'pg_catalog')$$);
+SELECT public.sp_try($$DROP EXTENSION staging$$);
+RESET ROLE;
+SELECT c.relname, a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+ WHERE c.oid = 'sp.item'::regclass;
 -- NULL arguments of _move_foreign_key: 23502, not an internal error.
 SELECT public.sp_try($$SELECT staging._move_foreign_key(NULL, NULL, NULL, NULL)$$);
 

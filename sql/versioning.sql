@@ -107,11 +107,19 @@ SELECT t, s.item FROM unnest(ARRAY['catalog_product_entity', 'catalog_product_en
     'catalog_product_entity_decimal', 'catalog_product_entity_varchar',
     'catalog_category_product', 'wishlist_item']::regclass[]) t, shape(t) s;
 
--- Version the catalog.
+-- Version the catalog.  (The attribute tables get the access method
+-- staging without being rewritten.)
+CREATE TEMP TABLE filenodes AS
+SELECT t, pg_relation_filenode(t) AS filenode
+  FROM unnest(ARRAY['catalog_product_entity_int', 'catalog_product_entity_decimal',
+                    'catalog_product_entity_varchar']::regclass[]) t;
 SELECT staging.enable_versioning('catalog_product_entity');
 SELECT staging.add_attribute_table('catalog_product_entity_int', 'catalog_product_entity');
 SELECT staging.add_attribute_table('catalog_product_entity_decimal', 'catalog_product_entity');
 SELECT staging.add_attribute_table('catalog_product_entity_varchar', 'catalog_product_entity');
+SELECT f.t, a.amname, pg_relation_filenode(f.t) = f.filenode AS not_rewritten
+  FROM filenodes f JOIN pg_class c ON c.oid = f.t JOIN pg_am a ON a.oid = c.relam ORDER BY 1;
+DROP TABLE filenodes;
 
 SELECT * FROM shape('catalog_product_entity');
 SELECT * FROM shape('sequence_catalog_product_entity');
@@ -221,8 +229,26 @@ SELECT try('ALTER TABLE catalog_product_entity ALTER COLUMN created_in DROP NOT 
 SELECT try('ALTER TABLE catalog_product_entity_int DROP COLUMN row_id');
 SELECT try('ALTER TABLE catalog_product_entity_int ALTER COLUMN row_id TYPE int');
 SELECT try('ALTER TABLE catalog_product_entity_int RENAME row_id TO product_row');
+-- they keep the access method staging (heap's storage; refused to
+-- non-superusers when the library is not preloaded), the sequence table
+-- is heap
+SELECT c.relname, a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+ WHERE c.relname IN ('catalog_product_entity', 'catalog_product_entity_int', 'sequence_catalog_product_entity')
+ ORDER BY 1;
+SELECT try('ALTER TABLE catalog_product_entity SET ACCESS METHOD heap');
+SELECT try('ALTER TABLE catalog_product_entity_int SET ACCESS METHOD heap');
+ALTER TABLE catalog_product_entity SET ACCESS METHOD staging;
+-- rewrites keep it
+VACUUM FULL catalog_product_entity_int;
+VACUUM FULL catalog_product_entity;
+SELECT c.relname, a.amname, t.amname AS toast_amname
+  FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+  LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid LEFT JOIN pg_am t ON t.oid = tc.relam
+ WHERE c.relname IN ('catalog_product_entity', 'catalog_product_entity_int')
+ ORDER BY 1;
 -- the whole message
 ALTER TABLE catalog_product_entity DROP COLUMN updated_in;
+ALTER TABLE catalog_product_entity SET ACCESS METHOD heap;
 ALTER TABLE catalog_product_entity ADD COLUMN news_from_date date;
 ALTER TABLE catalog_product_entity RENAME COLUMN type_id TO product_type;
 CREATE INDEX catalog_product_entity_sku_created ON catalog_product_entity (sku, created_in);
@@ -243,6 +269,10 @@ SELECT t, staging.versioned_kind(t)
   FROM unnest(ARRAY['catalog_product_entity', 'catalog_product_entity_int', 'catalog_product_entity_text']::regclass[]) t;
 SELECT to_regclass('sequence_catalog_product_entity') AS sequence_table;
 SELECT count(*) FROM staging.versioned_table WHERE relid::text LIKE '%catalog_product%';
+-- heap again
+SELECT c.relname, a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+ WHERE c.relname IN ('catalog_product_entity', 'catalog_product_entity_int')
+ ORDER BY 1;
 -- the original shape, attribute tables by entity, relations to the entity
 SELECT t, s.item FROM unnest(ARRAY['catalog_product_entity', 'catalog_product_entity_int',
     'catalog_product_entity_decimal', 'catalog_product_entity_varchar',

@@ -18,6 +18,7 @@
 #include "access/genam.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_class_d.h"
+#include "catalog/pg_extension_d.h"
 #include "catalog/pg_namespace_d.h"
 #include "catalog/pg_proc_d.h"
 #include "storage/proc.h"
@@ -47,6 +48,8 @@ object_ownercheck(Oid classid, Oid objectid, Oid roleid)
 			return pg_namespace_ownercheck(objectid, roleid);
 		case ProcedureRelationId:
 			return pg_proc_ownercheck(objectid, roleid);
+		case ExtensionRelationId:
+			return pg_extension_ownercheck(objectid, roleid);
 		default:
 			elog(ERROR, "staging: no ownership check for catalog %u", classid);
 	}

@@ -48,6 +48,16 @@ extension_init(void)
 }
 
 /*
+ * Was the library loaded by shared_preload_libraries?  Only then does
+ * every session of the server run with the version filter (table_am.c).
+ */
+bool
+staging_loaded_at_preload(void)
+{
+	return loaded_at_preload;
+}
+
+/*
  * True when the staging extension exists in the current database (and we
  * are inside a transaction that can look that up).
  */

@@ -18,7 +18,8 @@
  *				workers (version_filter.c)
  *	utility		ProcessUtility_hook: refuse DDL and COPY that would break
  *				versioned tables or read around the filter
- *				(utility_guard.c)
+ *				(utility_guard.c); before DROP EXTENSION staging, give its
+ *				tables back to heap (table_am.c)
  *	relcache	one callback: the extension's presence (extension.c), the
  *				registry (registry.c; what writes.c builds from it follows
  *				its generation), the live version (live_version.c),
@@ -113,6 +114,7 @@ staging_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					   DestReceiver *dest, QueryCompletion *qc)
 {
 	utility_guard_check(pstmt);
+	table_am_before_utility(pstmt->utilityStmt);
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 							params, queryEnv, dest, qc);

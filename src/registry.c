@@ -303,27 +303,43 @@ invalidate_relation(Oid relid)
 /*
  * Row trigger on the registry tables: tell every backend (and the plan
  * cache) that the registration of a relation changed, however it was
- * changed (helper functions, pg_restore, or by hand).
+ * changed (helper functions, pg_restore, or by hand), and give a newly
+ * registered table the access method "staging", an unregistered one heap
+ * again (table_am.c; the BEFORE trigger _registry_guard checked that the
+ * writer owns the table).
  */
 Datum
 staging_registry_changed(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
+	Oid			old_relid = InvalidOid;
+	Oid			new_relid = InvalidOid;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		elog(ERROR, "staging._registry_changed() must be an AFTER ROW trigger");
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		RelationGetNamespace(trigdata->tg_relation) != staging_schema_oid())
+		elog(ERROR, "staging._registry_changed() must be an AFTER ROW trigger of a registry table");
 
 	desc = RelationGetDescr(trigdata->tg_relation);
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
-	if (trigdata->tg_trigtuple != NULL)
-		invalidate_relation(DatumGetObjectId(registry_column(trigdata->tg_trigtuple,
-															 desc, "relid")));
-	if (trigdata->tg_newtuple != NULL)
-		invalidate_relation(DatumGetObjectId(registry_column(trigdata->tg_newtuple,
-															 desc, "relid")));
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		new_relid = DatumGetObjectId(registry_column(trigdata->tg_trigtuple, desc, "relid"));
+	else
+	{
+		old_relid = DatumGetObjectId(registry_column(trigdata->tg_trigtuple, desc, "relid"));
+		if (trigdata->tg_newtuple != NULL)
+			new_relid = DatumGetObjectId(registry_column(trigdata->tg_newtuple, desc, "relid"));
+	}
+	if (OidIsValid(old_relid))
+		invalidate_relation(old_relid);
+	if (OidIsValid(new_relid))
+		invalidate_relation(new_relid);
+	if (OidIsValid(old_relid) && old_relid != new_relid)
+		table_am_set(old_relid, false);
+	if (OidIsValid(new_relid) && old_relid != new_relid)
+		table_am_set(new_relid, true);
 	return PointerGetDatum(NULL);
 }
 

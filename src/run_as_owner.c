@@ -19,7 +19,12 @@
  * inserts into the sequence table as its owner after checking that the
  * caller may insert into the main table; staging._changelog_clone()
  * registers subscriptions as the owner of the registry after checking
- * that the caller owns both the source and the clone.
+ * that the caller owns both the source and the clone; and
+ * staging._run_as_clone_owner() runs clone_schema's statements on each
+ * table of the clone as its owner (the owner of the source table), for a
+ * caller who has that owner's privileges, so that the owner's defaults,
+ * checks, generated columns and index expressions never run with the
+ * caller's rights.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +45,7 @@
 PG_FUNCTION_INFO_V1(staging_run_as_owner);
 PG_FUNCTION_INFO_V1(staging_next_entity_id);
 PG_FUNCTION_INFO_V1(staging_changelog_clone);
+PG_FUNCTION_INFO_V1(staging_run_as_clone_owner);
 
 /* The owner of a relation; 42P01 when there is none. */
 static Oid
@@ -59,17 +65,17 @@ relation_owner(Oid relid)
 
 /*
  * Run one statement as role, as a security-restricted operation when
- * restricted, under a new GUC nest level with a safe search_path and
- * staging.version = 'all' chosen by that role (so that the statement, and
+ * restricted, under a new GUC nest level with search_path (NULL: the safe
+ * pg_catalog, pg_temp) and staging.version = 'all' chosen by that role (so that the statement, and
  * any trigger it fires, reads ahead only where role may).  Returns the
  * first column (an integer) of the first row the statement returns
  * (*isnull when it returns none, or a null); *returns_rows tells whether
  * it is a statement that returns rows, *processed how many it processed.
  */
 static int64
-run_as(Oid role, bool restricted, const char *sql, int nargs, Oid *argtypes,
-	   Datum *values, const char *nulls, bool *isnull, bool *returns_rows,
-	   uint64 *processed)
+run_as(Oid role, bool restricted, const char *search_path, const char *sql,
+	   int nargs, Oid *argtypes, Datum *values, const char *nulls,
+	   bool *isnull, bool *returns_rows, uint64 *processed)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -81,7 +87,8 @@ run_as(Oid role, bool restricted, const char *sql, int nargs, Oid *argtypes,
 	SetUserIdAndSecContext(role, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   (restricted ? SECURITY_RESTRICTED_OPERATION : 0));
 	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+	(void) set_config_option("search_path",
+							 search_path ? search_path : "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	(void) set_config_option("staging.version", "all",
@@ -158,7 +165,7 @@ staging_run_as_owner(PG_FUNCTION_ARGS)
 		}
 	}
 
-	result = run_as(relation_owner(relid), true, sql, nargs, argtypes, values,
+	result = run_as(relation_owner(relid), true, NULL, sql, nargs, argtypes, values,
 					nulls, &isnull, &returns_rows, &processed);
 	if (!returns_rows)
 		PG_RETURN_INT64((int64) processed);
@@ -246,7 +253,7 @@ staging_next_entity_id(PG_FUNCTION_ARGS)
 		bool		isnull;
 		bool		returns_rows;
 		uint64		processed;
-		int64		id = run_as(owner, true, sql, 0, NULL, NULL, NULL,
+		int64		id = run_as(owner, true, NULL, sql, 0, NULL, NULL, NULL,
 								&isnull, &returns_rows, &processed);
 
 		if (!isnull)
@@ -292,7 +299,7 @@ staging_changelog_clone(PG_FUNCTION_ARGS)
 		elog(ERROR, "staging: no table staging.changelog_subscription");
 
 	/* The first clone the caller may not subscribe, if any. */
-	(void) run_as(relation_owner(registry), true,
+	(void) run_as(relation_owner(registry), true, NULL,
 				  psprintf("SELECT s.tbl::oid::bigint %s"
 						   "AND NOT (pg_has_role($3, k.relowner, 'USAGE') "
 						   "AND pg_has_role($3, t.relowner, 'USAGE')) LIMIT 1", candidates),
@@ -303,10 +310,57 @@ staging_changelog_clone(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to subscribe the clones of the tables of schema %s to their changelogs",
 						get_namespace_name(DatumGetObjectId(values[0]))),
 				 errdetail("Only a member of the owners of a subscribed table and of its clone subscribes the clone.")));
-	(void) run_as(relation_owner(registry), true,
+	(void) run_as(relation_owner(registry), true, NULL,
 				  psprintf("INSERT INTO staging.changelog_subscription (changelog, tbl, columns) "
 						   "SELECT s.changelog, c.clone, s.columns %s"
 						   "ON CONFLICT DO NOTHING", candidates),
 				  3, argtypes, values, NULL, &isnull, &returns_rows, &processed);
 	PG_RETURN_VOID();
+}
+
+/*
+ * SQL: staging._run_as_clone_owner(tbl regclass, query text, search_path
+ * text) -> bigint: staging.clone_schema() runs each statement that fills
+ * or defines a table of the clone (rows, keys, indexes, foreign keys,
+ * triggers) through this, as the owner of that table, in a
+ * security-restricted operation, with the given search_path (the
+ * definitions name the clone's objects unqualified).  The expressions
+ * such a statement runs are the owner's: they must not run with the
+ * rights of whoever clones the schema.  Every role may execute it: the
+ * caller must have the privileges of the table's owner, so it gains
+ * nothing by it (42501 otherwise).  Returns what _run_as_owner returns.
+ */
+Datum
+staging_run_as_clone_owner(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	Oid			owner;
+	char	   *sql;
+	char	   *search_path;
+	bool		isnull;
+	bool		returns_rows;
+	uint64		processed;
+	int64		result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("staging._run_as_clone_owner() needs a table, a statement and a search_path")));
+	relid = PG_GETARG_OID(0);
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	search_path = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	owner = relation_owner(relid);
+	if (!has_privs_of_role(GetUserId(), owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to run a statement as the owner of %s",
+						qualified_name(relid)),
+				 errdetail("Only roles with the privileges of the owner of a table run statements on it as its owner.")));
+	result = run_as(owner, true, search_path, sql, 0, NULL, NULL, NULL,
+					&isnull, &returns_rows, &processed);
+	if (!returns_rows)
+		PG_RETURN_INT64((int64) processed);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(result);
 }

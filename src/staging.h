@@ -52,6 +52,11 @@ extern void extension_init(void);
 extern bool staging_extension_present(void);
 extern Oid	staging_schema_oid(void);
 extern void extension_invalidate(Oid relid);
+extern bool staging_loaded_at_preload(void);
+
+/* table_am.c: the access method "staging" of versioned tables */
+extern void table_am_set(Oid relid, bool versioned);
+extern void table_am_before_utility(Node *parsetree);
 
 /* registry.c: which relations are versioned, cached per backend */
 typedef enum VersionedKind

@@ -12,7 +12,8 @@
  *	  versioned table (or row_id of an attribute table, which may only be
  *	  widened to bigint) are refused with an error that says how to get rid
  *	  of versioning first.  The registry, the version filter and versioned
- *	  writes depend on those columns.  Every other DDL (ADD COLUMN,
+ *	  writes depend on those columns.  So is ALTER TABLE ... SET ACCESS
+ *	  METHOD to anything but "staging" (see table_am.c).  Every other DDL (ADD COLUMN,
  *	  renaming the table or other columns, CREATE INDEX, ...) goes through
  *	  untouched.
  *	- COPY of a versioned main table (or of an attribute table) TO a file
@@ -110,7 +111,33 @@ is_row_id_widening(const VersionedRel *entry, AlterTableCmd *cmd)
 	return LookupTypeNameOid(NULL, def->typeName, true) == INT8OID;
 }
 
-/* ALTER TABLE: no DROP COLUMN, ALTER TYPE or DROP NOT NULL on them. */
+/*
+ * ALTER TABLE ... SET ACCESS METHOD away from "staging": the access method
+ * is what keeps the table closed when the library is not preloaded
+ * (table_am.c).
+ */
+static void
+check_set_access_method(const VersionedRel *entry, Oid relid, AlterTableCmd *cmd)
+{
+	if (cmd->name != NULL && strcmp(cmd->name, STAGING_NAME) == 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot change the access method of %s table \"%s\"",
+					entry->kind == VERSIONED_MAIN ? "versioned" : "attribute",
+					get_rel_name(relid)),
+			 errdetail("Versioned tables and their attribute tables use the access method \"%s\", "
+					   "so that no session reads them unfiltered when the library is not preloaded.",
+					   STAGING_NAME),
+			 errhint("Call staging.disable_versioning(%s) first.",
+					 quote_literal_cstr(DatumGetCString(DirectFunctionCall1(regclassout,
+																			ObjectIdGetDatum(entry->main_relid)))))));
+}
+
+/*
+ * ALTER TABLE: no DROP COLUMN, ALTER TYPE or DROP NOT NULL on them, no
+ * other access method.
+ */
 static void
 check_alter_table(AlterTableStmt *stmt)
 {
@@ -127,6 +154,8 @@ check_alter_table(AlterTableStmt *stmt)
 	{
 		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
 
+		if (cmd->subtype == AT_SetAccessMethod)
+			check_set_access_method(entry, relid, cmd);
 		if (!is_versioning_column(entry, relid, cmd->name))
 			continue;
 		switch (cmd->subtype)

@@ -16,3 +16,17 @@ COMMENT ON FUNCTION staging._run_as_owner(regclass, text, bigint[]) IS
     'Runs one statement ($n: params[n]) as the owner of tbl in a security-restricted operation; '
     'returns the first column of its first row, or the number of rows it processed when it returns none.';
 REVOKE ALL ON FUNCTION staging._run_as_owner(regclass, text, bigint[]) FROM PUBLIC;
+
+-- clone_schema runs as its caller; what it runs on each table of the clone
+-- (rows, keys, indexes, foreign keys, triggers) goes through this, as the
+-- table's owner in a security-restricted operation, so that the owner's
+-- defaults, checks and index expressions never run with the caller's
+-- rights.  PUBLIC may execute it: it checks that the caller has the
+-- privileges of the table's owner.
+CREATE OR REPLACE FUNCTION staging._run_as_clone_owner(tbl regclass, query text, search_path text)
+    RETURNS bigint
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'staging_run_as_clone_owner';
+COMMENT ON FUNCTION staging._run_as_clone_owner(regclass, text, text) IS
+    'Runs one statement as the owner of tbl in a security-restricted operation with the given search_path, '
+    'for a caller with the privileges of that owner (staging.clone_schema).';

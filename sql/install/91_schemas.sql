@@ -285,10 +285,26 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'Unsupported tables: ' || unsupported || '.';
     END IF;
+    -- The clone of a table is filled and defined as the table's owner (its
+    -- defaults, checks and index expressions are the owner's code): the
+    -- caller must be able to act as that owner.
+    SELECT string_agg(format('%I (owner %s)', c.relname, c.relowner::regrole), ', ' ORDER BY c.relname)
+      INTO unsupported
+      FROM pg_class c
+     WHERE c.relnamespace = source_oid AND c.relkind IN ('r', 'm')
+       AND NOT (pg_has_role(c.relowner, 'USAGE') AND pg_has_role(c.relowner, 'MEMBER'));
+    IF unsupported IS NOT NULL THEN
+        RAISE EXCEPTION 'permission denied to clone schema "%": it has tables of roles whose privileges you do not have', source
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Tables: ' || unsupported || '.  Their clones belong to the same owners and '
+                           'are filled and defined with those owners'' rights.',
+                  HINT = 'Run staging.clone_schema as a member of those roles, or as a superuser.';
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION staging._clone_schema_check(name, name, boolean, oid) IS
-    'clone_schema step: checks the arguments and that the source has only tables it can clone.';
+    'clone_schema step: checks the arguments, that the source has only tables it can clone, '
+    'and that the caller has the privileges of their owners.';
 
 -- clone_schema, step 2: the sequences and the tables of the clone.
 CREATE OR REPLACE FUNCTION staging._clone_schema_tables(source name, target name, source_oid oid)
@@ -318,17 +334,18 @@ BEGIN
     END LOOP;
 
     -- Tables: columns, defaults, identities, generated columns, CHECK and
-    -- NOT NULL constraints, storage, comments and statistics.  Indexes are
-    -- made below under their own names (LIKE would rename them).
+    -- NOT NULL constraints, storage, comments and statistics, and the
+    -- access method (staging for versioned tables).  Indexes are made
+    -- below under their own names (LIKE would rename them).
     FOR r IN
-        SELECT c.oid, c.relname, c.relpersistence, c.reloptions
-          FROM pg_class c
+        SELECT c.oid, c.relname, c.relpersistence, c.reloptions, am.amname
+          FROM pg_class c JOIN pg_am am ON am.oid = c.relam
          WHERE c.relnamespace = source_oid AND c.relkind = 'r'
          ORDER BY c.relname
     LOOP
-        EXECUTE format('CREATE %sTABLE %I.%I (LIKE %I.%I INCLUDING ALL EXCLUDING INDEXES)',
+        EXECUTE format('CREATE %sTABLE %I.%I (LIKE %I.%I INCLUDING ALL EXCLUDING INDEXES) USING %I',
                        CASE WHEN r.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END,
-                       target, r.relname, source, r.relname);
+                       target, r.relname, source, r.relname, r.amname);
         IF r.reloptions IS NOT NULL THEN
             EXECUTE format('ALTER TABLE %I.%I SET (%s)', target, r.relname,
                            array_to_string(r.reloptions, ', '));
@@ -346,17 +363,13 @@ CREATE OR REPLACE FUNCTION staging._clone_schema_rows(source name, target name, 
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    version_setting text;
     columns text;
     r record;
 BEGIN
-    -- Rows, before indexes and triggers.  Versioned tables are read whole
+    -- Rows, before indexes and triggers, as the owner of each table (its
+    -- checks and generated columns run), who reads versioned tables whole
     -- (every version row), not at the session version.
     IF with_data THEN
-        version_setting := current_setting('staging.version', true);
-        IF version_setting IS NOT NULL THEN
-            PERFORM set_config('staging.version', 'all', true);
-        END IF;
         FOR r IN
             SELECT c.oid, c.relname FROM pg_class c
              WHERE c.relnamespace = source_oid AND c.relkind = 'r'
@@ -367,18 +380,19 @@ BEGIN
              WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
                AND a.attgenerated = '';
             IF columns IS NOT NULL THEN
-                EXECUTE format('INSERT INTO %I.%I (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY %I.%I',
-                               target, r.relname, columns, columns, source, r.relname);
+                PERFORM staging._run_as_clone_owner(
+                    format('%I.%I', target, r.relname)::regclass,
+                    format('INSERT INTO %I.%I (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY %I.%I',
+                           target, r.relname, columns, columns, source, r.relname),
+                    'pg_catalog, pg_temp');
             END IF;
         END LOOP;
-        IF version_setting IS NOT NULL THEN
-            PERFORM set_config('staging.version', version_setting, true);
-        END IF;
     END IF;
 END
 $$;
 COMMENT ON FUNCTION staging._clone_schema_rows(name, name, oid, boolean) IS
-    'clone_schema step: copies every row (every version row of versioned tables) when with_data.';
+    'clone_schema step: copies every row (every version row of versioned tables) when with_data, '
+    'as the owner of each table.';
 
 -- clone_schema, step 4: the definitions that name other objects.
 -- They are deparsed with the source schema on the search_path, so they
@@ -394,15 +408,16 @@ DECLARE
     deparse_path text := format('pg_catalog, %I, pg_temp', source);
     target_path text := format('pg_catalog, %I, %I, pg_temp', target, source);
     ddl text[];
-    stmt text;
+    tbls name[];
 BEGIN
     -- Everything that names other objects, deparsed relative to the source.
     PERFORM set_config('search_path', deparse_path, true);
-    SELECT array_agg(s.stmt ORDER BY s.step, s.rank, s.stmt) INTO ddl
+    SELECT array_agg(s.stmt ORDER BY s.step, s.rank, s.stmt),
+           array_agg(s.tbl ORDER BY s.step, s.rank, s.stmt) INTO ddl, tbls
       FROM (
         -- Defaults: LIKE copied serial defaults pointing at the source's
         -- sequences; these name the clone's.
-        SELECT 1 AS step, 0 AS rank,
+        SELECT 1 AS step, 0 AS rank, c.relname AS tbl,
                format('ALTER TABLE %I.%I ALTER COLUMN %I SET DEFAULT %s', target, c.relname,
                       a.attname, pg_get_expr(d.adbin, d.adrelid)) AS stmt
           FROM pg_attrdef d
@@ -412,33 +427,35 @@ BEGIN
            AND a.attgenerated = '' AND a.attidentity = '' AND NOT a.attisdropped
         UNION ALL
         -- Primary keys, unique and exclusion constraints, under their names.
-        SELECT 2, 0, format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s', target, c.relname,
-                            k.conname, pg_get_constraintdef(k.oid))
+        SELECT 2, 0, c.relname, format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s', target, c.relname,
+                                       k.conname, pg_get_constraintdef(k.oid))
           FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
          WHERE c.relnamespace = source_oid AND c.relkind = 'r' AND k.contype IN ('p', 'u', 'x')
         UNION ALL
         -- Other indexes.
-        SELECT 3, 0, pg_get_indexdef(i.indexrelid, 0, true)
+        SELECT 3, 0, c.relname, pg_get_indexdef(i.indexrelid, 0, true)
           FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
          WHERE c.relnamespace = source_oid AND c.relkind = 'r'
            AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid
                                                        AND k.contype IN ('p', 'u', 'x'))
         UNION ALL
         -- Foreign keys: those between tables of the schema stay inside the clone.
-        SELECT 4, 0, format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s', target, c.relname,
-                            k.conname, pg_get_constraintdef(k.oid))
+        SELECT 4, 0, c.relname, format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s', target, c.relname,
+                                       k.conname, pg_get_constraintdef(k.oid))
           FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
          WHERE c.relnamespace = source_oid AND c.relkind = 'r' AND k.contype = 'f'
         UNION ALL
-        -- Views and materialized views, those used by others first.
-        SELECT 5, v.depth,
+        -- Views and materialized views, those used by others first, by the
+        -- caller (nothing runs: materialized views are filled later, by
+        -- REFRESH, as their owner).
+        SELECT 5, v.depth, NULL,
                format('CREATE %s %I.%I%s AS %s%s',
                       CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'MATERIALIZED VIEW' END,
                       target, c.relname,
                       CASE WHEN c.reloptions IS NOT NULL
                            THEN format(' WITH (%s)', array_to_string(c.reloptions, ', ')) END,
                       rtrim(pg_get_viewdef(c.oid), ';'),
-                      CASE WHEN c.relkind = 'm' AND NOT with_data THEN ' WITH NO DATA' ELSE '' END)
+                      CASE WHEN c.relkind = 'm' THEN ' WITH NO DATA' ELSE '' END)
           FROM pg_class c
           JOIN (WITH RECURSIVE uses(view, used) AS (
                     SELECT DISTINCT rw.ev_class, d.refobjid
@@ -458,25 +475,33 @@ BEGIN
             ON v.view = c.oid
         UNION ALL
         -- Triggers (FK triggers are internal and came with the foreign keys).
-        SELECT 6, 0, pg_get_triggerdef(t.oid, true)
+        SELECT 6, 0, c.relname, pg_get_triggerdef(t.oid, true)
           FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
          WHERE c.relnamespace = source_oid AND NOT t.tgisinternal
         UNION ALL
-        SELECT 7, 0, format('ALTER TABLE %I.%I %s TRIGGER %I', target, c.relname,
+        SELECT 7, 0, c.relname, format('ALTER TABLE %I.%I %s TRIGGER %I', target, c.relname,
                             CASE t.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA'
                                              ELSE 'ENABLE ALWAYS' END, t.tgname)
           FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
          WHERE c.relnamespace = source_oid AND NOT t.tgisinternal AND t.tgenabled <> 'O'
       ) s;
+    -- What defines a table runs as its owner (index expressions, checks of
+    -- foreign keys), views as the caller.
     PERFORM set_config('search_path', target_path, true);
-    FOREACH stmt IN ARRAY coalesce(ddl, '{}') LOOP
-        EXECUTE stmt;
+    FOR i IN 1 .. coalesce(array_length(ddl, 1), 0) LOOP
+        IF tbls[i] IS NULL THEN
+            EXECUTE ddl[i];
+        ELSE
+            PERFORM staging._run_as_clone_owner(format('%I.%I', target, tbls[i])::regclass,
+                                                ddl[i], target_path);
+        END IF;
     END LOOP;
     PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
 END
 $$;
 COMMENT ON FUNCTION staging._clone_schema_definitions(name, name, oid, boolean) IS
-    'clone_schema step: defaults, keys, indexes, foreign keys, views and triggers of the clone, naming its objects.';
+    'clone_schema step: defaults, keys, indexes, foreign keys, views and triggers of the clone, naming its objects '
+    '(those of a table as its owner).';
 
 -- clone_schema, step 5: the sequences' owning columns and current values.
 CREATE OR REPLACE FUNCTION staging._clone_schema_sequence_values(target name, source_oid oid)
@@ -524,7 +549,8 @@ $$;
 COMMENT ON FUNCTION staging._clone_schema_sequence_values(name, oid) IS
     'clone_schema step: makes the clone''s sequences owned by its columns and sets their current values.';
 
--- clone_schema, step 6: privileges and comments.
+-- clone_schema, step 6: privileges and comments of the relations the
+-- clone has so far (run once the tables exist, and again at the end).
 CREATE OR REPLACE FUNCTION staging._clone_schema_privileges(target name, source_oid oid)
     RETURNS void
     LANGUAGE plpgsql
@@ -539,6 +565,7 @@ BEGIN
           FROM pg_class c, aclexplode(c.relacl) a
          WHERE c.relnamespace = source_oid AND c.relkind IN ('r', 'S', 'v', 'm')
            AND a.grantee <> c.relowner
+           AND to_regclass(format('%I.%I', target, c.relname)) IS NOT NULL
     LOOP
         EXECUTE format('GRANT %s ON %s %I.%I TO %s%s', r.privilege_type,
                        CASE WHEN r.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
@@ -552,6 +579,7 @@ BEGIN
           JOIN pg_attribute at ON at.attrelid = c.oid AND at.attnum > 0 AND NOT at.attisdropped
           CROSS JOIN aclexplode(at.attacl) a
          WHERE c.relnamespace = source_oid AND c.relkind IN ('r', 'v', 'm')
+           AND to_regclass(format('%I.%I', target, c.relname)) IS NOT NULL
     LOOP
         EXECUTE format('GRANT %s (%I) ON TABLE %I.%I TO %s%s', r.privilege_type, r.attname,
                        target, r.relname,
@@ -563,6 +591,7 @@ BEGIN
           FROM pg_class c JOIN pg_description d
             ON d.classoid = 'pg_class'::regclass AND d.objoid = c.oid AND d.objsubid = 0
          WHERE c.relnamespace = source_oid AND c.relkind IN ('r', 'S', 'v', 'm')
+           AND to_regclass(format('%I.%I', target, c.relname)) IS NOT NULL
     LOOP
         EXECUTE format('COMMENT ON %s %I.%I IS %L',
                        CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
@@ -581,9 +610,12 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION staging._clone_schema_privileges(name, oid) IS
-    'clone_schema step: copies the privileges and comments of the relations, and the schema''s privileges.';
+    'clone_schema step: copies the privileges and comments of the relations the clone has so far, '
+    'and the schema''s privileges.';
 
--- clone_schema, step 7: owners.
+-- clone_schema, step 7: owners.  Run once the tables exist, before they
+-- are filled and defined (as their owners), and again at the end for the
+-- views.
 CREATE OR REPLACE FUNCTION staging._clone_schema_owners(target name, source_oid oid)
     RETURNS void
     LANGUAGE plpgsql
@@ -595,11 +627,21 @@ DECLARE
 BEGIN
     -- Owners: the clone belongs to whoever owns the source, when we may
     -- give it to them (a swap then leaves every object with its owner).
+    -- The schema first: its owner may then create in it.
+    SELECT format('ALTER SCHEMA %I OWNER TO %s', target, n.nspowner::regrole) INTO stmt
+      FROM pg_namespace n, pg_namespace t
+     WHERE n.oid = source_oid AND t.nspname = target AND t.nspowner <> n.nspowner
+       AND pg_has_role(n.nspowner, 'MEMBER');
+    IF stmt IS NOT NULL THEN
+        EXECUTE stmt;
+    END IF;
     FOR r IN
         SELECT c.relname, c.relkind, c.relowner
           FROM pg_class c
+          JOIN pg_class t ON t.relname = c.relname
+                         AND t.relnamespace = (SELECT n.oid FROM pg_namespace n WHERE n.nspname = target)
          WHERE c.relnamespace = source_oid AND c.relkind IN ('r', 'S', 'v', 'm')
-           AND c.relowner <> current_user::regrole
+           AND t.relowner <> c.relowner
            AND pg_has_role(c.relowner, 'MEMBER')
            AND NOT EXISTS (SELECT FROM pg_depend d
                             WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass
@@ -610,17 +652,11 @@ BEGIN
                                       WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
                        target, r.relname, r.relowner::regrole);
     END LOOP;
-    SELECT format('ALTER SCHEMA %I OWNER TO %s', target, n.nspowner::regrole) INTO stmt
-      FROM pg_namespace n
-     WHERE n.oid = source_oid AND n.nspowner <> current_user::regrole
-       AND pg_has_role(n.nspowner, 'MEMBER');
-    IF stmt IS NOT NULL THEN
-        EXECUTE stmt;
-    END IF;
 END
 $$;
 COMMENT ON FUNCTION staging._clone_schema_owners(name, oid) IS
-    'clone_schema step: gives the clone''s relations and schema the owners of the source''s, when allowed.';
+    'clone_schema step: gives the clone''s relations (those it has so far) and schema the owners of the source''s, '
+    'when allowed.';
 
 -- Copy a schema: tables, sequences, definitions, privileges, registrations.
 CREATE OR REPLACE FUNCTION staging.clone_schema(source name, target name,
@@ -643,12 +679,42 @@ BEGIN
         EXECUTE stmt;
     END IF;
 
+    -- The tables (and the schema) belong to their owners before anything
+    -- runs on them: their rows and definitions are written as those owners.
     PERFORM staging._clone_schema_tables(source, target, source_oid);
+    PERFORM staging._clone_schema_privileges(target, source_oid);
+    PERFORM staging._clone_schema_owners(target, source_oid);
     PERFORM staging._clone_schema_rows(source, target, source_oid, with_data);
     PERFORM staging._clone_schema_definitions(source, target, source_oid, with_data);
     PERFORM staging._clone_schema_sequence_values(target, source_oid);
     PERFORM staging._clone_schema_privileges(target, source_oid);
     PERFORM staging._clone_schema_owners(target, source_oid);
+
+    -- Materialized views with data are filled by REFRESH, which runs as
+    -- their owner, those used by others first.
+    IF with_data THEN
+        FOR stmt IN
+            WITH RECURSIVE uses(view, used) AS (
+                SELECT DISTINCT rw.ev_class, d.refobjid
+                  FROM pg_rewrite rw
+                  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+                                  AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> rw.ev_class
+                  JOIN pg_class u ON u.oid = d.refobjid AND u.relnamespace = source_oid
+                                 AND u.relkind IN ('v', 'm')
+            ), depth(view, depth) AS (
+                SELECT c.oid, 0 FROM pg_class c WHERE c.relnamespace = source_oid AND c.relkind IN ('v', 'm')
+                UNION ALL
+                SELECT u.view, depth.depth + 1 FROM depth JOIN uses u ON u.used = depth.view
+            )
+            SELECT format('REFRESH MATERIALIZED VIEW %I.%I', target, c.relname)
+              FROM (SELECT view, max(depth) AS depth FROM depth GROUP BY view) v
+              JOIN pg_class c ON c.oid = v.view
+             WHERE c.relkind = 'm' AND c.relispopulated
+             ORDER BY v.depth, c.relname
+        LOOP
+            EXECUTE stmt;
+        END LOOP;
+    END IF;
 
     -- Versioning registrations of the source's tables, for the clone's.
     PERFORM staging._clone_registrations(source_oid, target_oid);

@@ -108,3 +108,18 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Versioned tables fail closed when the library is not preloaded: they use
+-- the table access method staging (sql/install/23_table_am.sql to
+-- 25_table_am.sql).  The tables versioned under 1.0 get it without being
+-- rewritten (its rows are stored as heap's).
+CREATE FUNCTION staging._table_am_handler(internal) RETURNS table_am_handler
+    LANGUAGE c STRICT
+    AS 'MODULE_PATHNAME', 'staging_table_am_handler';
+CREATE ACCESS METHOD staging TYPE TABLE HANDLER staging._table_am_handler;
+CREATE FUNCTION staging._table_am_sync(tbl regclass) RETURNS void
+    LANGUAGE c STRICT
+    AS 'MODULE_PATHNAME', 'staging_table_am_sync';
+SELECT staging._table_am_sync(relid)
+  FROM (SELECT relid FROM staging.versioned_table
+        UNION ALL SELECT relid FROM staging.attribute_table) t;

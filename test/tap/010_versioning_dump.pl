@@ -46,12 +46,20 @@ SELECT conrelid::regclass, conname, pg_get_constraintdef(oid) FROM pg_constraint
  WHERE conrelid IN ('"Catalog"."Product"'::regclass, '"Catalog"."Product Decimal"'::regclass,
                     '"Catalog"."sequence_Product"'::regclass, 'public.category_product'::regclass)
  ORDER BY 1::text, 2};
+my $access_methods = q{
+SELECT string_agg(format('%s=%s', c.oid::regclass, a.amname), ',' ORDER BY c.oid::regclass::text)
+  FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+ WHERE c.relnamespace IN ('"Catalog"'::regnamespace, 'public'::regnamespace) AND c.relkind = 'r'};
 my %checks = (
+	'access methods' => $access_methods,
 	'registrations' => $registry,
 	'main table rows' => $rows,
 	'attribute table rows' => $attribute_rows,
 	'constraints' => $constraints);
 my %before = map { $_ => $node->safe_psql('shop', $checks{$_}) } keys %checks;
+is($before{'access methods'},
+	'"Catalog"."Product Decimal"=staging,"Catalog"."Product"=staging,"Catalog"."sequence_Product"=heap,category_product=heap',
+	'versioned and attribute tables use the access method staging');
 
 my $dump = $node->basedir . '/shop.dump';
 $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, 'shop' ], 'pg_dump -Fc');
@@ -89,6 +97,19 @@ $node->safe_psql('shop_restored', q{SELECT staging.disable_versioning('"Catalog"
 is($node->safe_psql('shop_restored', q{
 SELECT count(*), count(*) FILTER (WHERE sku = 'sku-3') FROM "Catalog"."Product"}),
 	'101|1', 'disable_versioning after restore keeps the live version');
+is($node->safe_psql('shop_restored', $access_methods),
+	'"Catalog"."Product Decimal"=heap,"Catalog"."Product"=heap,category_product=heap',
+	'disable_versioning gives the tables back to heap');
+
+# A dump without access methods (pg_dump --no-table-access-method):
+# restoring the registrations gives the tables the access method staging.
+$node->command_ok([ 'pg_dump', '-Fc', '--no-table-access-method', '-f', "$dump.noam", 'shop' ],
+	'pg_dump --no-table-access-method');
+$node->safe_psql('postgres', 'CREATE DATABASE shop_noam');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', 'shop_noam', "$dump.noam" ],
+	'pg_restore of it');
+is($node->safe_psql('shop_noam', $access_methods), $before{'access methods'},
+	'restored registrations give the tables the access method staging');
 
 $node->stop;
 done_testing();

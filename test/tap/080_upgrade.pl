@@ -134,7 +134,22 @@ isnt($before->{$permanent}, $before->{ $permanent - 1 }, 'the permanent update c
 isnt($before->{$sale}, $before->{$sale_end}, 'the sale ends');
 
 # -- the update ------------------------------------------------------------
+my $access_methods = q{
+SELECT string_agg(format('%s=%s', c.relname, a.amname), ',' ORDER BY c.relname)
+  FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+ WHERE c.relnamespace = 'catalog'::regnamespace AND c.relkind = 'r'};
+my $filenodes = q{
+SELECT string_agg(format('%s=%s', c.relname, pg_relation_filenode(c.oid)), ',' ORDER BY c.relname)
+  FROM pg_class c WHERE c.relnamespace = 'catalog'::regnamespace AND c.relkind = 'r'};
+is($node->safe_psql('old', $access_methods),
+	'product=heap,product_idx_cl=heap,product_varchar=heap,sequence_product=heap', 'under 1.0 the tables are heap tables');
+my $filenodes_before = $node->safe_psql('old', $filenodes);
+
 $node->safe_psql('old', 'ALTER EXTENSION staging UPDATE');
+is($node->safe_psql('old', $access_methods),
+	'product=staging,product_idx_cl=heap,product_varchar=staging,sequence_product=heap',
+	'the update gives the versioned and attribute tables the access method staging');
+is($node->safe_psql('old', $filenodes), $filenodes_before, 'without rewriting them');
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'staging'"),
 	$default, "ALTER EXTENSION staging UPDATE goes to $default");
 
