@@ -6,39 +6,35 @@
  *
  * Row triggers (installed by staging._enable_versioned_writes, which
  * enable_versioning and add_attribute_table call) turn a write at version
- * v into the version rows it means:
+ * v into the version rows the write model means (README, "Writing at a
+ * version"): every write sets fields of an entity (main columns, its
+ * existence, attribute rows by key) at a version, and the value of a
+ * field at version w is that of the last write at or before w, leaving
+ * out the writes of temporary updates that ended by w.
  *
- *	- a row [c, u) visible at v with c = v is changed in place (the cheap
- *	  path: an UPDATE at the live version of a row created at the live
- *	  version costs one trigger call);
- *	- with c < v the row is split: the BEFORE trigger makes it [v, u) (or
- *	  [v, end) for a temporary update ending at end), keeping its row_id
- *	  and attribute rows, and the AFTER trigger inserts the history copy
- *	  [c, v) with the old values and copies of the attribute rows (and,
- *	  for a temporary update, the rollback copy [end, u)), so versions
- *	  before v read the same forever;
- *	- INSERT creates an entity that appears at v; DELETE makes it
- *	  disappear from v (for a temporary update only until its end);
- *	- a write to an attribute table first splits the main row it belongs
- *	  to, so the write lands in the row of version v, never in an older
- *	  one.
+ *	- The cheap paths, in C: a live write of an entity that has no future
+ *	  (no record in staging.field_writes) is made in place.  A row
+ *	  [c, u) with c = v costs one trigger call; with c < v the BEFORE
+ *	  trigger makes it [v, u), keeping its row_id, and the AFTER trigger
+ *	  inserts the history copy [c, v) with the old values and copies of
+ *	  its attribute rows, so versions before v read the same forever.  A
+ *	  write to an attribute table first splits the main row the same way.
+ *	- Any other write (at an update's version, or a live edit of an
+ *	  entity that has a future) is recorded per field (staging._write_main,
+ *	  staging._write_attribute), and at the end of the statement the
+ *	  entity's rows from the live version on are laid out from the record
+ *	  (staging._rebuild, sql/install/63_write_model.sql).  The written row
+ *	  carries the new values until then: RETURNING and the row count are
+ *	  what the user wrote.
  *
- * Edits are never lost: after an UPDATE at v, each later row of the
- * entity gets the new value of every column that changed, where it still
- * holds the old value (a three-way merge: a later update that set the
- * column itself holds another value and keeps it).  Its one limitation: a
- * later update that set a column to exactly the old value is taken as not
- * having set it.  Writes for a temporary update (at its start, before it
- * went live) do not flow past its end.  UPDATEs of attribute rows merge
- * the same way into the rows with the same key of later versions.
- *
- * Writes are allowed at the live version and at the start of a future
- * update; before the live version is history (25006); anything else is
- * 55000.  With staging.version = 'all' the triggers step aside (rows are
- * written as given: maintenance and restores), and so they do for a write
- * that sets the version columns itself (version rows laid out by hand),
- * which only the table's owner and roles that may read every version may
- * do (check_by_hand).
+ * Writes are allowed at the live version and at the start of an update
+ * that has not gone live; before the live version is history (25006);
+ * anything else is 55000, refused for the whole statement by the BEFORE
+ * STATEMENT trigger.  With staging.version = 'all' the triggers step aside
+ * (rows are written as given: maintenance and restores), and so they do
+ * for a write that sets the version columns itself (version rows laid out
+ * by hand), which only the table's owner and roles that may read every
+ * version may do (check_by_hand).
  *
  * The work the triggers do on other rows runs as the table owner, with
  * the version filter off (like foreign key checks), through SPI plans
@@ -723,6 +719,19 @@ typedef struct PendingRebuild
 	int64		keep_created_in;
 } PendingRebuild;
 
+/* An entity to lay out, once per statement (staging_write_statement_after). */
+typedef struct RebuildKey
+{
+	Oid			relid;
+	int64		entity;
+} RebuildKey;
+
+typedef struct RebuildEntity
+{
+	RebuildKey	key;			/* hash key */
+	PendingRebuild *keep;		/* the first write that removed the live row */
+} RebuildEntity;
+
 /* Are the rows of a write at a future version being laid out? */
 bool
 writes_rebuilding_future(void)
@@ -927,6 +936,9 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	List	   *todo;
+	List	   *entities = NIL;
+	HASHCTL		ctl;
+	HTAB	   *seen;
 	ListCell   *lc;
 	InternalState st;
 
@@ -937,49 +949,56 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	todo = pending_rebuilds;
 	pending_rebuilds = NIL;
-	rebuilding_future = staging_setting_version() != STAGING_VERSION_ALL &&
-		staging_setting_version() > staging_live_version();
-	model_begin(&st);
+
+	/*
+	 * Once per entity, in the order first written, with the first live row
+	 * a write removed (to keep): a hash, as a bulk write pushes one entry
+	 * per row.
+	 */
+	ctl.keysize = sizeof(RebuildKey);
+	ctl.entrysize = sizeof(RebuildEntity);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("staging entities to lay out", 64, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	foreach(lc, todo)
 	{
 		PendingRebuild *r = lfirst(lc);
-		ListCell   *lc2;
-		bool		seen = false;
+		RebuildKey	key;
+		RebuildEntity *e;
+		bool		found;
+
+		memset(&key, 0, sizeof(key));
+		key.relid = r->relid;
+		key.entity = r->entity;
+		e = hash_search(seen, &key, HASH_ENTER, &found);
+		if (!found)
+		{
+			e->keep = NULL;
+			entities = lappend(entities, e);
+		}
+		if (r->keep_row_id != 0 && e->keep == NULL)
+			e->keep = r;
+	}
+
+	rebuilding_future = staging_setting_version() != STAGING_VERSION_ALL &&
+		staging_setting_version() > staging_live_version();
+	model_begin(&st);
+	foreach(lc, entities)
+	{
+		RebuildEntity *e = lfirst(lc);
 		Oid			types[4] = {REGCLASSOID, INT8OID, INT8OID, INT8OID};
-		Datum		values[4] = {ObjectIdGetDatum(r->relid), Int64GetDatum(r->entity),
-		Int64GetDatum(r->keep_row_id), Int64GetDatum(r->keep_created_in)};
-		PendingRebuild *keep = NULL;
+		Datum		values[4] = {ObjectIdGetDatum(e->key.relid), Int64GetDatum(e->key.entity),
+			Int64GetDatum(e->keep ? e->keep->keep_row_id : 0),
+		Int64GetDatum(e->keep ? e->keep->keep_created_in : 0)};
 
-		/* once per entity, with the live row to keep if any write removed it */
-		foreach(lc2, todo)
-		{
-			PendingRebuild *o = lfirst(lc2);
-
-			if (o == r)
-				break;
-			if (o->relid == r->relid && o->entity == r->entity)
-				seen = true;
-		}
-		if (seen)
-			continue;
-		for_each_cell(lc2, todo, lc)
-		{
-			PendingRebuild *o = lfirst(lc2);
-
-			if (o->relid == r->relid && o->entity == r->entity && o->keep_row_id != 0 && keep == NULL)
-				keep = o;
-		}
-		if (keep != NULL)
-		{
-			values[2] = Int64GetDatum(keep->keep_row_id);
-			values[3] = Int64GetDatum(keep->keep_created_in);
-		}
 		if (SPI_execute_with_args("SELECT staging._rebuild($1, $2, $3, $4)", 4, types, values,
-								  keep != NULL ? NULL : "  nn", false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "staging: could not lay out entity " INT64_FORMAT, r->entity);
+								  e->keep != NULL ? NULL : "  nn", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "staging: could not lay out entity " INT64_FORMAT, e->key.entity);
 	}
 	internal_end(&st);
 	rebuilding_future = false;
+	hash_destroy(seen);
+	list_free(entities);
 	list_free_deep(todo);
 	return PointerGetDatum(NULL);
 }
