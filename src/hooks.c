@@ -109,7 +109,8 @@ staging_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 /*
  * Run a utility command, remembering the target of a COPY FROM while it
- * runs (restore.c).
+ * runs; a GRANT on the extension's objects that fails for lack of
+ * privileges says how to restore without it (restore.c).
  */
 static void
 staging_run_utility(PlannedStmt *pstmt, const char *queryString,
@@ -117,7 +118,9 @@ staging_run_utility(PlannedStmt *pstmt, const char *queryString,
 					ParamListInfo params, QueryEnvironment *queryEnv,
 					DestReceiver *dest, QueryCompletion *qc)
 {
+	MemoryContext context_before = CurrentMemoryContext;
 	Oid			saved = restore_copy_begin(pstmt->utilityStmt, context);
+	bool		extension_grant = restore_is_extension_grant(pstmt->utilityStmt);
 
 	PG_TRY();
 	{
@@ -128,11 +131,18 @@ staging_run_utility(PlannedStmt *pstmt, const char *queryString,
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		restore_copy_end(saved);
+		if (extension_grant)
+		{
+			MemoryContextSwitchTo(context_before);
+			restore_rethrow_grant_error();
+		}
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	restore_copy_end(saved);
 }
 
 /*

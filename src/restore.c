@@ -13,6 +13,9 @@
  *	  its COMMENT ON EXTENSION staging, run by a role that does not own the
  *	  extension, does nothing when the comment is the one the extension
  *	  already has.
+ *	- restore_rethrow_grant_error(): a GRANT or REVOKE of the dump on the
+ *	  extension's objects fails for the database owner, who does not own
+ *	  them; the error says how to restore without them.
  *	- restore_copy_begin() / restore_copy_end(): around a top-level
  *	  COPY ... FROM, remember its target table.  staging._restore_copy()
  *	  returns it: the restore guard of the extension's state tables
@@ -90,6 +93,68 @@ restore_rewrite_utility(PlannedStmt *pstmt)
 		return pstmt;
 	}
 	return pstmt;
+}
+
+/*
+ * Does this GRANT or REVOKE name objects of the extension's schema (or
+ * the schema)?  pg_dump qualifies every name, which is all this looks at.
+ */
+bool
+restore_is_extension_grant(Node *parsetree)
+{
+	GrantStmt  *stmt;
+	ListCell   *lc;
+
+	if (!IsA(parsetree, GrantStmt) || !staging_extension_present())
+		return false;
+	stmt = (GrantStmt *) parsetree;
+	if (stmt->targtype != ACL_TARGET_OBJECT)
+		return false;
+	foreach(lc, stmt->objects)
+	{
+		Node	   *object = lfirst(lc);
+
+		if (IsA(object, RangeVar))
+		{
+			if (((RangeVar *) object)->schemaname != NULL &&
+				strcmp(((RangeVar *) object)->schemaname, STAGING_NAME) == 0)
+				return true;
+		}
+		else if (IsA(object, ObjectWithArgs))
+		{
+			List	   *name = ((ObjectWithArgs *) object)->objname;
+
+			if (list_length(name) == 2 && strcmp(strVal(linitial(name)), STAGING_NAME) == 0)
+				return true;
+		}
+		else if (IsA(object, String) && stmt->objtype == OBJECT_SCHEMA &&
+				 strcmp(strVal(object), STAGING_NAME) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A GRANT or REVOKE on the extension's objects failed for lack of
+ * privileges (the database owner restoring a dump's grants): say what to
+ * do instead.  Called in PG_CATCH, in the context that was current before.
+ */
+void
+restore_rethrow_grant_error(void)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	if (edata->sqlerrcode != ERRCODE_INSUFFICIENT_PRIVILEGE || edata->hint != NULL)
+	{
+		FreeErrorData(edata);
+		PG_RE_THROW();
+	}
+	FlushErrorState();
+	edata->hint = pstrdup("Only the owner of extension staging (a superuser) may grant its objects: "
+						  "restore without them (pg_restore -l lists them as \"ACL staging\" lines: "
+						  "remove those and restore with -L, or use --no-privileges), "
+						  "then have a superuser grant them again.");
+	ReThrowError(edata);
 }
 
 /*
