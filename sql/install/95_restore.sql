@@ -13,7 +13,7 @@
 --     dump): staging._restore_copy() names the table only then, never
 --     for an INSERT (a dump made with --inserts is refused with a hint);
 --   - into a table that is still empty (live_state: still the row CREATE
---     EXTENSION put there, version 1);
+--     EXTENSION put there, version 1, and no update yet);
 --   - the schedule and the live version (updates, live_state), which apply
 --     to every versioned table, only when every registered versioned table
 --     belongs to a role whose privileges it has (after a --no-owner
@@ -62,7 +62,7 @@ COMMENT ON FUNCTION staging._state_writer(regclass) IS
 -- table only: lock the table against other writers (and the registry of
 -- versioned tables against new registrations, for the schedule and the
 -- live version) until the transaction ends, and tell whether it already
--- holds data (live_state: a live version other than 1).
+-- holds data (live_state: a live version other than 1, or any update).
 CREATE OR REPLACE FUNCTION staging._restore_target(tbl regclass) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -82,7 +82,9 @@ BEGIN
         LOCK TABLE staging.versioned_table IN SHARE MODE;
     END IF;
     IF tbl = 'staging.live_state'::regclass THEN
-        RETURN EXISTS (SELECT FROM staging.live_state s WHERE s.version <> 1);
+        -- (pg_dump dumps live_state before updates)
+        RETURN EXISTS (SELECT FROM staging.live_state s WHERE s.version <> 1)
+            OR EXISTS (SELECT FROM staging.updates);
     END IF;
     EXECUTE format('SELECT EXISTS (SELECT FROM %s)', tbl) INTO loaded;
     RETURN loaded;
