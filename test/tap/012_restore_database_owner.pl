@@ -394,6 +394,16 @@ SELECT staging.live_version(), (SELECT count(*) FROM staging.updates), (SELECT c
        (SELECT count(*) FROM staging.changelog)}),
 	'1|0|0|0', 'nothing was written');
 
+# Scheduled updates that have not gone live are state too: the live
+# version cannot be restored over them.
+new_database('scheduled');
+$node->safe_psql('scheduled', q{SELECT staging.create_update('planned', now() + interval '1 day')});
+($ret, $out, $err) = $node->psql('scheduled', "COPY staging.live_state FROM STDIN;\nt\t4000000000\n\\.",
+	%psql_as_owner);
+like($err, qr/cannot restore staging\.live_state: the database already has/,
+	'the database owner cannot move the live version over scheduled updates');
+is($node->safe_psql('scheduled', 'SELECT staging.live_version()'), '1', '... which stays');
+
 # The extension's owner (a superuser) and roles granted INSERT still write
 # the state directly.
 $node->safe_psql('shared', q{GRANT INSERT, SELECT ON staging.updates TO editor; GRANT editor TO mallory});
