@@ -109,8 +109,8 @@ staging_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 /*
  * Run a utility command, remembering the target of a COPY FROM while it
- * runs; a GRANT on the extension's objects that fails for lack of
- * privileges says how to restore without it (restore.c).
+ * runs; a GRANT on the extension's objects (or a comment on it) that fails
+ * for lack of privileges says how to restore without it (restore.c).
  */
 static void
 staging_run_utility(PlannedStmt *pstmt, const char *queryString,
@@ -120,7 +120,7 @@ staging_run_utility(PlannedStmt *pstmt, const char *queryString,
 {
 	MemoryContext context_before = CurrentMemoryContext;
 	Oid			saved = restore_copy_begin(pstmt->utilityStmt, context);
-	bool		extension_grant = restore_is_extension_grant(pstmt->utilityStmt);
+	const char *hint = restore_privilege_hint(pstmt->utilityStmt);
 
 	PG_TRY();
 	{
@@ -134,10 +134,10 @@ staging_run_utility(PlannedStmt *pstmt, const char *queryString,
 	PG_CATCH();
 	{
 		restore_copy_end(saved);
-		if (extension_grant)
+		if (hint != NULL)
 		{
 			MemoryContextSwitchTo(context_before);
-			restore_rethrow_grant_error();
+			restore_rethrow_with_hint(hint);
 		}
 		PG_RE_THROW();
 	}

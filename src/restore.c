@@ -13,9 +13,10 @@
  *	  its COMMENT ON EXTENSION staging, run by a role that does not own the
  *	  extension, does nothing when the comment is the one the extension
  *	  already has.
- *	- restore_rethrow_grant_error(): a GRANT or REVOKE of the dump on the
- *	  extension's objects fails for the database owner, who does not own
- *	  them; the error says how to restore without them.
+ *	- restore_privilege_hint(): a GRANT or REVOKE of the dump on the
+ *	  extension's objects (or a changed comment on it) fails for the
+ *	  database owner, who does not own them; the error says how to restore
+ *	  without them.
  *	- restore_copy_begin() / restore_copy_end(): around a top-level
  *	  COPY ... FROM, remember its target table.  staging._restore_copy()
  *	  returns it: the restore guard of the extension's state tables
@@ -99,15 +100,11 @@ restore_rewrite_utility(PlannedStmt *pstmt)
  * Does this GRANT or REVOKE name objects of the extension's schema (or
  * the schema)?  pg_dump qualifies every name, which is all this looks at.
  */
-bool
-restore_is_extension_grant(Node *parsetree)
+static bool
+is_extension_grant(GrantStmt *stmt)
 {
-	GrantStmt  *stmt;
 	ListCell   *lc;
 
-	if (!IsA(parsetree, GrantStmt) || !staging_extension_present())
-		return false;
-	stmt = (GrantStmt *) parsetree;
 	if (stmt->targtype != ACL_TARGET_OBJECT)
 		return false;
 	foreach(lc, stmt->objects)
@@ -135,12 +132,41 @@ restore_is_extension_grant(Node *parsetree)
 }
 
 /*
- * A GRANT or REVOKE on the extension's objects failed for lack of
- * privileges (the database owner restoring a dump's grants): say what to
- * do instead.  Called in PG_CATCH, in the context that was current before.
+ * The hint to add when this command fails for lack of privileges: a
+ * dump's GRANT or REVOKE on the extension's objects, or its COMMENT ON
+ * EXTENSION staging with another comment, which only the extension's
+ * owner may run (the database owner restoring a dump).  NULL for any
+ * other command.
+ */
+const char *
+restore_privilege_hint(Node *parsetree)
+{
+	if (!IsA(parsetree, GrantStmt) && !IsA(parsetree, CommentStmt))
+		return NULL;
+	if (!staging_extension_present())
+		return NULL;
+	if (IsA(parsetree, GrantStmt) && is_extension_grant((GrantStmt *) parsetree))
+		return "Only the owner of extension staging (a superuser) may grant its objects: "
+			"restore without them (pg_restore -l lists them as \"ACL staging\" lines: "
+			"remove those and restore with -L, or use --no-privileges), "
+			"then have a superuser grant them again.";
+	if (IsA(parsetree, CommentStmt) &&
+		((CommentStmt *) parsetree)->objtype == OBJECT_EXTENSION &&
+		IsA(((CommentStmt *) parsetree)->object, String) &&
+		strcmp(strVal(((CommentStmt *) parsetree)->object), STAGING_NAME) == 0)
+		return "Only the owner of extension staging (a superuser) may change its comment: "
+			"restore without it (pg_restore -l lists it as \"COMMENT - EXTENSION staging\": "
+			"remove that line and restore with -L).";
+	return NULL;
+}
+
+/*
+ * A command failed (called in PG_CATCH, in the memory context that was
+ * current before): when for lack of privileges, rethrow the error with
+ * the hint; else rethrow it as it is.
  */
 void
-restore_rethrow_grant_error(void)
+restore_rethrow_with_hint(const char *hint)
 {
 	ErrorData  *edata = CopyErrorData();
 
@@ -150,10 +176,7 @@ restore_rethrow_grant_error(void)
 		PG_RE_THROW();
 	}
 	FlushErrorState();
-	edata->hint = pstrdup("Only the owner of extension staging (a superuser) may grant its objects: "
-						  "restore without them (pg_restore -l lists them as \"ACL staging\" lines: "
-						  "remove those and restore with -L, or use --no-privileges), "
-						  "then have a superuser grant them again.");
+	edata->hint = pstrdup(hint);
 	ReThrowError(edata);
 }
 

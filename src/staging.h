@@ -166,8 +166,8 @@ extern void utility_guard_check(PlannedStmt *pstmt);
 extern PlannedStmt *restore_rewrite_utility(PlannedStmt *pstmt);
 extern Oid	restore_copy_begin(Node *parsetree, ProcessUtilityContext context);
 extern void restore_copy_end(Oid saved);
-extern bool restore_is_extension_grant(Node *parsetree);
-extern void restore_rethrow_grant_error(void);
+extern const char *restore_privilege_hint(Node *parsetree);
+extern void restore_rethrow_with_hint(const char *hint);
 
 /* writes.c: versioned write triggers */
 extern void writes_xact_end(XactEvent event);

@@ -394,6 +394,17 @@ SELECT staging.live_version(), (SELECT count(*) FROM staging.updates), (SELECT c
        (SELECT count(*) FROM staging.changelog)}),
 	'1|0|0|0', 'nothing was written');
 
+# The extension's comment: the owner's unchanged one is skipped, another
+# is refused with a hint.
+($ret, $out, $err) = $node->psql('shop_tar', q{
+DO $$ BEGIN
+  EXECUTE format('COMMENT ON EXTENSION staging IS %L', obj_description((SELECT oid FROM pg_extension WHERE extname = 'staging'), 'pg_extension'));
+END $$}, %psql_as_owner);
+is($err, '', 'the database owner\'s COMMENT ON EXTENSION staging with its comment does nothing');
+($ret, $out, $err) = $node->psql('shop_tar', q{COMMENT ON EXTENSION staging IS 'mine'}, %psql_as_owner);
+like($err, qr/must be owner of extension staging.*\n.*HINT: .*COMMENT - EXTENSION staging/,
+	'another comment is refused, with a hint');
+
 # Scheduled updates that have not gone live are state too: the live
 # version cannot be restored over them.
 new_database('scheduled');
