@@ -202,6 +202,16 @@ CREATE OR REPLACE TRIGGER restore_guard
 CREATE OR REPLACE TRIGGER restore_guard
     BEFORE INSERT ON staging.changelog_subscription
     FOR EACH STATEMENT EXECUTE FUNCTION staging._restore_guard();
+COMMENT ON TRIGGER restore_guard ON staging.live_state IS
+    'Roles that may not write this table otherwise (the database owner) may only restore it, with COPY, while empty.';
+COMMENT ON TRIGGER restore_guard ON staging.updates IS
+    'Roles that may not write this table otherwise (the database owner) may only restore it, with COPY, while empty.';
+COMMENT ON TRIGGER restore_guard ON staging.field_writes IS
+    'Roles that may not write this table otherwise (the database owner) may only restore it, with COPY, while empty.';
+COMMENT ON TRIGGER restore_guard ON staging.changelog IS
+    'Roles that may not write this table otherwise (the database owner) may only restore it, with COPY, while empty.';
+COMMENT ON TRIGGER restore_guard ON staging.changelog_subscription IS
+    'Roles that may not write this table otherwise (the database owner) may only restore it, with COPY, while empty.';
 CREATE OR REPLACE TRIGGER restore_guard_row
     BEFORE INSERT ON staging.field_writes
     FOR EACH ROW WHEN (staging._restore_copy() IS NOT NULL)
@@ -214,6 +224,12 @@ CREATE OR REPLACE TRIGGER restore_guard_row
     BEFORE INSERT ON staging.changelog_subscription
     FOR EACH ROW WHEN (staging._restore_copy() IS NOT NULL)
     EXECUTE FUNCTION staging._restore_guard_row();
+COMMENT ON TRIGGER restore_guard_row ON staging.field_writes IS
+    'During a COPY: the database owner restores only rows naming tables whose owner''s privileges it has.';
+COMMENT ON TRIGGER restore_guard_row ON staging.changelog IS
+    'During a COPY: the database owner restores only rows naming tables whose owner''s privileges it has.';
+COMMENT ON TRIGGER restore_guard_row ON staging.changelog_subscription IS
+    'During a COPY: the database owner restores only rows naming tables whose owner''s privileges it has.';
 
 -- The sequence of the write record is not dumped: a restored row (any
 -- insert with its own seq beyond the sequence) moves the sequence past
@@ -237,3 +253,5 @@ CREATE OR REPLACE TRIGGER field_writes_seq_sync
     FOR EACH ROW
     WHEN (NEW.seq > COALESCE(pg_catalog.pg_sequence_last_value('staging.field_writes_seq'::pg_catalog.regclass), 0))
     EXECUTE FUNCTION staging._field_writes_seq_sync();
+COMMENT ON TRIGGER field_writes_seq_sync ON staging.field_writes IS
+    'A row with its own seq beyond field_writes_seq (a restore) moves the sequence past it.';
