@@ -30,7 +30,6 @@
 #include "staging.h"
 
 #include "catalog/namespace.h"
-#include "catalog/pg_description.h"
 #include "commands/comment.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
