@@ -19,7 +19,8 @@
  *	utility		ProcessUtility_hook: refuse DDL and COPY that would break
  *				versioned tables or read around the filter
  *				(utility_guard.c); before DROP EXTENSION staging, give its
- *				tables back to heap (table_am.c)
+ *				tables back to heap (table_am.c); let a restore by the
+ *				database owner run (restore.c)
  *	relcache	one callback: the extension's presence (extension.c), the
  *				registry (registry.c; what writes.c builds from it follows
  *				its generation), the live version (live_version.c),
@@ -106,21 +107,66 @@ staging_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
-/* A utility command runs: refuse what would break versioned tables. */
+/*
+ * Run a utility command, remembering the target of a COPY FROM while it
+ * runs; a GRANT on the extension's objects (or a comment on it) that fails
+ * for lack of privileges says how to restore without it (restore.c).
+ */
+static void
+staging_run_utility(PlannedStmt *pstmt, const char *queryString,
+					bool readOnlyTree, ProcessUtilityContext context,
+					ParamListInfo params, QueryEnvironment *queryEnv,
+					DestReceiver *dest, QueryCompletion *qc)
+{
+	MemoryContext context_before = CurrentMemoryContext;
+	Oid			saved = restore_copy_begin(pstmt->utilityStmt, context);
+	const char *hint = restore_privilege_hint(pstmt->utilityStmt);
+
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		restore_copy_end(saved);
+		if (hint != NULL)
+		{
+			MemoryContextSwitchTo(context_before);
+			restore_rethrow_with_hint(hint);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	restore_copy_end(saved);
+}
+
+/*
+ * A utility command runs: refuse what would break versioned tables; skip
+ * or soften what a restore into a database with the extension repeats.
+ */
 static void
 staging_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					   bool readOnlyTree, ProcessUtilityContext context,
 					   ParamListInfo params, QueryEnvironment *queryEnv,
 					   DestReceiver *dest, QueryCompletion *qc)
 {
+	PlannedStmt *run = pstmt;
+
 	utility_guard_check(pstmt);
 	table_am_before_utility(pstmt->utilityStmt);
-	if (prev_ProcessUtility)
-		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-							params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+	if (staging_extension_present())
+	{
+		run = restore_rewrite_utility(pstmt);
+		if (run == NULL)
+			return;
+	}
+	staging_run_utility(run, queryString, readOnlyTree && run == pstmt, context,
+						params, queryEnv, dest, qc);
 }
 
 /*

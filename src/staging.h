@@ -22,6 +22,7 @@
 #include "executor/execdesc.h"
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
+#include "tcop/utility.h"
 #include "utils/hsearch.h"
 
 /* Name of the extension, its schema and its GUC prefix. */
@@ -160,6 +161,13 @@ extern void planner_order_filters_first(PlannedStmt *stmt);
 
 /* utility_guard.c: refuses DDL and COPY that would break versioning */
 extern void utility_guard_check(PlannedStmt *pstmt);
+
+/* restore.c: a restore by the database owner */
+extern PlannedStmt *restore_rewrite_utility(PlannedStmt *pstmt);
+extern Oid	restore_copy_begin(Node *parsetree, ProcessUtilityContext context);
+extern void restore_copy_end(Oid saved);
+extern const char *restore_privilege_hint(Node *parsetree);
+extern void restore_rethrow_with_hint(const char *hint);
 
 /* writes.c: versioned write triggers */
 extern void writes_xact_end(XactEvent event);

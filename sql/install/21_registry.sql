@@ -48,9 +48,11 @@ COMMENT ON FUNCTION staging.versioned_kind(regclass) IS
 
 -- pg_restore loads the dumped row of staging.live_state into a database
 -- where CREATE EXTENSION already inserted one: the restored row replaces
--- it instead of failing on the primary key.
+-- it instead of failing on the primary key.  As the extension's owner:
+-- the database owner restores it with INSERT privilege only, which the
+-- restore guard (95_restore.sql) allows only into a new database.
 CREATE OR REPLACE FUNCTION staging._live_state_restore() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     UPDATE staging.live_state SET version = NEW.version WHERE singleton = NEW.singleton;

@@ -33,6 +33,10 @@ CREATE OR REPLACE FUNCTION staging._changelog_trigger() RETURNS trigger
 COMMENT ON FUNCTION staging._changelog_trigger() IS
     'Row trigger of a changelog subscription (argument: the changelog name): logs the entity of each real change.';
 REVOKE ALL ON FUNCTION staging._changelog_trigger() FROM PUBLIC;
+-- A restore by the database owner (pg_restore --no-owner) creates the
+-- triggers of the subscriptions on its tables.  Only a subscribed table
+-- logs anything: on any other table the trigger raises an error.
+GRANT EXECUTE ON FUNCTION staging._changelog_trigger() TO pg_database_owner;
 
 -- The changelog's registry row, or a clear error.
 CREATE OR REPLACE FUNCTION staging._changelog(name text) RETURNS staging.changelog
@@ -116,6 +120,14 @@ DECLARE
     n bigint;
     previous_version text;
 BEGIN
+    -- Only the tables subscribed to the changelog (anyone who may create
+    -- the trigger could put it on another table).
+    IF NOT EXISTS (SELECT FROM staging.changelog_subscription s
+                    WHERE s.changelog = cl.name AND s.tbl::oid = TG_RELID) THEN
+        RAISE EXCEPTION 'table % is not subscribed to changelog "%"', TG_RELID::regclass, cl.name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Drop its trigger "%s_cl_truncate", or subscribe it with staging.subscribe.', cl.name);
+    END IF;
     -- The live rows, whatever version this session reads.
     previous_version := staging._read_every_version();
     -- The entities are read here; the log table is written as its owner
@@ -155,6 +167,8 @@ $$;
 COMMENT ON FUNCTION staging._changelog_truncate() IS
     'Statement trigger BEFORE TRUNCATE of a changelog subscription: logs every entity of the table.';
 REVOKE ALL ON FUNCTION staging._changelog_truncate() FROM PUBLIC;
+-- For a restore by the database owner, as _changelog_trigger.
+GRANT EXECUTE ON FUNCTION staging._changelog_truncate() TO pg_database_owner;
 
 -- (Re)creates the trigger of one subscription; the trigger is named after
 -- the log table, so two changelogs on one table never collide.  It fires on

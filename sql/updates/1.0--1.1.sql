@@ -59,7 +59,6 @@ CREATE TABLE staging.field_writes (
 CREATE INDEX field_writes_entity ON staging.field_writes (main_table, entity_id);
 CREATE INDEX field_writes_owner ON staging.field_writes (owner) WHERE owner <> 0;
 SELECT pg_catalog.pg_extension_config_dump('staging.field_writes', '');
-SELECT pg_catalog.pg_extension_config_dump('staging.field_writes_seq', '');
 CREATE FUNCTION staging._write_statement_after() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'staging_write_statement_after';
