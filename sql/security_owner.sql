@@ -71,8 +71,10 @@ RESET ROLE;
 
 -- Two updates with changes of entity 1 (written by the owner).
 SET ROLE regress_so_editor;
-SELECT staging.create_update('sale', now() + interval '1 day', now() + interval '2 days') AS sale \gset
-SELECT staging.create_update('new price', now() + interval '3 days') AS np \gset
+-- one clock for the whole test: version ids follow from it exactly
+SELECT date_trunc('second', now()) AS t0 \gset
+SELECT staging.create_update('sale', (:'t0'::timestamptz) + interval '1 day', (:'t0'::timestamptz) + interval '2 days') AS sale \gset
+SELECT staging.create_update('new price', (:'t0'::timestamptz) + interval '3 days') AS np \gset
 RESET ROLE;
 SET ROLE regress_so_other;
 SET staging.version = :sale;
@@ -93,8 +95,8 @@ RESET ROLE;
 -- added again: UPDATE, DELETE and INSERT of both tables) and deletes the
 -- other update.
 SET ROLE regress_so_editor;
-SELECT staging.reschedule_update(:sale, now() + interval '1 day 1 hour') = :sale + 3600 AS moved;
-SELECT staging.reschedule_update(:sale + 3600, now() + interval '1 day 1 hour', now() + interval '2 days 1 hour') = :sale + 3600 AS moved;
+SELECT staging.reschedule_update(:sale, (:'t0'::timestamptz) + interval '1 day 1 hour') = :sale + 3600 AS moved;
+SELECT staging.reschedule_update(:sale + 3600, (:'t0'::timestamptz) + interval '1 day 1 hour', (:'t0'::timestamptz) + interval '2 days 1 hour') = :sale + 3600 AS moved;
 SELECT staging.delete_update(:np);
 RESET ROLE;
 -- A clerk inserts a new entity (its id goes into the sequence table).
@@ -118,7 +120,7 @@ CREATE TRIGGER spy AFTER INSERT ON so.so_product_cl FOR EACH ROW EXECUTE FUNCTIO
 TRUNCATE so.spy_log;
 RESET ROLE;
 SET ROLE regress_so_editor;
-SELECT staging.advance(now() + interval '1 day 2 hours') = :sale + 3600 AS live;
+SELECT staging.advance((:'t0'::timestamptz) + interval '1 day 2 hours') = :sale + 3600 AS live;
 RESET ROLE;
 SELECT tbl, op, role, is_superuser, escalated, other_rows, count(*) > 0 AS fired
   FROM so.spy_log GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3;
@@ -145,7 +147,7 @@ END
 $$;
 RESET ROLE;
 SET ROLE regress_so_editor;
-SELECT staging.reschedule_update(:sale + 3600, now() + interval '1 day 1 hour', NULL);
+SELECT staging.reschedule_update(:sale + 3600, (:'t0'::timestamptz) + interval '1 day 1 hour', NULL);
 RESET ROLE;
 
 DROP SCHEMA so, so_cl CASCADE;
