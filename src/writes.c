@@ -1010,8 +1010,16 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	Datum		entity_datum;
 	int64		entity;
 	bool		recorded;
+	bool		new_entity;
 
-	if (vr == NULL || internal_depth > 0)
+	if (vr == NULL)
+		return proceed(td);
+	entity_datum = heap_getattr(old, vr->entity_attno, desc, &isnull);
+	entity = isnull ? 0 : integer_datum(entity_datum, TupleDescAttr(desc, vr->entity_attno - 1)->atttypid);
+	/* (taken before any other way out: the claim is for this row only) */
+	new_entity = TRIGGER_FIRED_BY_INSERT(td->tg_event) && !isnull &&
+		entity_id_claimed(vr->sequence_relid, entity, true);
+	if (internal_depth > 0)
 		return proceed(td);
 	live = staging_live_version_for_write();
 	v = write_version(rel);
@@ -1019,8 +1027,6 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		return proceed(td);
 	cols[0] = vr->created_in_attno;
 	cols[1] = vr->updated_in_attno;
-	entity_datum = heap_getattr(old, vr->entity_attno, desc, &isnull);
-	entity = isnull ? 0 : integer_datum(entity_datum, TupleDescAttr(desc, vr->entity_attno - 1)->atttypid);
 
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
@@ -1114,7 +1120,11 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 			return PointerGetDatum(new);
 		}
 		end = check_write_version(rel, v, live);
-		if (!isnull)
+		/*
+		 * Its next version, if any: none for a new entity (its id just
+		 * added to the sequence table, so no row of it exists).
+		 */
+		if (!isnull && !new_entity)
 		{
 			InternalState st;
 			WritePlans *p;
@@ -1132,11 +1142,11 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 					until = DatumGetInt64(d);
 			}
 			internal_end(&st);
-			if (v != live || entity_has_writes(relid, entity))
-			{
-				(void) record_main_write(rel, entity, v, "insert", new, (Datum) 0);
-				push_rebuild(relid, entity, 0, 0);
-			}
+		}
+		if (!isnull && (v != live || entity_has_writes(relid, entity)))
+		{
+			(void) record_main_write(rel, entity, v, "insert", new, (Datum) 0);
+			push_rebuild(relid, entity, 0, 0);
 		}
 		/* (a temporary update's entity ends with it: as the rows will be laid out) */
 		vals[0] = Int64GetDatum(v);
