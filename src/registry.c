@@ -62,6 +62,7 @@ typedef struct SequenceOwner
 } SequenceOwner;
 
 static HTAB *sequence_hash = NULL;
+
 static bool registry_valid = false;
 static Oid	main_registry_relid = InvalidOid;
 static Oid	attribute_registry_relid = InvalidOid;

@@ -104,7 +104,7 @@ typedef struct WritePlans
 	SPIPlanPtr	insert_copy;	/* INSERT values, created_in, updated_in */
 	SPIPlanPtr	copy_row;		/* INSERT ... SELECT from a row_id */
 	SPIPlanPtr	set_bounds;		/* UPDATE created_in, updated_in */
-	Oid			row_id_index;	/* a btree on row_id, to find version rows */
+	Oid			row_id_index;	/* a btree on row_id, found on first use */
 	SPIPlanPtr	next_version;	/* first version of an entity after v */
 	int			nattr;
 	SPIPlanPtr *copy_attr;		/* per attribute table: copy its rows */
@@ -355,8 +355,6 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 	appendStringInfo(&sql, "UPDATE %s SET created_in = $2, updated_in = $3 "
 					 "WHERE row_id OPERATOR(pg_catalog.=) $1", tbl);
 	p->set_bounds = prepare(sql.data, 3, int8s);
-
-	p->row_id_index = registry_row_id_index(rel, vr->row_id_attno);
 
 	ent_types[0] = entity_type;
 	ent_types[1] = INT8OID;
@@ -1375,6 +1373,8 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	main_rel = table_open(vr->main_relid, RowExclusiveLock);
 	internal_begin(main_rel, &st);
 	p = plans_for(main_rel, main_vr);
+	if (!OidIsValid(p->row_id_index))
+		p->row_id_index = registry_row_id_index(main_rel, main_vr->row_id_attno);
 	if (!lock_version_row(main_rel, main_vr, p->row_id_index, row_id, &c, &u, &entity))
 	{
 		internal_end(&st);

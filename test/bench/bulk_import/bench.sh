@@ -37,6 +37,13 @@ for step in "${steps[@]}"; do
 	ratios=$(for i in "${!p[@]}"; do awk -v a="${v[$i]}" -v b="${p[$i]}" 'BEGIN {print a / b}'; done | stats)
 	printf '  %-20s %12.1f %12.1f   %s\n' "$step" "$pm" "$vm" "$ratios"
 done
+# every round's ratios, for a noisy machine (round order as run)
+for step in "${steps[@]}"; do
+	p=(${times[plain.$step]}) v=(${times[versioned.$step]})
+	printf '  %-20s rounds:' "$step"
+	for i in "${!p[@]}"; do awk -v a="${v[$i]}" -v b="${p[$i]}" 'BEGIN {printf " %.2f", a / b}'; done
+	echo
+done
 
 # The invariants after an import on the versioned side (the steps up to
 # the DELETE, then staging.verify on what they left).
