@@ -19,9 +19,10 @@
  * inserts into the sequence table as its owner after checking that the
  * caller may insert into the main table, and so does the trigger
  * staging._register_entity() for explicit ids (both through statements
- * prepared once per sequence table: they run once per row of a load); staging._changelog_clone()
- * registers subscriptions as the owner of the registry after checking
- * that the caller owns both the source and the clone; and
+ * prepared once per sequence table: they run once per row of a load);
+ * staging._changelog_clone() registers subscriptions as the owner of the
+ * registry after checking that the caller owns both the source and the
+ * clone; and
  * staging._run_as_clone_owner() runs clone_schema's statements on each
  * table of the clone as its owner (the owner of the source table), for a
  * caller who has that owner's privileges, so that the owner's defaults,
