@@ -25,9 +25,9 @@ RESET ROLE;
 SELECT staging.create_changelog('sp_item', 'sp.item') IS NOT NULL AS created;
 
 -- The SECURITY DEFINER functions PUBLIC may execute: each checks its
--- caller or does only what is harmless (a trigger function fires only
--- for registered tables; _record_swap only inside swap_schemas;
--- prune_changelog removes only what every consumer finished).
+-- caller or does only what is harmless (_record_swap only inside
+-- swap_schemas; prune_changelog removes only what every consumer
+-- finished).
 SELECT p.oid::regprocedure
   FROM pg_proc p
  WHERE p.pronamespace = 'staging'::regnamespace AND p.prosecdef

@@ -63,6 +63,10 @@ RESET staging.version;
 UPDATE ssp.item SET sku = 'a2';
 UPDATE ssp.item_text t SET value = 'A2' FROM ssp.item i WHERE t.row_id = i.row_id;
 DELETE FROM ssp.item_text t USING ssp.item i WHERE t.row_id = i.row_id;
+-- New entities at live: an id taken by the column default, an explicit
+-- one (both added to the sequence table as its owner).
+INSERT INTO ssp.item (sku, price) VALUES ('c', 30);
+INSERT INTO ssp.item (entity_id, sku, price) VALUES (7, 'd', 40);
 RESET search_path;
 RESET ROLE;
 -- Every version as the writes meant it.
@@ -72,6 +76,7 @@ SELECT i.entity_id, i.sku, i.price, t.value,
   FROM ssp.item i LEFT JOIN ssp.item_text t ON t.row_id = i.row_id
  ORDER BY i.entity_id, i.created_in;
 RESET staging.version;
+SELECT sequence_value FROM ssp.sequence_item ORDER BY 1;
 
 DROP SCHEMA ssp, ssp_evil CASCADE;
 DELETE FROM staging.updates WHERE id IN (:sale, :later);

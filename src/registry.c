@@ -49,6 +49,20 @@ PG_FUNCTION_INFO_V1(staging_versioned_kind);
 #define ATTRIBUTE_REGISTRY "attribute_table"
 
 static HTAB *registry_hash = NULL;
+
+/*
+ * The sequence tables of the registered main tables: the main table of
+ * each (several share one only when registered so by hand).
+ */
+typedef struct SequenceOwner
+{
+	Oid			seq;			/* hash key: the sequence table */
+	Oid			main_relid;
+	bool		shared;			/* other main tables have it too */
+} SequenceOwner;
+
+static HTAB *sequence_hash = NULL;
+
 static bool registry_valid = false;
 static Oid	main_registry_relid = InvalidOid;
 static Oid	attribute_registry_relid = InvalidOid;
@@ -77,7 +91,9 @@ registry_invalidate(Oid relid)
 		relid == main_registry_relid ||
 		relid == attribute_registry_relid ||
 		(registry_hash != NULL &&
-		 hash_search(registry_hash, &relid, HASH_FIND, NULL) != NULL))
+		 hash_search(registry_hash, &relid, HASH_FIND, NULL) != NULL) ||
+		(sequence_hash != NULL &&
+		 hash_search(sequence_hash, &relid, HASH_FIND, NULL) != NULL))
 	{
 		registry_valid = false;
 		generation++;
@@ -92,6 +108,14 @@ uint64
 registry_generation(void)
 {
 	return generation;
+}
+
+/* May role insert rows into a table (into every column, or some)? */
+static bool
+may_insert_rows(Oid relid, Oid role)
+{
+	return object_aclcheck(RelationRelationId, relid, role, ACL_INSERT) == ACLCHECK_OK ||
+		pg_attribute_aclcheck_all(relid, role, ACL_INSERT, ACLMASK_ANY) == ACLCHECK_OK;
 }
 
 /* Attribute number of a column that must exist, or InvalidAttrNumber. */
@@ -156,10 +180,21 @@ add_main_table(HeapTuple tuple, TupleDesc desc)
 {
 	Oid			relid = DatumGetObjectId(registry_column(tuple, desc, "relid"));
 	Name		entity = DatumGetName(registry_column(tuple, desc, "entity_column"));
+	Oid			seq = DatumGetObjectId(registry_column(tuple, desc, "sequence_table"));
 	VersionedRel *entry;
+	SequenceOwner *owner;
+	bool		found;
 
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		return;
+	owner = hash_search(sequence_hash, &seq, HASH_ENTER, &found);
+	if (!found)
+	{
+		owner->main_relid = relid;
+		owner->shared = false;
+	}
+	else
+		owner->shared = true;
 	entry = hash_search(registry_hash, &relid, HASH_ENTER, NULL);
 	entry->kind = VERSIONED_MAIN;
 	entry->main_relid = relid;
@@ -169,6 +204,7 @@ add_main_table(HeapTuple tuple, TupleDesc desc)
 		get_atttype(relid, entry->row_id_attno) : InvalidOid;
 	entry->created_in_attno = column_attno(relid, "created_in");
 	entry->updated_in_attno = column_attno(relid, "updated_in");
+	entry->sequence_relid = seq;
 }
 
 /* Add an attribute table's registration; needs its main table first. */
@@ -192,6 +228,7 @@ add_attribute_table(HeapTuple tuple, TupleDesc desc)
 		get_atttype(relid, entry->row_id_attno) : InvalidOid;
 	entry->created_in_attno = InvalidAttrNumber;
 	entry->updated_in_attno = InvalidAttrNumber;
+	entry->sequence_relid = main->sequence_relid;
 }
 
 /* Rebuild the cache from the registry tables. */
@@ -204,6 +241,10 @@ registry_load(void)
 		hash_destroy(registry_hash);
 	registry_hash = blob_hash_create("staging registry", 64, sizeof(Oid),
 									 sizeof(VersionedRel), CacheMemoryContext);
+	if (sequence_hash != NULL)
+		hash_destroy(sequence_hash);
+	sequence_hash = blob_hash_create("staging sequence tables", 64, sizeof(Oid),
+									 sizeof(SequenceOwner), CacheMemoryContext);
 
 	main_registry_relid = get_relname_relid(MAIN_REGISTRY, schema);
 	attribute_registry_relid = get_relname_relid(ATTRIBUTE_REGISTRY, schema);
@@ -242,6 +283,43 @@ registry_lookup(Oid relid)
 	if (!registry_ensure())
 		return NULL;
 	return hash_search(registry_hash, &relid, HASH_FIND, NULL);
+}
+
+/*
+ * Is seq the sequence table of a versioned main table (*registered) into
+ * which role may insert rows (into every column, or some)?  New entity
+ * ids are claimed for such roles only (staging._next_entity_id()), read
+ * from the cache rather than the registry at each call.
+ */
+bool
+registry_sequence_of_insertable(Oid seq, Oid role, bool *registered)
+{
+	SequenceOwner *owner;
+	HASH_SEQ_STATUS status;
+	VersionedRel *entry;
+	bool		allowed = false;
+
+	*registered = false;
+	if (!registry_ensure())
+		return false;
+	owner = hash_search(sequence_hash, &seq, HASH_FIND, NULL);
+	if (owner == NULL)
+		return false;
+	*registered = true;
+	if (!owner->shared)
+		return may_insert_rows(owner->main_relid, role);
+	hash_seq_init(&status, registry_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->kind == VERSIONED_MAIN && entry->sequence_relid == seq &&
+			may_insert_rows(entry->relid, role))
+		{
+			allowed = true;
+			hash_seq_term(&status);
+			break;
+		}
+	}
+	return allowed;
 }
 
 /*

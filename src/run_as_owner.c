@@ -17,9 +17,12 @@
  * The same machinery runs the few statements that functions PUBLIC may
  * execute need: staging._next_entity_id() (the default of entity columns)
  * inserts into the sequence table as its owner after checking that the
- * caller may insert into the main table; staging._changelog_clone()
- * registers subscriptions as the owner of the registry after checking
- * that the caller owns both the source and the clone; and
+ * caller may insert into the main table, and so does the trigger
+ * staging._register_entity() for explicit ids (both through statements
+ * prepared once per sequence table: they run once per row of a load);
+ * staging._changelog_clone() registers subscriptions as the owner of the
+ * registry after checking that the caller owns both the source and the
+ * clone; and
  * staging._run_as_clone_owner() runs clone_schema's statements on each
  * table of the clone as its owner (the owner of the source table), for a
  * caller who has that owner's privileges, so that the owner's defaults,
@@ -32,6 +35,7 @@
 
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -40,10 +44,13 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(staging_run_as_owner);
 PG_FUNCTION_INFO_V1(staging_next_entity_id);
+PG_FUNCTION_INFO_V1(staging_register_entity);
 PG_FUNCTION_INFO_V1(staging_changelog_clone);
 PG_FUNCTION_INFO_V1(staging_run_as_clone_owner);
 
@@ -63,30 +70,29 @@ relation_owner(Oid relid)
 	return owner;
 }
 
-/*
- * Run one statement as role, as a security-restricted operation when
- * restricted, under a new GUC nest level with search_path (NULL: the safe
- * pg_catalog, pg_temp) and staging.version = 'all' chosen by that role (so that the statement, and
- * any trigger it fires, reads ahead only where role may).  Returns the
- * first column (an integer) of the first row the statement returns
- * (*isnull when it returns none, or a null); *returns_rows tells whether
- * it is a statement that returns rows, *processed how many it processed.
- */
-static int64
-run_as(Oid role, bool restricted, const char *search_path, const char *sql,
-	   int nargs, Oid *argtypes, Datum *values, const char *nulls,
-	   bool *isnull, bool *returns_rows, uint64 *processed)
+/* What as_begin() changed, for as_end() to put back. */
+typedef struct AsRole
 {
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
-	int			ret;
-	int64		result = 0;
+} AsRole;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(role, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+/*
+ * Become role, as a security-restricted operation when restricted, under
+ * a new GUC nest level with search_path (NULL: the safe pg_catalog,
+ * pg_temp) and staging.version = 'all' chosen by that role (so that the
+ * statements, and any trigger they fire, read ahead only where role may),
+ * connected to SPI.  An error on the way is undone by the (sub)transaction's
+ * abort, as for a SECURITY DEFINER function.
+ */
+static void
+as_begin(Oid role, bool restricted, const char *search_path, AsRole *st)
+{
+	GetUserIdAndSecContext(&st->save_userid, &st->save_sec_context);
+	SetUserIdAndSecContext(role, st->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   (restricted ? SECURITY_RESTRICTED_OPERATION : 0));
-	save_nestlevel = NewGUCNestLevel();
+	st->save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path",
 							 search_path ? search_path : "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
@@ -94,26 +100,60 @@ run_as(Oid role, bool restricted, const char *search_path, const char *sql,
 	(void) set_config_option("staging.version", "all",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "staging: SPI_connect failed");
-	ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
-	if (ret < 0)
-		elog(ERROR, "staging: internal statement failed: %s", SPI_result_code_string(ret));
-	*processed = SPI_processed;
-	*returns_rows = SPI_tuptable != NULL;
+}
+
+/* Back from as_begin(): the caller's role, settings and SPI state. */
+static void
+as_end(AsRole *st)
+{
+	SPI_finish();
+	AtEOXact_GUC(false, st->save_nestlevel);
+	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
+}
+
+/*
+ * The first column (an integer) of the first row of the statement just
+ * run through SPI (*isnull when it returned none, or a null).
+ */
+static int64
+first_integer(bool *isnull)
+{
 	*isnull = true;
 	if (SPI_tuptable != NULL && SPI_processed > 0)
 	{
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
 
 		if (!*isnull)
-			result = integer_datum(d, SPI_gettypeid(SPI_tuptable->tupdesc, 1));
+			return integer_datum(d, SPI_gettypeid(SPI_tuptable->tupdesc, 1));
 	}
-	SPI_finish();
+	return 0;
+}
 
-	AtEOXact_GUC(false, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+/*
+ * Run one statement as role (see as_begin).  Returns the first column (an
+ * integer) of the first row the statement returns (*isnull when it
+ * returns none, or a null); *returns_rows tells whether it is a statement
+ * that returns rows, *processed how many it processed.
+ */
+static int64
+run_as(Oid role, bool restricted, const char *search_path, const char *sql,
+	   int nargs, Oid *argtypes, Datum *values, const char *nulls,
+	   bool *isnull, bool *returns_rows, uint64 *processed)
+{
+	AsRole		st;
+	int			ret;
+	int64		result;
+
+	as_begin(role, restricted, search_path, &st);
+	ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	if (ret < 0)
+		elog(ERROR, "staging: internal statement failed: %s", SPI_result_code_string(ret));
+	*processed = SPI_processed;
+	*returns_rows = SPI_tuptable != NULL;
+	result = first_integer(isnull);
+	as_end(&st);
 	return result;
 }
 
@@ -187,12 +227,175 @@ qualified_name(Oid relid)
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name);
 }
 
-/* May role insert rows into a table (into every column, or some)? */
+/* May role insert (update) rows of a table, into every column or some? */
 static bool
-may_insert(Oid relid, Oid role)
+may_write_rows(Oid relid, Oid role, AclMode mode)
 {
-	return object_aclcheck(RelationRelationId, relid, role, ACL_INSERT) == ACLCHECK_OK ||
-		pg_attribute_aclcheck_all(relid, role, ACL_INSERT, ACLMASK_ANY) == ACLCHECK_OK;
+	return object_aclcheck(RelationRelationId, relid, role, mode) == ACLCHECK_OK ||
+		pg_attribute_aclcheck_all(relid, role, mode, ACLMASK_ANY) == ACLCHECK_OK;
+}
+
+/*
+ * The statements that add entity ids to a sequence table, prepared once
+ * per sequence table and session (as its owner, under the safe
+ * search_path, names quoted and qualified) and again once the
+ * registrations changed: a bulk load adds one id per row, and planning
+ * an INSERT per row cost more than the row itself.
+ */
+typedef struct SequencePlans
+{
+	Oid			seq;			/* hash key: the sequence table */
+	uint64		generation;		/* registry_generation() when prepared */
+	SPIPlanPtr	claim;			/* INSERT DEFAULT VALUES ... RETURNING the id */
+	SPIPlanPtr	add;			/* INSERT the id $1 */
+} SequencePlans;
+
+static HTAB *sequence_plans = NULL;
+
+/*
+ * The last id this backend added to a sequence table, and the
+ * (sub)transaction that added it: until it ends, that entity is new (the
+ * id was in no row of the sequence table, so the versioned table holds no
+ * row of it: its foreign key to the sequence table says so).
+ */
+static Oid	claimed_seq = InvalidOid;
+static int64 claimed_id = 0;
+static TransactionId claimed_xid = InvalidTransactionId;
+
+/*
+ * Did the current (sub)transaction just add id to sequence table seq?
+ * The triggers of the versioned table skip what a new entity does not
+ * need (registering it again, looking for its other versions).  A false
+ * "no" only costs that work; a "yes" is true because the sequence table's
+ * unique key and the foreign key to it stand behind it.  With consume,
+ * the answer is for one row: the write trigger of the row that took the
+ * id consumes it, so that a later row with the same id in the same
+ * transaction (after the first one moved or went) is looked at in full.
+ */
+bool
+entity_id_claimed(Oid seq, int64 id, bool consume)
+{
+	bool		claimed = OidIsValid(claimed_seq) && claimed_seq == seq &&
+		claimed_id == id && TransactionIdIsValid(claimed_xid) &&
+		TransactionIdEquals(claimed_xid, GetCurrentTransactionIdIfAny());
+
+	if (claimed && consume)
+		claimed_seq = InvalidOid;
+	return claimed;
+}
+
+/* Remember (or, with InvalidOid, forget) the id last added to seq. */
+static void
+remember_claim(Oid seq, int64 id)
+{
+	claimed_seq = seq;
+	claimed_id = id;
+	claimed_xid = OidIsValid(seq) ? GetCurrentTransactionIdIfAny() : InvalidTransactionId;
+}
+
+/* Prepare and keep one statement (connected to SPI, as the owner). */
+static SPIPlanPtr
+keep_plan(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "staging: could not prepare \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "staging: could not keep a prepared statement");
+	return plan;
+}
+
+/*
+ * The prepared statements of a sequence table (those not prepared yet are
+ * NULL).  Called as its owner, connected to SPI.
+ */
+static SequencePlans *
+plans_of_sequence(Oid seq)
+{
+	SequencePlans *p;
+	bool		found;
+
+	if (sequence_plans == NULL)
+		sequence_plans = blob_hash_create("staging sequence table plans", 16, sizeof(Oid),
+										  sizeof(SequencePlans), TopMemoryContext);
+	p = hash_search(sequence_plans, &seq, HASH_ENTER, &found);
+	if (found && p->generation != registry_generation())
+	{
+		if (p->claim)
+			SPI_freeplan(p->claim);
+		if (p->add)
+			SPI_freeplan(p->add);
+		found = false;
+	}
+	if (!found)
+	{
+		p->generation = registry_generation();
+		p->claim = NULL;
+		p->add = NULL;
+	}
+	return p;
+}
+
+/*
+ * Claim the next free id of a sequence table as its owner: its identity
+ * gives the next value, and one an explicit insert took already is
+ * skipped (ON CONFLICT DO NOTHING returns no row: try the next).
+ */
+static int64
+claim_entity_id(Oid seq)
+{
+	AsRole		st;
+	SequencePlans *p;
+	int64		id;
+	bool		isnull = true;
+
+	as_begin(relation_owner(seq), true, NULL, &st);
+	p = plans_of_sequence(seq);
+	if (p->claim == NULL)
+		p->claim = keep_plan(psprintf("INSERT INTO %s DEFAULT VALUES ON CONFLICT DO NOTHING "
+									  "RETURNING sequence_value", qualified_name(seq)),
+							 0, NULL);
+	for (;;)
+	{
+		if (SPI_execute_plan(p->claim, NULL, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "staging: could not claim an entity id of %s", qualified_name(seq));
+		id = first_integer(&isnull);
+		if (!isnull)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+	as_end(&st);
+	remember_claim(seq, id);
+	return id;
+}
+
+/*
+ * Add an explicit entity id to a sequence table as its owner (an id
+ * already there is left alone).
+ */
+static void
+add_entity_id(Oid seq, int64 id)
+{
+	AsRole		st;
+	SequencePlans *p;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+	uint64		added;
+
+	as_begin(relation_owner(seq), true, NULL, &st);
+	p = plans_of_sequence(seq);
+	if (p->add == NULL)
+		p->add = keep_plan(psprintf("INSERT INTO %s (sequence_value) VALUES ($1) "
+									"ON CONFLICT DO NOTHING", qualified_name(seq)),
+						   1, argtypes);
+	if (SPI_execute_plan(p->add, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "staging: could not register entity " INT64_FORMAT " in %s", id,
+			 qualified_name(seq));
+	added = SPI_processed;
+	as_end(&st);
+	remember_claim(added == 1 ? seq : InvalidOid, id);
 }
 
 /*
@@ -201,38 +404,17 @@ may_insert(Oid relid, Oid role)
  * of its sequence table (an id taken by an explicit insert is skipped;
  * concurrent callers never get the same id).  Every role may execute it,
  * so it checks that the caller may insert into a main table that this is
- * the sequence table of, and inserts as the sequence table's owner.
+ * the sequence table of (read from the registry's cache), and inserts as
+ * the sequence table's owner.
  */
 Datum
 staging_next_entity_id(PG_FUNCTION_ARGS)
 {
 	Oid			seq = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
-	Oid			user = GetUserId();
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(seq)};
-	bool		registered = false;
-	bool		allowed = false;
-	char	   *sql;
-	Oid			owner;
-	uint64		i;
+	bool		registered;
+	bool		allowed;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "staging: SPI_connect failed");
-	if (SPI_execute_with_args("SELECT v.relid::pg_catalog.oid FROM staging.versioned_table v "
-							  "WHERE v.sequence_table::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
-							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "staging: could not read the registry");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			main = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														  SPI_tuptable->tupdesc, 1, &isnull));
-
-		registered = true;
-		if (may_insert(main, user))
-			allowed = true;
-	}
-	SPI_finish();
+	allowed = registry_sequence_of_insertable(seq, GetUserId(), &registered);
 	if (!registered)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -244,22 +426,66 @@ staging_next_entity_id(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to take a new entity id from sequence table %s",
 						qualified_name(seq)),
 				 errdetail("New entity ids are for roles that may insert into the versioned table of that sequence table.")));
+	PG_RETURN_INT64(claim_entity_id(seq));
+}
 
-	sql = psprintf("INSERT INTO %s DEFAULT VALUES ON CONFLICT DO NOTHING RETURNING sequence_value",
-				   qualified_name(seq));
-	owner = relation_owner(seq);
-	for (;;)
+/*
+ * Trigger staging._register_entity(), BEFORE INSERT OR UPDATE OF the
+ * entity column of a versioned main table: an explicit new entity id is
+ * added to the sequence table as its owner (an id already there is left
+ * alone).  A row whose id the column default just claimed costs nothing
+ * more.  Whoever writes the row must be allowed to insert or update rows
+ * of the table (42501 otherwise: the trigger function is no way around
+ * the table's privileges).
+ */
+Datum
+staging_register_entity(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const VersionedRel *vr;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	Oid			relid;
+	Oid			user;
+	Oid			type;
+	Datum		d;
+	bool		isnull;
+	int64		id;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		elog(ERROR, "staging._register_entity() must be a BEFORE INSERT OR UPDATE row trigger");
+	rel = td->tg_relation;
+	relid = RelationGetRelid(rel);
+	desc = RelationGetDescr(rel);
+	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	vr = registry_lookup(relid);
+	if (vr == NULL || vr->kind != VERSIONED_MAIN || !OidIsValid(vr->sequence_relid) ||
+		vr->entity_attno == InvalidAttrNumber)
+		return PointerGetDatum(tuple);
+	d = heap_getattr(tuple, vr->entity_attno, desc, &isnull);
+	if (isnull)
+		return PointerGetDatum(tuple);	/* NOT NULL says no */
+	type = TupleDescAttr(desc, vr->entity_attno - 1)->atttypid;
+	id = integer_datum(d, type);
+	if (entity_id_claimed(vr->sequence_relid, id, false))
+		return PointerGetDatum(tuple);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
-		bool		isnull;
-		bool		returns_rows;
-		uint64		processed;
-		int64		id = run_as(owner, true, NULL, sql, 0, NULL, NULL, NULL,
-								&isnull, &returns_rows, &processed);
+		Datum		o = heap_getattr(td->tg_trigtuple, vr->entity_attno, desc, &isnull);
 
-		if (!isnull)
-			PG_RETURN_INT64(id);
-		CHECK_FOR_INTERRUPTS();
+		if (!isnull && integer_datum(o, type) == id)
+			return PointerGetDatum(tuple);	/* the entity keeps its id */
 	}
+	user = GetUserId();
+	if (!may_write_rows(relid, user, TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? ACL_UPDATE : ACL_INSERT))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to register entity " INT64_FORMAT " of table %s", id,
+						qualified_name(relid))));
+	add_entity_id(vr->sequence_relid, id);
+	return PointerGetDatum(tuple);
 }
 
 /*

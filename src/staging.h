@@ -45,6 +45,12 @@ blob_hash_create(const char *name, long nelem, Size keysize, Size entrysize,
 	return hash_create(name, nelem, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
+/*
+ * run_as_owner.c: did this (sub)transaction just add this entity id to the
+ * sequence table (a new entity, with no version rows anywhere else)?
+ */
+extern bool entity_id_claimed(Oid seq, int64 id, bool consume);
+
 /* hooks.c: installs every hook and callback, routing to the modules */
 extern void hooks_init(void);
 
@@ -76,12 +82,14 @@ typedef struct VersionedRel
 	Oid			row_id_type;	/* int8; an attribute table's may be int2/int4 */
 	AttrNumber	created_in_attno;	/* main tables only */
 	AttrNumber	updated_in_attno;	/* main tables only */
+	Oid			sequence_relid; /* main tables only: its sequence table */
 } VersionedRel;
 
 extern const VersionedRel *registry_lookup(Oid relid);
 extern void registry_invalidate(Oid relid);
 extern uint64 registry_generation(void);
 extern bool registry_any(void);
+extern bool registry_sequence_of_insertable(Oid seq, Oid role, bool *registered);
 extern Oid	registry_row_id_index(Relation rel, AttrNumber row_id_attno);
 
 /*

@@ -48,6 +48,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
@@ -55,6 +56,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -98,7 +100,7 @@ typedef struct WritePlans
 	SPIPlanPtr	insert_copy;	/* INSERT values, created_in, updated_in */
 	SPIPlanPtr	copy_row;		/* INSERT ... SELECT from a row_id */
 	SPIPlanPtr	set_bounds;		/* UPDATE created_in, updated_in */
-	SPIPlanPtr	row_bounds;		/* lock a row, SELECT its bounds and entity */
+	Oid			row_id_index;	/* a btree on row_id, found on first use */
 	SPIPlanPtr	next_version;	/* first version of an entity after v */
 	int			nattr;
 	SPIPlanPtr *copy_attr;		/* per attribute table: copy its rows */
@@ -208,7 +210,7 @@ static void
 free_write_plans(WritePlans *p)
 {
 	SPIPlanPtr	all[] = {p->insert_copy, p->copy_row, p->set_bounds,
-	p->row_bounds, p->next_version};
+	p->next_version};
 	int			i;
 
 	for (i = 0; i < (int) lengthof(all); i++)
@@ -349,12 +351,6 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 	appendStringInfo(&sql, "UPDATE %s SET created_in = $2, updated_in = $3 "
 					 "WHERE row_id OPERATOR(pg_catalog.=) $1", tbl);
 	p->set_bounds = prepare(sql.data, 3, int8s);
-
-	resetStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT created_in, updated_in, %s::pg_catalog.text FROM %s "
-					 "WHERE row_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
-					 entity, tbl);
-	p->row_bounds = prepare(sql.data, 1, int8s);
 
 	ent_types[0] = entity_type;
 	ent_types[1] = INT8OID;
@@ -1029,8 +1025,16 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	Datum		entity_datum;
 	int64		entity;
 	bool		recorded;
+	bool		new_entity;
 
-	if (vr == NULL || internal_depth > 0)
+	if (vr == NULL)
+		return proceed(td);
+	entity_datum = heap_getattr(old, vr->entity_attno, desc, &isnull);
+	entity = isnull ? 0 : integer_datum(entity_datum, TupleDescAttr(desc, vr->entity_attno - 1)->atttypid);
+	/* (taken before any other way out: the claim is for this row only) */
+	new_entity = TRIGGER_FIRED_BY_INSERT(td->tg_event) && !isnull &&
+		entity_id_claimed(vr->sequence_relid, entity, true);
+	if (internal_depth > 0)
 		return proceed(td);
 	live = staging_live_version_for_write();
 	v = write_version(rel);
@@ -1038,8 +1042,6 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		return proceed(td);
 	cols[0] = vr->created_in_attno;
 	cols[1] = vr->updated_in_attno;
-	entity_datum = heap_getattr(old, vr->entity_attno, desc, &isnull);
-	entity = isnull ? 0 : integer_datum(entity_datum, TupleDescAttr(desc, vr->entity_attno - 1)->atttypid);
 
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
@@ -1133,7 +1135,11 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 			return PointerGetDatum(new);
 		}
 		end = check_write_version(rel, v, live);
-		if (!isnull)
+		/*
+		 * Its next version, if any: none for a new entity (its id just
+		 * added to the sequence table, so no row of it exists).
+		 */
+		if (!isnull && !new_entity)
 		{
 			InternalState st;
 			WritePlans *p;
@@ -1151,11 +1157,11 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 					until = DatumGetInt64(d);
 			}
 			internal_end(&st);
-			if (v != live || entity_has_writes(relid, entity))
-			{
-				(void) record_main_write(rel, entity, v, "insert", new, (Datum) 0);
-				push_rebuild(relid, entity, 0, 0);
-			}
+		}
+		if (!isnull && (v != live || entity_has_writes(relid, entity)))
+		{
+			(void) record_main_write(rel, entity, v, "insert", new, (Datum) 0);
+			push_rebuild(relid, entity, 0, 0);
 		}
 		/* (a temporary update's entity ends with it: as the rows will be laid out) */
 		vals[0] = Int64GetDatum(v);
@@ -1242,6 +1248,96 @@ staging_main_write_after(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Lock the version row row_id of a main table and read its bounds and
+ * entity; false when there is none.  What "SELECT ... WHERE
+ * row_id = $1 FOR NO KEY UPDATE" (as the owner, unfiltered) does, without an executor started per call: every
+ * attribute row a load writes asks it for its main row.  As SPI would, it
+ * starts a new command and reads with the transaction's snapshot for it
+ * (a new one under READ COMMITTED); a row updated since is followed to
+ * its last version under READ COMMITTED, and is a serialization failure
+ * otherwise, as for SELECT FOR NO KEY UPDATE.
+ */
+static bool
+lock_version_row(Relation rel, const VersionedRel *vr, Oid index_oid, int64 row_id,
+				 int64 *c, int64 *u, int64 *entity)
+{
+	Relation	index;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	TupleTableSlot *slot;
+	ItemPointerData tid;
+	Snapshot	snapshot;
+	TM_FailureData tmfd;
+	TM_Result	res;
+	bool		have_tid = false;
+	bool		found = false;
+	bool		isnull;
+	int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
+
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	snapshot = GetActiveSnapshot();
+	slot = table_slot_create(rel, NULL);
+	index = index_open(index_oid, AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(row_id));
+	scan = compat_index_beginscan(rel, index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		tid = slot->tts_tid;
+		have_tid = true;
+	}
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	if (have_tid)
+	{
+		if (!IsolationUsesXactSnapshot())
+			flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+		res = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(true),
+							   LockTupleNoKeyExclusive, LockWaitBlock, flags, &tmfd);
+		switch (res)
+		{
+			case TM_Ok:
+				found = true;
+				break;
+			case TM_SelfModified:
+				/* changed by this very command: SELECT FOR UPDATE skips it */
+				break;
+			case TM_Updated:
+			case TM_Deleted:
+				if (IsolationUsesXactSnapshot())
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("could not serialize access due to concurrent update")));
+				if (res == TM_Updated)
+					elog(ERROR, "staging: unexpected result %d locking a version row", (int) res);
+				break;			/* deleted: not there */
+			default:
+				elog(ERROR, "staging: unexpected result %d locking a version row", (int) res);
+		}
+	}
+	if (found)
+	{
+		Datum		d = slot_getattr(slot, vr->row_id_attno, &isnull);
+
+		/* a newer version found by following updates must still match */
+		if (isnull || DatumGetInt64(d) != row_id)
+			found = false;
+	}
+	if (found)
+	{
+		*c = DatumGetInt64(slot_getattr(slot, vr->created_in_attno, &isnull));
+		*u = DatumGetInt64(slot_getattr(slot, vr->updated_in_attno, &isnull));
+		*entity = integer_datum(slot_getattr(slot, vr->entity_attno, &isnull),
+								TupleDescAttr(RelationGetDescr(rel), vr->entity_attno - 1)->atttypid);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	PopActiveSnapshot();
+	return found;
+}
+
+/*
  * BEFORE ROW trigger of an attribute table: a write at version v lands in
  * the version row of v, which is split off first when the main row the
  * attribute row belongs to started before v.
@@ -1296,15 +1392,14 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	main_rel = table_open(vr->main_relid, RowExclusiveLock);
 	internal_begin(main_rel, &st);
 	p = plans_for(main_rel, main_vr);
-	run(p->row_bounds, (Datum[]) {Int64GetDatum(row_id)}, NULL, SPI_OK_SELECT);
-	if (SPI_processed != 1)
+	if (!OidIsValid(p->row_id_index))
+		p->row_id_index = registry_row_id_index(main_rel, main_vr->row_id_attno);
+	if (!lock_version_row(main_rel, main_vr, p->row_id_index, row_id, &c, &u, &entity))
 	{
 		internal_end(&st);
 		table_close(main_rel, NoLock);
 		return proceed(td);		/* the foreign key will say */
 	}
-	c = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	u = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	/*
 	 * An INSERT of an attribute row for a version row that is not visible
 	 * at the session version completes a version row laid out by hand:
@@ -1321,9 +1416,6 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 		table_close(main_rel, NoLock);
 		return proceed(td);
 	}
-	entity = DatumGetInt64(DirectFunctionCall1(int8in,
-												 CStringGetDatum(SPI_getvalue(SPI_tuptable->vals[0],
-																			  SPI_tuptable->tupdesc, 3))));
 	recorded = v != live || entity_has_writes(vr->main_relid, entity);
 	if (!(c == v && v == live) || recorded)
 	{

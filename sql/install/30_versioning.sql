@@ -183,30 +183,14 @@ COMMENT ON FUNCTION staging._next_entity_id(regclass) IS
     '(42501 unless the caller may insert into the versioned table).';
 
 -- Trigger on main tables: an explicit new entity id is added to the
--- sequence table (an id already there is left alone).
+-- sequence table (an id already there is left alone), as the sequence
+-- table's owner in a security-restricted operation.  Written in C
+-- (src/run_as_owner.c) with its statement prepared once per session: a
+-- bulk load registers one id per row.  An id the column default just
+-- claimed is not registered again.
 CREATE OR REPLACE FUNCTION staging._register_entity() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    seq regclass;
-    col name;
-    id bigint;
-BEGIN
-    SELECT v.sequence_table, v.entity_column INTO seq, col
-      FROM staging.versioned_table v WHERE v.relid = TG_RELID;
-    IF NOT FOUND THEN
-        RETURN NEW;
-    END IF;
-    EXECUTE pg_catalog.format('SELECT ($1).%I', col) INTO id USING NEW;
-    IF id IS NOT NULL THEN
-        -- As the sequence table's owner: its triggers never run as ours.
-        PERFORM staging._run_as_owner(seq,
-            pg_catalog.format('INSERT INTO %s (sequence_value) VALUES ($1) ON CONFLICT DO NOTHING', seq),
-            ARRAY[id]);
-    END IF;
-    RETURN NEW;
-END
-$$;
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'staging_register_entity';
 COMMENT ON FUNCTION staging._register_entity() IS
     'Trigger: adds explicit new entity ids of a versioned table to its sequence table.';
 
