@@ -433,8 +433,9 @@ staging_next_entity_id(PG_FUNCTION_ARGS)
  * Trigger staging._register_entity(), BEFORE INSERT OR UPDATE OF the
  * entity column of a versioned main table: an explicit new entity id is
  * added to the sequence table as its owner (an id already there is left
- * alone).  A row whose id the column default just claimed costs nothing
- * more.  Whoever writes the row must be allowed to insert or update rows
+ * alone).  A row whose id the column default just claimed, and a row
+ * the write triggers write for an entity they found (writes_internal()),
+ * cost nothing more.  Whoever writes the row must be allowed to insert or update rows
  * of the table (42501 otherwise: the trigger function is no way around
  * the table's privileges).
  */
@@ -460,6 +461,9 @@ staging_register_entity(PG_FUNCTION_ARGS)
 	relid = RelationGetRelid(rel);
 	desc = RelationGetDescr(rel);
 	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	/* the write triggers' own rows (history copies, layouts): known entities */
+	if (writes_internal())
+		return PointerGetDatum(tuple);
 	vr = registry_lookup(relid);
 	if (vr == NULL || vr->kind != VERSIONED_MAIN || !OidIsValid(vr->sequence_relid) ||
 		vr->entity_attno == InvalidAttrNumber)
