@@ -293,8 +293,11 @@ remember_claim(Oid seq, int64 id)
 	claimed_xid = OidIsValid(seq) ? GetCurrentTransactionIdIfAny() : InvalidTransactionId;
 }
 
-/* Prepare and keep one statement (connected to SPI, as the owner). */
-static SPIPlanPtr
+/*
+ * Prepare and keep one statement for the session (connected to SPI): the
+ * statements the extension runs on users' tables as their owners.
+ */
+SPIPlanPtr
 keep_plan(const char *sql, int nargs, Oid *argtypes)
 {
 	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
@@ -305,6 +308,33 @@ keep_plan(const char *sql, int nargs, Oid *argtypes)
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "staging: could not keep a prepared statement");
 	return plan;
+}
+
+/*
+ * Forget the statements of sequence tables dropped since the registry last
+ * changed (see forget_dropped_plans() in writes.c).
+ */
+static void
+forget_dropped_sequences(void)
+{
+	static uint64 swept = 0;
+	HASH_SEQ_STATUS status;
+	SequencePlans *p;
+
+	if (swept == registry_generation())
+		return;
+	swept = registry_generation();
+	hash_seq_init(&status, sequence_plans);
+	while ((p = hash_seq_search(&status)) != NULL)
+	{
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(p->seq)))
+			continue;
+		if (p->claim)
+			SPI_freeplan(p->claim);
+		if (p->add)
+			SPI_freeplan(p->add);
+		hash_search(sequence_plans, &p->seq, HASH_REMOVE, NULL);
+	}
 }
 
 /*
@@ -320,6 +350,7 @@ plans_of_sequence(Oid seq)
 	if (sequence_plans == NULL)
 		sequence_plans = blob_hash_create("staging sequence table plans", 16, sizeof(Oid),
 										  sizeof(SequencePlans), TopMemoryContext);
+	forget_dropped_sequences();
 	p = hash_search(sequence_plans, &seq, HASH_ENTER, &found);
 	if (found && p->generation != registry_generation())
 	{

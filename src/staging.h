@@ -20,6 +20,7 @@
 #include "catalog/pg_type_d.h"
 #include "datatype/timestamp.h"
 #include "executor/execdesc.h"
+#include "executor/spi.h"
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
 #include "tcop/utility.h"
@@ -50,6 +51,9 @@ blob_hash_create(const char *name, long nelem, Size keysize, Size entrysize,
  * sequence table (a new entity, with no version rows anywhere else)?
  */
 extern bool entity_id_claimed(Oid seq, int64 id, bool consume);
+
+/* run_as_owner.c: a statement prepared once and kept for the session */
+extern SPIPlanPtr keep_plan(const char *sql, int nargs, Oid *argtypes);
 
 /* hooks.c: installs every hook and callback, routing to the modules */
 extern void hooks_init(void);

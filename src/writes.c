@@ -223,20 +223,6 @@ free_write_plans(WritePlans *p)
 		MemoryContextDelete(p->cxt);
 }
 
-/* Prepare and keep one statement. */
-static SPIPlanPtr
-prepare(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "staging: could not prepare \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "staging: could not keep a prepared statement");
-	return plan;
-}
-
 /*
  * The statements below run as the table's owner, but are parsed under the
  * caller's search_path: every operator and function in them is named with
@@ -339,18 +325,18 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 	types[p->ncols] = INT8OID;
 	types[p->ncols + 1] = INT8OID;
 	appendStringInfo(&sql, "$%d, $%d) RETURNING row_id", p->ncols + 1, p->ncols + 2);
-	p->insert_copy = prepare(sql.data, p->ncols + 2, types);
+	p->insert_copy = keep_plan(sql.data, p->ncols + 2, types);
 
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "INSERT INTO %1$s (%2$s, created_in, updated_in) "
 					 "SELECT %2$s, $2, $3 FROM %1$s WHERE row_id OPERATOR(pg_catalog.=) $1 RETURNING row_id",
 					 tbl, cols);
-	p->copy_row = prepare(sql.data, 3, int8s);
+	p->copy_row = keep_plan(sql.data, 3, int8s);
 
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s SET created_in = $2, updated_in = $3 "
 					 "WHERE row_id OPERATOR(pg_catalog.=) $1", tbl);
-	p->set_bounds = prepare(sql.data, 3, int8s);
+	p->set_bounds = keep_plan(sql.data, 3, int8s);
 
 	ent_types[0] = entity_type;
 	ent_types[1] = INT8OID;
@@ -359,7 +345,7 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 	appendStringInfo(&sql, "SELECT pg_catalog.min(created_in) FROM %s WHERE ", tbl);
 	append_equals(&sql, entity, "$1", entity_type);
 	appendStringInfoString(&sql, " AND created_in OPERATOR(pg_catalog.>) $2");
-	p->next_version = prepare(sql.data, 2, ent_types);
+	p->next_version = keep_plan(sql.data, 2, ent_types);
 
 	/* Attribute tables: copy the rows of one row_id to another. */
 	if (SPI_execute_with_args("SELECT relid FROM staging.attribute_table "
@@ -392,7 +378,32 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 		appendStringInfo(&sql, "INSERT INTO %1$s (row_id%2$s%3$s) SELECT $2%2$s%3$s FROM %1$s "
 						 "WHERE row_id OPERATOR(pg_catalog.=) $1",
 						 atbl, nc > 0 ? ", " : "", acols);
-		p->copy_attr[n++] = prepare(sql.data, 2, int8s);
+		p->copy_attr[n++] = keep_plan(sql.data, 2, int8s);
+	}
+}
+
+/*
+ * Forget the statements of tables dropped since the registry last changed:
+ * a session that outlives many clones, swaps and dropped copies would keep
+ * them all.  (A dropped table has no statement running.)
+ */
+static void
+forget_dropped_plans(void)
+{
+	static uint64 swept = 0;
+	HASH_SEQ_STATUS status;
+	WritePlans *p;
+
+	if (swept == registry_generation())
+		return;
+	swept = registry_generation();
+	hash_seq_init(&status, plans_hash);
+	while ((p = hash_seq_search(&status)) != NULL)
+	{
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(p->relid)))
+			continue;
+		free_write_plans(p);
+		hash_search(plans_hash, &p->relid, HASH_REMOVE, NULL);
 	}
 }
 
@@ -412,6 +423,7 @@ plans_for(Relation rel, const VersionedRel *vr)
 		plans_hash = blob_hash_create("staging write plans", 16, sizeof(Oid),
 									  sizeof(WritePlans), TopMemoryContext);
 	}
+	forget_dropped_plans();
 	p = hash_search(plans_hash, &relid, HASH_ENTER, &found);
 	if (found && p->generation != registry_generation())
 	{
@@ -933,7 +945,6 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	List	   *todo;
 	List	   *entities = NIL;
-	HASHCTL		ctl;
 	HTAB	   *seen;
 	ListCell   *lc;
 	InternalState st;
@@ -951,11 +962,8 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 	 * a write removed (to keep): a hash, as a bulk write pushes one entry
 	 * per row.
 	 */
-	ctl.keysize = sizeof(RebuildKey);
-	ctl.entrysize = sizeof(RebuildEntity);
-	ctl.hcxt = CurrentMemoryContext;
-	seen = hash_create("staging entities to lay out", 64, &ctl,
-					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	seen = blob_hash_create("staging entities to lay out", 64, sizeof(RebuildKey),
+							sizeof(RebuildEntity), CurrentMemoryContext);
 	foreach(lc, todo)
 	{
 		PendingRebuild *r = lfirst(lc);
