@@ -82,4 +82,66 @@ RESET enable_hashjoin;
 RESET enable_mergejoin;
 RESET enable_bitmapscan;
 
+-- At one version an entity has one row (its versions never overlap): the
+-- planner knows the entity column is unique there, as for a plain table
+-- keyed by it.  A LEFT JOIN that uses no column of the table goes away;
+-- at 'all' it stays and counts every version.
+CREATE TABLE vl.listing (category_id int, product_id int, position int);
+INSERT INTO vl.listing SELECT g % 10, g, g FROM generate_series(1, 100) g;
+ANALYZE vl.listing;
+EXPLAIN (COSTS OFF) SELECT l.position FROM vl.listing l
+  LEFT JOIN vl.items i ON i.entity_id = l.product_id WHERE l.category_id = 3;
+SELECT count(*) FROM vl.listing l
+  LEFT JOIN vl.items i ON i.entity_id = l.product_id WHERE l.category_id = 3;
+SET staging.version = 'all';
+EXPLAIN (COSTS OFF) SELECT l.position FROM vl.listing l
+  LEFT JOIN vl.items i ON i.entity_id = l.product_id WHERE l.category_id = 3;
+SELECT count(*) FROM vl.listing l
+  LEFT JOIN vl.items i ON i.entity_id = l.product_id WHERE l.category_id = 3;
+RESET staging.version;
+-- A join by entity reads one row per entity at the version
+SELECT count(*), count(DISTINCT i.row_id) FROM vl.listing l
+  JOIN vl.items i ON i.entity_id = l.product_id WHERE l.category_id = 3;
+
+-- The row_id index serves lookups by row_id, and a join where the table
+-- is looked up by row_id; a LEFT JOIN by row_id from the table (how
+-- listings join attribute rows) leaves it out: it could only sort the
+-- table for a merge join.
+SET staging.version = 'all';
+CREATE TABLE vl.item_values (row_id bigint PRIMARY KEY, value text);
+INSERT INTO vl.item_values SELECT row_id, 'value ' || entity_id FROM vl.items;
+RESET staging.version;
+ANALYZE vl.item_values;
+CREATE FUNCTION vl.plan(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+    plan text := '';
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+        plan := plan || line || chr(10);
+    END LOOP;
+    RETURN plan;
+END
+$$;
+EXPLAIN (COSTS OFF) SELECT name FROM vl.items WHERE row_id = 5;
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+EXPLAIN (COSTS OFF) SELECT i.name FROM vl.item_values v
+  JOIN vl.items i ON i.row_id = v.row_id WHERE v.value = 'value 5';
+SELECT i.name FROM vl.item_values v
+  JOIN vl.items i ON i.row_id = v.row_id WHERE v.value = 'value 5';
+SET enable_nestloop = off;
+SET enable_mergejoin = on;
+SELECT vl.plan($$SELECT count(v.value) FROM vl.items i
+    LEFT JOIN vl.item_values v ON v.row_id = i.row_id$$) LIKE '%items_row_id_pkey%' AS row_id_index_used;
+-- the same join at 'all' may use it
+SET staging.version = 'all';
+SELECT vl.plan($$SELECT count(v.value) FROM vl.items i
+    LEFT JOIN vl.item_values v ON v.row_id = i.row_id$$) LIKE '%items_row_id_pkey%' AS row_id_index_used;
+RESET staging.version;
+SELECT count(v.value) FROM vl.items i LEFT JOIN vl.item_values v ON v.row_id = i.row_id;
+RESET enable_nestloop;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+
 DROP SCHEMA vl CASCADE;

@@ -78,6 +78,43 @@ reads_versioned_walker(Node *node, void *context)
 	return expression_tree_walker(node, reads_versioned_walker, context);
 }
 
+/*
+ * Does a query read a versioned main table?  Without sublinks a query can
+ * only name tables in its range table, its subqueries and its CTEs: those
+ * are looked at without walking every expression, which most queries
+ * planned (point lookups included) skip that way.
+ */
+static bool
+query_reads_versioned(Query *query)
+{
+	ListCell   *lc;
+
+	if (query->hasSubLinks)
+		return reads_versioned_walker((Node *) query, NULL);
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION)
+		{
+			const VersionedRel *vr = registry_lookup(rte->relid);
+
+			if (vr != NULL && vr->kind == VERSIONED_MAIN)
+				return true;
+		}
+		else if (rte->rtekind == RTE_SUBQUERY && query_reads_versioned(rte->subquery))
+			return true;
+	}
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
+
+		if (query_reads_versioned((Query *) cte->ctequery))
+			return true;
+	}
+	return false;
+}
+
 /* Wrap references to updated_in of versioned main tables. */
 static Node *
 hide_mutator(Node *node, HideContext *cxt)
@@ -136,7 +173,7 @@ hide_next_versions(Query *parse)
 	Oid			argtypes[2] = {REGCLASSOID, INT8OID};
 
 	if (!staging_extension_present() || !registry_any() ||
-		!reads_versioned_walker((Node *) parse, NULL))
+		!query_reads_versioned(parse))
 		return false;
 
 	/*

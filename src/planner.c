@@ -402,6 +402,190 @@ hide_across_versions_indexes(PlannerInfo *root, RelOptInfo *rel,
 	rel->indexlist = kept;
 }
 
+/* Walker context of refers_to_column: a column of a relation of the query. */
+typedef struct ColumnUse
+{
+	int			varno;
+	AttrNumber	attno;
+	Index		sublevels_up;
+} ColumnUse;
+
+/* Does an expression (or a sublink's query in it) use the column? */
+static bool
+refers_to_column(Node *node, ColumnUse *column)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		return (int) var->varno == column->varno &&
+			var->varlevelsup == column->sublevels_up &&
+			(var->varattno == column->attno || var->varattno == InvalidAttrNumber);
+	}
+	if (IsA(node, Query))
+	{
+		bool		found;
+
+		column->sublevels_up++;
+		found = query_tree_walker((Query *) node, refers_to_column, column, 0);
+		column->sublevels_up--;
+		return found;
+	}
+	return expression_tree_walker(node, refers_to_column, column);
+}
+
+/* Is the range table entry varno in this part of the join tree? */
+static bool
+jointree_has_rel(Node *jtnode, int varno)
+{
+	if (jtnode == NULL)
+		return false;
+	if (IsA(jtnode, RangeTblRef))
+		return ((RangeTblRef *) jtnode)->rtindex == varno;
+	if (IsA(jtnode, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) jtnode)->fromlist)
+			if (jointree_has_rel(lfirst(lc), varno))
+				return true;
+		return false;
+	}
+	if (IsA(jtnode, JoinExpr))
+		return jointree_has_rel(((JoinExpr *) jtnode)->larg, varno) ||
+			jointree_has_rel(((JoinExpr *) jtnode)->rarg, varno);
+	return true;				/* unknown node: assume it is there */
+}
+
+/*
+ * Does a condition of the join tree use the column, other than the
+ * condition of a LEFT JOIN that has the relation on its preserved side?
+ * Only such a condition can never become an index condition of the
+ * relation: the planner does not move an outer join's condition into its
+ * preserved side.
+ */
+static bool
+jointree_uses_column(Node *jtnode, ColumnUse *column)
+{
+	if (jtnode == NULL)			/* plan_create_index_workers' query */
+		return false;
+	if (IsA(jtnode, RangeTblRef))
+		return false;
+	if (IsA(jtnode, FromExpr))
+	{
+		FromExpr   *from = (FromExpr *) jtnode;
+		ListCell   *lc;
+
+		foreach(lc, from->fromlist)
+			if (jointree_uses_column(lfirst(lc), column))
+				return true;
+		return refers_to_column(from->quals, column);
+	}
+	if (IsA(jtnode, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) jtnode;
+
+		if (jointree_uses_column(join->larg, column) ||
+			jointree_uses_column(join->rarg, column))
+			return true;
+		if (join->jointype == JOIN_LEFT &&
+			jointree_has_rel(join->larg, column->varno))
+			return false;
+		return refers_to_column(join->quals, column);
+	}
+	return true;
+}
+
+/*
+ * Can an index leading with row_id help this query read the relation?
+ * Only if a condition could look its rows up by row_id, or the query sorts
+ * or groups by it.  Magento's listings join each attribute table to the
+ * main table by row_id in a LEFT JOIN: there the index could only offer a
+ * presorted scan for merge joins that a read of one version never needs,
+ * and considering it made planning such a listing about 7 % dearer.
+ */
+static bool
+row_id_index_useful(PlannerInfo *root, RelOptInfo *rel, AttrNumber row_id_attno)
+{
+	Query	   *parse = root->parse;
+	ColumnUse	column = {(int) rel->relid, row_id_attno, 0};
+	ListCell   *lc;
+
+	if (parse->commandType == CMD_MERGE || root->hasLateralRTEs ||
+		parse->groupingSets != NIL || parse->windowClause != NIL)
+		return true;
+	foreach(lc, parse->targetList)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+
+		if (tle->ressortgroupref != 0 && refers_to_column((Node *) tle->expr, &column))
+			return true;
+	}
+	return jointree_uses_column((Node *) parse->jointree, &column);
+}
+
+/* Leave the indexes that lead with row_id out of the planner's choices. */
+static void
+hide_row_id_indexes(RelOptInfo *rel, AttrNumber row_id_attno)
+{
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	foreach(lc, rel->indexlist)
+	{
+		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
+
+		if (index->indexkeys[0] != row_id_attno)
+			kept = lappend(kept, index);
+	}
+	rel->indexlist = kept;
+}
+
+/*
+ * Tell the planner that at one version the entity column is unique: the
+ * versions of an entity never overlap, so the filter keeps at most one row
+ * per entity.  A hypothetical index (the planner's own mechanism for
+ * indexes a get_relation_info hook adds; it never builds a scan of one,
+ * and statistics never read it) proves it, as a primary key on the entity
+ * proves it for the plain table: joins by entity are known to be unique,
+ * and a LEFT JOIN to the table that uses none of its columns is removed.
+ * The planner still matches conditions to it and costs a path it then
+ * drops, so a query that reads the table alone goes without it.
+ */
+static IndexOptInfo *
+unique_entity_index(RelOptInfo *rel, const VersionedRel *entry)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->indexlist)
+	{
+		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
+		IndexOptInfo *unique;
+
+		if (index->relam != BTREE_AM_OID || index->indexkeys[0] != entry->entity_attno ||
+			index->indpred != NIL)
+			continue;
+		unique = makeNode(IndexOptInfo);
+		memcpy(unique, index, sizeof(IndexOptInfo));
+		unique->indexoid = InvalidOid;
+		unique->ncolumns = unique->nkeycolumns = 1;
+		unique->unique = true;
+		unique->immediate = true;
+		unique->hypothetical = true;
+		unique->amhasgettuple = false;
+		unique->amhasgetbitmap = false;
+		unique->amcanorderbyop = false;
+		unique->amcanparallel = false;
+		unique->sortopfamily = NULL;
+		unique->indexprs = NIL;
+		unique->indextlist = NIL;
+		return unique;
+	}
+	return NULL;
+}
+
 /*
  * The filter for a scan of a versioned main table, with its selectivity at
  * the version the session reads now (estimated once per table and
@@ -456,8 +640,19 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 		root->glob->dependsOnRole = true;
 
 	filters_attached++;
-	if (indexable)
+	if (indexable && version != STAGING_VERSION_ALL)
+	{
+		IndexOptInfo *unique;
+
 		hide_across_versions_indexes(root, rel, estimate);
+		if (!row_id_index_useful(root, rel, entry->row_id_attno))
+			hide_row_id_indexes(rel, entry->row_id_attno);
+		/* (only a join can use it; the planner costs it as an index too) */
+		unique = list_length(root->parse->rtable) > 1 ?
+			unique_entity_index(rel, entry) : NULL;
+		if (unique != NULL)
+			rel->indexlist = lappend(rel->indexlist, unique);
+	}
 	if (indexable && estimate->upper_selec * estimate->lower_selec < 0.5 &&
 		filter_helps_index(rel, entry, estimate))
 		return list_make2(filter_clause(root, rel, estimate->created_in_attno,
