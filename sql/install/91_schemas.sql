@@ -820,7 +820,12 @@ COMMENT ON FUNCTION staging.compare_schemas(name, name) IS
 
 -- What a shopper at the session version sees of a table: every row of a
 -- plain table, the visible rows of a versioned one (the version filter
--- applies), and of an attribute table the rows of visible main rows.
+-- applies), and of an attribute table the rows of visible main rows.  The
+-- latter is an inner join by row_id, the main table's primary key, so each
+-- attribute row counts at most once: joined that way the attribute table
+-- is read without its attribute filter (a lookup per row, about 3 times
+-- the time of a semi-join or of count(*) on it alone) and the main
+-- table's version filter decides.
 CREATE OR REPLACE FUNCTION staging._visible_rows(tbl regclass) RETURNS bigint
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -833,8 +838,7 @@ BEGIN
     IF main IS NULL THEN
         EXECUTE format('SELECT count(*) FROM %s', tbl) INTO n;
     ELSE
-        EXECUTE format('SELECT count(*) FROM %s a WHERE EXISTS '
-                       '(SELECT FROM %s m WHERE m.row_id OPERATOR(pg_catalog.=) a.row_id)',
+        EXECUTE format('SELECT count(*) FROM %s a JOIN %s m ON m.row_id OPERATOR(pg_catalog.=) a.row_id',
                        tbl, main) INTO n;
     END IF;
     RETURN n;
