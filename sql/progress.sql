@@ -28,6 +28,8 @@ CREATE TABLE pr_live.product_varchar (
     value        text
 );
 CREATE INDEX product_varchar_value ON pr_live.product_varchar (value);
+CREATE MATERIALIZED VIEW pr_live.attribute_count AS
+    SELECT attribute_id, count(*) AS n FROM pr_live.product_varchar GROUP BY attribute_id;
 INSERT INTO pr_live.product SELECT g, 'sku-' || g FROM generate_series(1, 3) g;
 INSERT INTO pr_live.product_varchar (entity_id, attribute_id, value)
 SELECT p, a, 'value ' || a || ' of ' || p FROM generate_series(1, 3) p, generate_series(71, 72) a;

@@ -739,7 +739,8 @@ BEGIN
              ORDER BY v.depth, c.relname
         LOOP
             EXECUTE stmt;
-            PERFORM staging._progress('clone_schema', regexp_replace(stmt, '^REFRESH MATERIALIZED VIEW', 'refreshed materialized view'));
+            PERFORM staging._progress('clone_schema',
+                regexp_replace(stmt, '^REFRESH MATERIALIZED VIEW', 'refreshed materialized view'));
         END LOOP;
     END IF;
 
