@@ -30,6 +30,7 @@ _PG_init(void)
 	session_version_init();
 	version_filter_init();
 	scheduler_init();
+	progress_init();
 	hooks_init();
 
 	MarkGUCPrefixReserved(STAGING_NAME);

@@ -55,6 +55,12 @@ extern bool entity_id_claimed(Oid seq, int64 id, bool consume);
 /* run_as_owner.c: a statement prepared once and kept for the session */
 extern SPIPlanPtr keep_plan(const char *sql, int nargs, Oid *argtypes);
 
+/* progress.c: progress reports of long operations (NOTICEs, paced) */
+extern void progress_init(void);
+extern void progress_begin(const char *operation);
+extern bool progress_report(const char *operation, const char *message);
+extern void progress_end(const char *operation, const char *summary);
+
 /* hooks.c: installs every hook and callback, routing to the modules */
 extern void hooks_init(void);
 

@@ -210,6 +210,26 @@ backoff(int attempt, TimestampTz deadline)
 	CHECK_FOR_INTERRUPTS();
 }
 
+/*
+ * A progress report (staging.progress_interval) of a failed attempt: what
+ * it waited for, so that a long wait can be traced to its blocker.
+ */
+static void
+report_retry(const Oid schemas[2], int attempt)
+{
+	char	   *relname = NULL;
+
+	if (OidIsValid(waited_relid) && get_rel_name(waited_relid) != NULL)
+		relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(waited_relid)),
+											 get_rel_name(waited_relid));
+	progress_report("swap_schemas",
+					psprintf("attempt %d to lock schemas %s and %s timed out waiting for %s; retrying",
+							 attempt + 1,
+							 quote_identifier(get_namespace_name(schemas[0])),
+							 quote_identifier(get_namespace_name(schemas[1])),
+							 relname ? relname : "a lock on one of the schemas"));
+}
+
 /* Raise 42501 unless the current role owns the schema. */
 static void
 check_schema_owner(Oid nspid)
@@ -277,6 +297,7 @@ staging_swap_lock(PG_FUNCTION_ARGS)
 							   attempt + 1),
 					 errhint("Nothing was changed.  Find the blocking transaction in pg_locks and pg_stat_activity, or retry with a longer max_wait.")));
 		}
+		report_retry(schemas, attempt);
 		backoff(attempt, give_up);
 	}
 
