@@ -251,6 +251,7 @@ typedef struct SequencePlans
 } SequencePlans;
 
 static HTAB *sequence_plans = NULL;
+static uint64 sequence_plans_swept = 0;	/* see forget_dropped_relations() */
 
 /*
  * The last id this backend added to a sequence table, and the
@@ -311,30 +312,44 @@ keep_plan(const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
- * Forget the statements of sequence tables dropped since the registry last
- * changed (see forget_dropped_plans() in writes.c).
+ * Sweep a backend-local hash of prepared statements, keyed by the OID of a
+ * table (the first field of each entry), for tables dropped since the
+ * registry last changed: a session that outlives many clones, swaps and
+ * dropped copies would keep their statements.  (A dropped table has no
+ * statement running.)  *swept holds the registry generation of the last
+ * sweep; forget frees what an entry holds.
  */
-static void
-forget_dropped_sequences(void)
+void
+forget_dropped_relations(HTAB *hash, uint64 *swept, void (*forget) (void *entry))
 {
-	static uint64 swept = 0;
 	HASH_SEQ_STATUS status;
-	SequencePlans *p;
+	void	   *entry;
 
-	if (swept == registry_generation())
+	if (hash == NULL || *swept == registry_generation())
 		return;
-	swept = registry_generation();
-	hash_seq_init(&status, sequence_plans);
-	while ((p = hash_seq_search(&status)) != NULL)
+	*swept = registry_generation();
+	hash_seq_init(&status, hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(p->seq)))
+		Oid			relid = *(Oid *) entry;
+
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 			continue;
-		if (p->claim)
-			SPI_freeplan(p->claim);
-		if (p->add)
-			SPI_freeplan(p->add);
-		hash_search(sequence_plans, &p->seq, HASH_REMOVE, NULL);
+		forget(entry);
+		hash_search(hash, &relid, HASH_REMOVE, NULL);
 	}
+}
+
+/* forget_dropped_relations() callback: a dropped sequence table's statements. */
+static void
+forget_sequence_plans(void *entry)
+{
+	SequencePlans *p = (SequencePlans *) entry;
+
+	if (p->claim)
+		SPI_freeplan(p->claim);
+	if (p->add)
+		SPI_freeplan(p->add);
 }
 
 /*
@@ -350,7 +365,7 @@ plans_of_sequence(Oid seq)
 	if (sequence_plans == NULL)
 		sequence_plans = blob_hash_create("staging sequence table plans", 16, sizeof(Oid),
 										  sizeof(SequencePlans), TopMemoryContext);
-	forget_dropped_sequences();
+	forget_dropped_relations(sequence_plans, &sequence_plans_swept, forget_sequence_plans);
 	p = hash_search(sequence_plans, &seq, HASH_ENTER, &found);
 	if (found && p->generation != registry_generation())
 	{

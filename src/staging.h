@@ -52,8 +52,13 @@ blob_hash_create(const char *name, long nelem, Size keysize, Size entrysize,
  */
 extern bool entity_id_claimed(Oid seq, int64 id, bool consume);
 
-/* run_as_owner.c: a statement prepared once and kept for the session */
+/*
+ * run_as_owner.c: a statement prepared once and kept for the session, and
+ * the sweep of kept statements of tables dropped since
+ */
 extern SPIPlanPtr keep_plan(const char *sql, int nargs, Oid *argtypes);
+extern void forget_dropped_relations(HTAB *hash, uint64 *swept,
+									 void (*forget) (void *entry));
 
 /* progress.c: progress reports of long operations (NOTICEs, paced) */
 extern void progress_init(void);

@@ -107,6 +107,7 @@ typedef struct WritePlans
 } WritePlans;
 
 static HTAB *plans_hash = NULL;
+static uint64 plans_swept = 0;	/* see forget_dropped_relations() */
 
 /* Nesting depth of our own writes: the triggers step aside for them. */
 static int	internal_depth = 0;
@@ -382,29 +383,11 @@ build_plans(WritePlans *p, Relation rel, const VersionedRel *vr)
 	}
 }
 
-/*
- * Forget the statements of tables dropped since the registry last changed:
- * a session that outlives many clones, swaps and dropped copies would keep
- * them all.  (A dropped table has no statement running.)
- */
+/* forget_dropped_relations() callback: a dropped table's statements. */
 static void
-forget_dropped_plans(void)
+forget_write_plans(void *entry)
 {
-	static uint64 swept = 0;
-	HASH_SEQ_STATUS status;
-	WritePlans *p;
-
-	if (swept == registry_generation())
-		return;
-	swept = registry_generation();
-	hash_seq_init(&status, plans_hash);
-	while ((p = hash_seq_search(&status)) != NULL)
-	{
-		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(p->relid)))
-			continue;
-		free_write_plans(p);
-		hash_search(plans_hash, &p->relid, HASH_REMOVE, NULL);
-	}
+	free_write_plans((WritePlans *) entry);
 }
 
 /*
@@ -423,7 +406,7 @@ plans_for(Relation rel, const VersionedRel *vr)
 		plans_hash = blob_hash_create("staging write plans", 16, sizeof(Oid),
 									  sizeof(WritePlans), TopMemoryContext);
 	}
-	forget_dropped_plans();
+	forget_dropped_relations(plans_hash, &plans_swept, forget_write_plans);
 	p = hash_search(plans_hash, &relid, HASH_ENTER, &found);
 	if (found && p->generation != registry_generation())
 	{
