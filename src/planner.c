@@ -544,49 +544,6 @@ hide_row_id_indexes(RelOptInfo *rel, AttrNumber row_id_attno)
 }
 
 /*
- * Tell the planner that at one version the entity column is unique: the
- * versions of an entity never overlap, so the filter keeps at most one row
- * per entity.  A hypothetical index (the planner's own mechanism for
- * indexes a get_relation_info hook adds; it never builds a scan of one,
- * and statistics never read it) proves it, as a primary key on the entity
- * proves it for the plain table: joins by entity are known to be unique,
- * and a LEFT JOIN to the table that uses none of its columns is removed.
- * The planner still matches conditions to it and costs a path it then
- * drops, so a query that reads the table alone goes without it.
- */
-static IndexOptInfo *
-unique_entity_index(RelOptInfo *rel, const VersionedRel *entry)
-{
-	ListCell   *lc;
-
-	foreach(lc, rel->indexlist)
-	{
-		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
-		IndexOptInfo *unique;
-
-		if (index->relam != BTREE_AM_OID || index->indexkeys[0] != entry->entity_attno ||
-			index->indpred != NIL)
-			continue;
-		unique = makeNode(IndexOptInfo);
-		memcpy(unique, index, sizeof(IndexOptInfo));
-		unique->indexoid = InvalidOid;
-		unique->ncolumns = unique->nkeycolumns = 1;
-		unique->unique = true;
-		unique->immediate = true;
-		unique->hypothetical = true;
-		unique->amhasgettuple = false;
-		unique->amhasgetbitmap = false;
-		unique->amcanorderbyop = false;
-		unique->amcanparallel = false;
-		unique->sortopfamily = NULL;
-		unique->indexprs = NIL;
-		unique->indextlist = NIL;
-		return unique;
-	}
-	return NULL;
-}
-
-/*
  * The filter for a scan of a versioned main table, with its selectivity at
  * the version the session reads now (estimated once per table and
  * version; only statistics depend on it).  Two clauses that an index can
@@ -642,16 +599,9 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	filters_attached++;
 	if (indexable && version != STAGING_VERSION_ALL)
 	{
-		IndexOptInfo *unique;
-
 		hide_across_versions_indexes(root, rel, estimate);
 		if (!row_id_index_useful(root, rel, entry->row_id_attno))
 			hide_row_id_indexes(rel, entry->row_id_attno);
-		/* (only a join can use it; the planner costs it as an index too) */
-		unique = list_length(root->parse->rtable) > 1 ?
-			unique_entity_index(rel, entry) : NULL;
-		if (unique != NULL)
-			rel->indexlist = lappend(rel->indexlist, unique);
 	}
 	if (indexable && estimate->upper_selec * estimate->lower_selec < 0.5 &&
 		filter_helps_index(rel, entry, estimate))
