@@ -19,3 +19,27 @@ bench_scripts() {
 script_query() {
 	grep -v '^\\\|^--' "$1" | tr '\n' ' ' | sed 's/;[[:space:]]*$//'
 }
+
+# The report of a benchmark measured by steps (a bench.sh): for each step
+# named, its median time per side and the versioned/plain time ratio
+# (min/median/max of the rounds' ratios), then every round's ratio (for a
+# noisy machine, in the order run).  Reads the caller's associative array
+# times ("plain.STEP" and "versioned.STEP": the rounds' ms, in order) and
+# run's stats.
+report_steps() {
+	local step p v pm vm ratios i
+	printf '  %-20s %12s %12s   %s\n' step "plain ms" "versioned ms" "time ratio min / median / max"
+	for step in "$@"; do
+		p=(${times[plain.$step]}) v=(${times[versioned.$step]})
+		pm=$(tr ' ' '\n' <<<"${p[*]}" | stats | cut -d' ' -f2)
+		vm=$(tr ' ' '\n' <<<"${v[*]}" | stats | cut -d' ' -f2)
+		ratios=$(for i in "${!p[@]}"; do awk -v a="${v[$i]}" -v b="${p[$i]}" 'BEGIN {print a / b}'; done | stats)
+		printf '  %-20s %12.1f %12.1f   %s\n' "$step" "$pm" "$vm" "$ratios"
+	done
+	for step in "$@"; do
+		p=(${times[plain.$step]}) v=(${times[versioned.$step]})
+		printf '  %-20s rounds:' "$step"
+		for i in "${!p[@]}"; do awk -v a="${v[$i]}" -v b="${p[$i]}" 'BEGIN {printf " %.2f", a / b}'; done
+		echo
+	done
+}

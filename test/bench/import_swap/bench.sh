@@ -52,20 +52,6 @@ for round in $(seq 1 "$ROUNDS"); do
 		fi
 	done
 done
-printf '  %-20s %12s %12s   %s\n' step "plain ms" "versioned ms" "time ratio min / median / max"
-for step in "${steps[@]}" total; do
-	p=(${times[plain.$step]}) v=(${times[versioned.$step]})
-	pm=$(tr ' ' '\n' <<<"${p[*]}" | stats | cut -d' ' -f2)
-	vm=$(tr ' ' '\n' <<<"${v[*]}" | stats | cut -d' ' -f2)
-	ratios=$(for i in "${!p[@]}"; do awk -v a="${v[$i]}" -v b="${p[$i]}" 'BEGIN {print a / b}'; done | stats)
-	printf '  %-20s %12.1f %12.1f   %s\n' "$step" "$pm" "$vm" "$ratios"
-done
-# every round's ratios, for a noisy machine (round order as run)
-for step in "${steps[@]}" total; do
-	p=(${times[plain.$step]}) v=(${times[versioned.$step]})
-	printf '  %-20s rounds:' "$step"
-	for i in "${!p[@]}"; do awk -v a="${v[$i]}" -v b="${p[$i]}" 'BEGIN {printf " %.2f", a / b}'; done
-	echo
-done
+report_steps "${steps[@]}" total
 rows=$(as psql -X -q -t -A -d bench -c "SELECT (SELECT count(*) FROM catalog.products) || ' products, ' || (SELECT count(*) FROM catalog.products_varchar) || ' attribute rows live'")
 echo "  versioned side after the last swap: $rows"
