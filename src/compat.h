@@ -21,6 +21,7 @@
 #include "catalog/pg_extension_d.h"
 #include "catalog/pg_namespace_d.h"
 #include "catalog/pg_proc_d.h"
+#include "optimizer/prep.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/datetime.h"
@@ -82,6 +83,16 @@ object_aclcheck(Oid classid, Oid objectid, Oid roleid, AclMode mode)
 #define compat_guc_malloc(size) guc_malloc(LOG, (size))
 #else
 #define compat_guc_malloc(size) malloc(size)
+#endif
+
+/*
+ * 16 split get_relids_in_jointree()'s include_joins into outer and inner
+ * joins; the base relations of a join tree are asked for the same way.
+ */
+#if PG_VERSION_NUM >= 160000
+#define compat_jointree_base_relids(jtnode) get_relids_in_jointree((jtnode), false, false)
+#else
+#define compat_jointree_base_relids(jtnode) get_relids_in_jointree((jtnode), false)
 #endif
 
 /* 16 gave DecodeDateTime() an argument for the details of its errors. */

@@ -436,29 +436,6 @@ refers_to_column(Node *node, ColumnUse *column)
 	return expression_tree_walker(node, refers_to_column, column);
 }
 
-/* Is the range table entry varno in this part of the join tree? */
-static bool
-jointree_has_rel(Node *jtnode, int varno)
-{
-	if (jtnode == NULL)
-		return false;
-	if (IsA(jtnode, RangeTblRef))
-		return ((RangeTblRef *) jtnode)->rtindex == varno;
-	if (IsA(jtnode, FromExpr))
-	{
-		ListCell   *lc;
-
-		foreach(lc, ((FromExpr *) jtnode)->fromlist)
-			if (jointree_has_rel(lfirst(lc), varno))
-				return true;
-		return false;
-	}
-	if (IsA(jtnode, JoinExpr))
-		return jointree_has_rel(((JoinExpr *) jtnode)->larg, varno) ||
-			jointree_has_rel(((JoinExpr *) jtnode)->rarg, varno);
-	return true;				/* unknown node: assume it is there */
-}
-
 /*
  * Does a condition of the join tree use the column, other than the
  * condition of a LEFT JOIN that has the relation on its preserved side?
@@ -491,7 +468,7 @@ jointree_uses_column(Node *jtnode, ColumnUse *column)
 			jointree_uses_column(join->rarg, column))
 			return true;
 		if (join->jointype == JOIN_LEFT &&
-			jointree_has_rel(join->larg, column->varno))
+			bms_is_member(column->varno, compat_jointree_base_relids(join->larg)))
 			return false;
 		return refers_to_column(join->quals, column);
 	}
