@@ -180,7 +180,12 @@ INSERT INTO catalog_import.catalog_product_entity_decimal (attribute_id, row_id,
 SELECT 77, row_id, price
   FROM catalog_import.catalog_product_entity
   JOIN (VALUES (1, 21.90), (2, 21.90), (3, 59.00), (4, 12.00)) AS v(id, price) ON id = entity_id;
+\echo '-- compare: row counts per table; long steps report progress as NOTICEs (here every step)'
+SET staging.progress_interval = 0;
+\set VERBOSITY terse
 SELECT * FROM staging.compare_schemas('catalog', 'catalog_import');
+\set VERBOSITY default
+RESET staging.progress_interval;
 -- A prepared statement of the storefront, prepared before the swap.
 PREPARE shop_page AS SELECT sku, price FROM catalog.storefront;
 \echo '-- swap: refused if a table differs by more than 50 %, or if a lock cannot be had'
