@@ -66,6 +66,50 @@ SELECT entity_id, sku, created_in = staging.live_version() AS from_live,
   FROM product WHERE entity_id = 30 ORDER BY created_in;
 RESET staging.version;
 
+-- A load claims new ids in blocks and gives back those it did not use
+-- when the statement ends: the sequence table holds the ids of entities
+-- only, also when an explicit id of the statement is one claimed ahead,
+-- when a savepoint or an error takes rows back, and in nested statements.
+CREATE FUNCTION bl.next_identity() RETURNS bigint LANGUAGE sql
+    AS $$SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('bl.sequence_product', 'sequence_value')), 0) + 1$$;
+INSERT INTO product (sku) SELECT 'bulk-' || g FROM generate_series(1, 1000) g;
+-- (blocks of 1, 2, 4 and 8 ids: the explicit id is the third of the third)
+SELECT bl.next_identity() AS x \gset
+INSERT INTO product (entity_id, sku) VALUES
+    (DEFAULT, 'd1'), (DEFAULT, 'd2'), (DEFAULT, 'd3'), (DEFAULT, 'd4'),
+    (:x + 5, 'explicit, claimed ahead'), (DEFAULT, 'd5'), (DEFAULT, 'd6'), (DEFAULT, 'd7');
+SELECT entity_id - :x AS offset, sku FROM product WHERE entity_id >= :x ORDER BY entity_id;
+BEGIN;
+INSERT INTO product (sku) SELECT 'kept-' || g FROM generate_series(1, 100) g;
+SAVEPOINT s;
+INSERT INTO product (sku) SELECT 'undone-' || g FROM generate_series(1, 100) g;
+ROLLBACK TO s;
+SAVEPOINT s;
+INSERT INTO product (sku) SELECT 'fails-' || 1 / (90 - g) FROM generate_series(1, 100) g;
+ROLLBACK TO s;
+INSERT INTO product (sku) SELECT 'after-' || g FROM generate_series(1, 100) g;
+COMMIT;
+-- a load whose rows each insert more products (a nested load of the same table)
+CREATE FUNCTION bl.twin() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.sku LIKE 'outer-%' THEN
+        INSERT INTO bl.product (sku) SELECT 'twin-' || NEW.sku || '-' || g FROM generate_series(1, 3) g;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER twin AFTER INSERT ON product FOR EACH ROW EXECUTE FUNCTION bl.twin();
+INSERT INTO product (sku) SELECT 'outer-' || g FROM generate_series(1, 20) g;
+DROP TRIGGER twin ON product;
+SELECT count(*) FILTER (WHERE sku LIKE 'bulk-%') AS bulk, count(*) FILTER (WHERE sku LIKE 'kept-%') AS kept,
+       count(*) FILTER (WHERE sku LIKE 'undone-%' OR sku LIKE 'fails-%') AS undone,
+       count(*) FILTER (WHERE sku LIKE 'after-%') AS after, count(*) FILTER (WHERE sku LIKE 'outer-%') AS outer_rows,
+       count(*) FILTER (WHERE sku LIKE 'twin-%') AS twins
+  FROM product;
+SELECT (SELECT count(*) FROM sequence_product) AS ids,
+       (SELECT count(DISTINCT entity_id) FROM product) AS entities,
+       (SELECT count(*) FROM sequence_product s WHERE NOT EXISTS
+            (SELECT FROM product p WHERE p.entity_id = s.sequence_value)) AS ids_without_entity;
+
 -- Everything holds.
 SELECT * FROM staging.verify('product');
 SELECT count(*) AS ids, count(DISTINCT sequence_value) AS distinct_ids FROM sequence_product;

@@ -196,6 +196,7 @@ staging_xact_callback(XactEvent event, void *arg)
 {
 	writes_xact_end(event);
 	changelog_xact_end(event);
+	claims_xact_end(event);
 }
 
 /* A subtransaction starts, commits or aborts. */
@@ -205,6 +206,7 @@ staging_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 {
 	writes_subxact_event(event, mySubid);
 	changelog_subxact_event(event, mySubid, parentSubid);
+	claims_subxact_event(event, mySubid, parentSubid);
 }
 
 /* Install every hook and callback, chained to the previous ones. */

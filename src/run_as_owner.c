@@ -246,8 +246,9 @@ typedef struct SequencePlans
 {
 	Oid			seq;			/* hash key: the sequence table */
 	uint64		generation;		/* registry_generation() when prepared */
-	SPIPlanPtr	claim;			/* INSERT DEFAULT VALUES ... RETURNING the id */
+	SPIPlanPtr	claim;			/* INSERT $1 rows of defaults ... RETURNING ids */
 	SPIPlanPtr	add;			/* INSERT the id $1 */
+	SPIPlanPtr	release;		/* DELETE the ids of the array $1 */
 } SequencePlans;
 
 static HTAB *sequence_plans = NULL;
@@ -340,7 +341,10 @@ forget_dropped_relations(HTAB *hash, uint64 *swept, void (*forget) (void *entry)
 	}
 }
 
-/* forget_dropped_relations() callback: a dropped sequence table's statements. */
+/*
+ * A sequence table's statements, freed: the table was dropped
+ * (forget_dropped_relations() callback) or the registrations changed.
+ */
 static void
 forget_sequence_plans(void *entry)
 {
@@ -350,6 +354,8 @@ forget_sequence_plans(void *entry)
 		SPI_freeplan(p->claim);
 	if (p->add)
 		SPI_freeplan(p->add);
+	if (p->release)
+		SPI_freeplan(p->release);
 }
 
 /*
@@ -369,10 +375,7 @@ plans_of_sequence(Oid seq)
 	p = hash_search(sequence_plans, &seq, HASH_ENTER, &found);
 	if (found && p->generation != registry_generation())
 	{
-		if (p->claim)
-			SPI_freeplan(p->claim);
-		if (p->add)
-			SPI_freeplan(p->add);
+		forget_sequence_plans(p);
 		found = false;
 	}
 	if (!found)
@@ -380,41 +383,224 @@ plans_of_sequence(Oid seq)
 		p->generation = registry_generation();
 		p->claim = NULL;
 		p->add = NULL;
+		p->release = NULL;
 	}
 	return p;
 }
 
 /*
- * Claim the next free id of a sequence table as its owner: its identity
- * gives the next value, and one an explicit insert took already is
- * skipped (ON CONFLICT DO NOTHING returns no row: try the next).
+ * Ids claimed ahead.  A bulk INSERT or COPY of new entities would add one
+ * row to the sequence table per row, each an executor run of its own;
+ * while such a statement runs (between the BEFORE and AFTER STATEMENT
+ * triggers of an INSERT into the versioned table: claims_statement_begin()
+ * and claims_statement_end()), ids are claimed in blocks that double up
+ * to CLAIM_AHEAD_MAX, one INSERT of the block's rows, and handed out one by
+ * one.  They are rows of the sequence table that this subtransaction
+ * added and no row uses yet: an abort takes them back with the rows (the
+ * subtransaction callback forgets them), and the end of the statement
+ * deletes those not handed out, so that the sequence table holds the ids
+ * of entities only.  Ids are only ever handed out in the subtransaction
+ * that holds them (a committed subtransaction's pass to its parent), and
+ * an explicit id among them is taken out (add_entity_id()).
  */
-static int64
-claim_entity_id(Oid seq)
+#define CLAIM_AHEAD_MAX 64
+
+typedef struct ClaimedAhead
+{
+	Oid			seq;			/* their sequence table; InvalidOid: none */
+	SubTransactionId subid;		/* the subtransaction that holds them */
+	int			next;			/* ids[next .. count - 1] are not handed out */
+	int			count;
+	int			block;			/* size of the last block claimed */
+	int64		ids[CLAIM_AHEAD_MAX];
+} ClaimedAhead;
+
+static ClaimedAhead ahead;
+
+/* The sequence table of the versioned table a running INSERT loads. */
+static Oid	loading_seq = InvalidOid;
+
+/*
+ * Claim up to n free ids of a sequence table as its owner, into ids: its
+ * identity gives the next values, and one an explicit insert took
+ * already is skipped (ON CONFLICT DO NOTHING returns no row for it; when
+ * every one was taken, try again).  Returns how many, at least one.
+ */
+static int
+claim_block(Oid seq, int n, int64 *ids)
 {
 	AsRole		st;
 	SequencePlans *p;
-	int64		id;
-	bool		isnull = true;
+	Oid			argtypes[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(n)};
+	uint64		i;
 
 	as_begin(relation_owner(seq), true, NULL, &st);
 	p = plans_of_sequence(seq);
 	if (p->claim == NULL)
-		p->claim = keep_plan(psprintf("INSERT INTO %s DEFAULT VALUES ON CONFLICT DO NOTHING "
-									  "RETURNING sequence_value", qualified_name(seq)),
-							 0, NULL);
+		p->claim = keep_plan(psprintf("INSERT INTO %s SELECT FROM pg_catalog.generate_series(1, $1) "
+									  "ON CONFLICT DO NOTHING RETURNING sequence_value",
+									  qualified_name(seq)),
+							 1, argtypes);
 	for (;;)
 	{
-		if (SPI_execute_plan(p->claim, NULL, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		if (SPI_execute_plan(p->claim, values, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "staging: could not claim an entity id of %s", qualified_name(seq));
-		id = first_integer(&isnull);
-		if (!isnull)
+		if (SPI_processed > 0)
 			break;
 		CHECK_FOR_INTERRUPTS();
 	}
+	for (i = 0; i < SPI_processed && i < (uint64) n; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (isnull)
+			elog(ERROR, "staging: a null entity id in %s", qualified_name(seq));
+		ids[i] = integer_datum(d, SPI_gettypeid(SPI_tuptable->tupdesc, 1));
+	}
 	as_end(&st);
+	return (int) i;
+}
+
+/*
+ * The next free id of a sequence table, claimed for the current
+ * subtransaction: from the ids claimed ahead, or a new block of them.
+ */
+static int64
+claim_entity_id(Oid seq)
+{
+	SubTransactionId subid = GetCurrentSubTransactionId();
+	bool		mine = ahead.seq == seq && ahead.subid == subid;
+	int64		id;
+
+	if (!mine || ahead.next >= ahead.count)
+	{
+		if (ahead.next < ahead.count || seq != loading_seq)
+		{
+			/*
+			 * One id: no load runs, or the ids ahead are another table's or
+			 * another subtransaction's (they stay for it).
+			 */
+			(void) claim_block(seq, 1, &id);
+			remember_claim(seq, id);
+			return id;
+		}
+		ahead.block = mine ? Min(ahead.block * 2, CLAIM_AHEAD_MAX) : 1;
+		ahead.seq = seq;
+		ahead.subid = subid;
+		ahead.next = 0;
+		ahead.count = 0;
+		ahead.count = claim_block(seq, ahead.block, ahead.ids);
+	}
+	id = ahead.ids[ahead.next++];
 	remember_claim(seq, id);
 	return id;
+}
+
+/*
+ * Take an explicit id out of the ids claimed ahead, if there: the row
+ * that gives it is the first of a new entity.
+ */
+static bool
+take_claimed_ahead(Oid seq, int64 id)
+{
+	int			i;
+
+	if (ahead.seq != seq)
+		return false;
+	for (i = ahead.next; i < ahead.count; i++)
+	{
+		if (ahead.ids[i] != id)
+			continue;
+		ahead.ids[i] = ahead.ids[ahead.next++];
+		return true;
+	}
+	return false;
+}
+
+/*
+ * BEFORE STATEMENT of an INSERT (or COPY) into the versioned table of
+ * sequence table seq: new ids may be claimed in blocks until it ends.
+ */
+void
+claims_statement_begin(Oid seq)
+{
+	loading_seq = seq;
+}
+
+/*
+ * AFTER STATEMENT of such an INSERT: the ids claimed ahead and not handed
+ * out leave the sequence table again.
+ */
+void
+claims_statement_end(Oid seq)
+{
+	AsRole		st;
+	SequencePlans *p;
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		values[1];
+	Datum	   *ids;
+	int			n;
+	int			i;
+
+	if (loading_seq == seq)
+		loading_seq = InvalidOid;
+	if (ahead.seq != seq || ahead.subid != GetCurrentSubTransactionId())
+		return;
+	n = ahead.count - ahead.next;
+	ids = palloc(sizeof(Datum) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		ids[i] = Int64GetDatum(ahead.ids[ahead.next + i]);
+	ahead.seq = InvalidOid;
+	ahead.next = ahead.count = 0;
+	if (n <= 0)
+		return;
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	as_begin(relation_owner(seq), true, NULL, &st);
+	p = plans_of_sequence(seq);
+	if (p->release == NULL)
+		p->release = keep_plan(psprintf("DELETE FROM %s WHERE sequence_value OPERATOR(pg_catalog.=) ANY ($1)",
+										qualified_name(seq)),
+							   1, argtypes);
+	if (SPI_execute_plan(p->release, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "staging: could not give back entity ids of %s", qualified_name(seq));
+	as_end(&st);
+}
+
+/*
+ * A subtransaction ends: the ids claimed ahead in one that aborts are
+ * gone with its rows; those of one that commits pass to its parent.
+ */
+void
+claims_subxact_event(SubXactEvent event, SubTransactionId subid, SubTransactionId parent)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		loading_seq = InvalidOid;
+		if (ahead.subid == subid)
+		{
+			ahead.seq = InvalidOid;
+			ahead.next = ahead.count = 0;
+		}
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB && ahead.subid == subid)
+		ahead.subid = parent;
+}
+
+/* The transaction ends: nothing is claimed ahead any more. */
+void
+claims_xact_end(XactEvent event)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		loading_seq = InvalidOid;
+		ahead.seq = InvalidOid;
+		ahead.next = ahead.count = 0;
+	}
 }
 
 /*
@@ -441,6 +627,8 @@ add_entity_id(Oid seq, int64 id)
 			 qualified_name(seq));
 	added = SPI_processed;
 	as_end(&st);
+	if (added == 0 && take_claimed_ahead(seq, id))
+		added = 1;
 	remember_claim(added == 1 ? seq : InvalidOid, id);
 }
 

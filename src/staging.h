@@ -53,6 +53,16 @@ blob_hash_create(const char *name, long nelem, Size keysize, Size entrysize,
 extern bool entity_id_claimed(Oid seq, int64 id, bool consume);
 
 /*
+ * run_as_owner.c: new entity ids claimed in blocks while an INSERT into a
+ * versioned table runs, and what is left of them given back at its end
+ */
+extern void claims_statement_begin(Oid seq);
+extern void claims_statement_end(Oid seq);
+extern void claims_subxact_event(SubXactEvent event, SubTransactionId subid,
+								 SubTransactionId parent);
+extern void claims_xact_end(XactEvent event);
+
+/*
  * run_as_owner.c: a statement prepared once and kept for the session, and
  * the sweep of kept statements of tables dropped since
  */

@@ -589,6 +589,27 @@ check_write_version(Relation rel, int64 v, int64 live)
 }
 
 /*
+ * An INSERT into a main table claims new entity ids in blocks while it
+ * runs (see claims_statement_begin()): its statement triggers say when it
+ * starts and ends.
+ */
+static void
+statement_claims(TriggerData *td)
+{
+	const VersionedRel *vr;
+
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		return;
+	vr = registry_lookup(RelationGetRelid(td->tg_relation));
+	if (vr == NULL || vr->kind != VERSIONED_MAIN || !OidIsValid(vr->sequence_relid))
+		return;
+	if (TRIGGER_FIRED_BEFORE(td->tg_event))
+		claims_statement_begin(vr->sequence_relid);
+	else
+		claims_statement_end(vr->sequence_relid);
+}
+
+/*
  * BEFORE STATEMENT trigger of a versioned main table and its attribute
  * tables: a write statement at a history version (25006) or at a future
  * version where no update starts (55000) is refused as a whole, also when
@@ -608,6 +629,7 @@ staging_write_statement_before(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
 		!TRIGGER_FIRED_BEFORE(td->tg_event))
 		elog(ERROR, "staging._write_statement_before() must be a BEFORE STATEMENT trigger");
+	statement_claims(td);
 	if (internal_depth > 0)
 		return PointerGetDatum(NULL);
 	v = staging_setting_version();
@@ -935,6 +957,7 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
 		!TRIGGER_FIRED_AFTER(td->tg_event))
 		elog(ERROR, "staging._write_statement_after() must be an AFTER STATEMENT trigger");
+	statement_claims(td);
 	if (internal_depth > 0 || pending_rebuilds == NIL)
 		return PointerGetDatum(NULL);
 	todo = pending_rebuilds;
