@@ -353,53 +353,38 @@ across_versions_index(IndexOptInfo *index, const FilterEstimate *estimate)
 }
 
 /*
- * A read at one version sees about one row per entity: the indexes for
- * reading across versions could not help it, unless the query itself has
- * a condition on created_in or updated_in.  Leave them out of the
- * planner's choices, which saves planning time on every query (the
- * indexes are found once per table and relcache entry).
+ * The indexes for reading across versions (found once per table and
+ * relcache entry), in estimate->across_indexes.
  */
 static void
-hide_across_versions_indexes(PlannerInfo *root, RelOptInfo *rel,
-							 FilterEstimate *estimate)
+find_across_versions_indexes(RelOptInfo *rel, FilterEstimate *estimate)
 {
-	Bitmapset  *attnos = NULL;
-	List	   *kept = NIL;
 	ListCell   *lc;
 
-	if (estimate->version == STAGING_VERSION_ALL)
+	if (estimate->across_known)
 		return;
-	pull_varattnos((Node *) root->parse->jointree, rel->relid, &attnos);
-	if (has_version_column(attnos, estimate))
-		return;
-
-	if (!estimate->across_known)
-	{
-		estimate->n_across = 0;
-		foreach(lc, rel->indexlist)
-		{
-			IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
-
-			if (estimate->n_across < (int) lengthof(estimate->across_indexes) &&
-				across_versions_index(index, estimate))
-				estimate->across_indexes[estimate->n_across++] = index->indexoid;
-		}
-		estimate->across_known = true;
-	}
-	if (estimate->n_across == 0)
-		return;
+	estimate->n_across = 0;
 	foreach(lc, rel->indexlist)
 	{
 		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
-		int			i;
 
-		for (i = 0; i < estimate->n_across; i++)
-			if (index->indexoid == estimate->across_indexes[i])
-				break;
-		if (i == estimate->n_across)
-			kept = lappend(kept, index);
+		if (estimate->n_across < (int) lengthof(estimate->across_indexes) &&
+			across_versions_index(index, estimate))
+			estimate->across_indexes[estimate->n_across++] = index->indexoid;
 	}
-	rel->indexlist = kept;
+	estimate->across_known = true;
+}
+
+/* Is the index one of estimate->across_indexes? */
+static bool
+is_across_versions_index(IndexOptInfo *index, const FilterEstimate *estimate)
+{
+	int			i;
+
+	for (i = 0; i < estimate->n_across; i++)
+		if (index->indexoid == estimate->across_indexes[i])
+			return true;
+	return false;
 }
 
 /* Walker context of refers_to_column: a column of a relation of the query. */
@@ -503,19 +488,38 @@ row_id_index_useful(PlannerInfo *root, RelOptInfo *rel, AttrNumber row_id_attno)
 	return jointree_uses_column((Node *) parse->jointree, &column);
 }
 
-/* Leave the indexes that lead with row_id out of the planner's choices. */
+/*
+ * Leave out of the planner's choices the indexes a read at one version
+ * cannot use, which saves planning time on every query: it sees about one
+ * row per entity, so the indexes for reading across versions could not
+ * help it unless the query itself has a condition on created_in or
+ * updated_in; and an index leading with row_id helps only where
+ * row_id_index_useful() says so.
+ */
 static void
-hide_row_id_indexes(RelOptInfo *rel, AttrNumber row_id_attno)
+hide_unusable_indexes(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
+					  FilterEstimate *estimate)
 {
+	Bitmapset  *attnos = NULL;
+	bool		hide_across;
+	bool		hide_row_id;
 	List	   *kept = NIL;
 	ListCell   *lc;
 
+	pull_varattnos((Node *) root->parse->jointree, rel->relid, &attnos);
+	hide_across = !has_version_column(attnos, estimate);
+	if (hide_across)
+		find_across_versions_indexes(rel, estimate);
+	hide_row_id = !row_id_index_useful(root, rel, entry->row_id_attno);
 	foreach(lc, rel->indexlist)
 	{
 		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
 
-		if (index->indexkeys[0] != row_id_attno)
-			kept = lappend(kept, index);
+		if (hide_across && is_across_versions_index(index, estimate))
+			continue;
+		if (hide_row_id && index->indexkeys[0] == entry->row_id_attno)
+			continue;
+		kept = lappend(kept, index);
 	}
 	rel->indexlist = kept;
 }
@@ -530,7 +534,7 @@ hide_row_id_indexes(RelOptInfo *rel, AttrNumber row_id_attno)
  * is cheaper to plan and to start: with about one row per entity the
  * bounds could not narrow a lookup anyway.  For a scan the planner has not
  * built paths for yet (indexable), it also leaves out the indexes a read
- * at one version cannot use (see hide_across_versions_indexes).
+ * at one version cannot use (see hide_unusable_indexes).
  */
 static List *
 version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
@@ -575,11 +579,7 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 
 	filters_attached++;
 	if (indexable && version != STAGING_VERSION_ALL)
-	{
-		hide_across_versions_indexes(root, rel, estimate);
-		if (!row_id_index_useful(root, rel, entry->row_id_attno))
-			hide_row_id_indexes(rel, entry->row_id_attno);
-	}
+		hide_unusable_indexes(root, rel, entry, estimate);
 	if (indexable && estimate->upper_selec * estimate->lower_selec < 0.5 &&
 		filter_helps_index(rel, entry, estimate))
 		return list_make2(filter_clause(root, rel, estimate->created_in_attno,

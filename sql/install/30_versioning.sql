@@ -174,7 +174,10 @@ COMMENT ON FUNCTION staging._widen_to_fit(regclass, name, bigint, bigint) IS
 -- and concurrent callers never get the same id.  Written in C
 -- (src/run_as_owner.c): every role may execute it, so it checks that the
 -- caller may insert into the versioned table, and inserts into the
--- sequence table as its owner, in a security-restricted operation.
+-- sequence table as its owner, in a security-restricted operation.  While
+-- an INSERT or COPY into the versioned table runs, it claims ids in blocks
+-- and the statement's end gives back those no row took (the write
+-- triggers' statement triggers say when).
 CREATE OR REPLACE FUNCTION staging._next_entity_id(sequence_table regclass) RETURNS bigint
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'staging_next_entity_id';
