@@ -79,6 +79,15 @@ INSERT INTO product (entity_id, sku) VALUES
     (DEFAULT, 'd1'), (DEFAULT, 'd2'), (DEFAULT, 'd3'), (DEFAULT, 'd4'),
     (:x + 5, 'explicit, claimed ahead'), (DEFAULT, 'd5'), (DEFAULT, 'd6'), (DEFAULT, 'd7');
 SELECT entity_id - :x AS offset, sku FROM product WHERE entity_id >= :x ORDER BY entity_id;
+-- the same with the trigger that registers explicit ids disabled: the row
+-- that takes an id claimed ahead keeps it (nothing gives it back)
+ALTER TABLE product DISABLE TRIGGER staging_register_entity;
+SELECT bl.next_identity() AS x \gset
+INSERT INTO product (entity_id, sku) VALUES
+    (DEFAULT, 'e1'), (DEFAULT, 'e2'), (DEFAULT, 'e3'), (DEFAULT, 'e4'),
+    (:x + 5, 'explicit, trigger disabled'), (DEFAULT, 'e5'), (DEFAULT, 'e6'), (DEFAULT, 'e7');
+ALTER TABLE product ENABLE TRIGGER staging_register_entity;
+SELECT entity_id - :x AS offset, sku FROM product WHERE entity_id >= :x ORDER BY entity_id;
 BEGIN;
 INSERT INTO product (sku) SELECT 'kept-' || g FROM generate_series(1, 100) g;
 SAVEPOINT s;

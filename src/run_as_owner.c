@@ -401,7 +401,7 @@ plans_of_sequence(Oid seq)
  * deletes those not handed out, so that the sequence table holds the ids
  * of entities only.  Ids are only ever handed out in the subtransaction
  * that holds them (a committed subtransaction's pass to its parent), and
- * an explicit id among them is taken out (add_entity_id()).
+ * one that a row gives explicitly is taken out (claims_take()).
  */
 #define CLAIM_AHEAD_MAX 64
 
@@ -490,7 +490,6 @@ claim_entity_id(Oid seq)
 		ahead.seq = seq;
 		ahead.subid = subid;
 		ahead.next = 0;
-		ahead.count = 0;
 		ahead.count = claim_block(seq, ahead.block, ahead.ids);
 	}
 	id = ahead.ids[ahead.next++];
@@ -499,11 +498,11 @@ claim_entity_id(Oid seq)
 }
 
 /*
- * Take an explicit id out of the ids claimed ahead, if there: the row
- * that gives it is the first of a new entity.
+ * Take an id that a row gives explicitly out of the ids claimed ahead, if
+ * there: it is used now (and the row is the first of a new entity).
  */
-static bool
-take_claimed_ahead(Oid seq, int64 id)
+bool
+claims_take(Oid seq, int64 id)
 {
 	int			i;
 
@@ -627,7 +626,7 @@ add_entity_id(Oid seq, int64 id)
 			 qualified_name(seq));
 	added = SPI_processed;
 	as_end(&st);
-	if (added == 0 && take_claimed_ahead(seq, id))
+	if (added == 0 && claims_take(seq, id))
 		added = 1;
 	remember_claim(added == 1 ? seq : InvalidOid, id);
 }

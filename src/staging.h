@@ -58,6 +58,7 @@ extern bool entity_id_claimed(Oid seq, int64 id, bool consume);
  */
 extern void claims_statement_begin(Oid seq);
 extern void claims_statement_end(Oid seq);
+extern bool claims_take(Oid seq, int64 id);
 extern void claims_subxact_event(SubXactEvent event, SubTransactionId subid,
 								 SubTransactionId parent);
 extern void claims_xact_end(XactEvent event);

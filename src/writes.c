@@ -1048,6 +1048,22 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	/* (taken before any other way out: the claim is for this row only) */
 	new_entity = TRIGGER_FIRED_BY_INSERT(td->tg_event) && !isnull &&
 		entity_id_claimed(vr->sequence_relid, entity, true);
+
+	/*
+	 * A row that takes an id claimed ahead and not handed out makes it
+	 * used (the trigger staging_register_entity does so first, unless it
+	 * is disabled): the end of the statement must not give it back.
+	 */
+	if (!new_entity && !TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		HeapTuple	written = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : old;
+		bool		null_entity;
+		Datum		d = heap_getattr(written, vr->entity_attno, desc, &null_entity);
+
+		if (!null_entity)
+			(void) claims_take(vr->sequence_relid,
+							   integer_datum(d, TupleDescAttr(desc, vr->entity_attno - 1)->atttypid));
+	}
 	if (internal_depth > 0)
 		return proceed(td);
 	live = staging_live_version_for_write();
