@@ -109,15 +109,24 @@ END $$;
 CREATE TRIGGER twin AFTER INSERT ON product FOR EACH ROW EXECUTE FUNCTION bl.twin();
 INSERT INTO product (sku) SELECT 'outer-' || g FROM generate_series(1, 20) g;
 DROP TRIGGER twin ON product;
+-- new products written at an update's version (laid out at the statement's end)
+SET staging.version = :later;
+INSERT INTO product (sku) SELECT 'future-' || g FROM generate_series(1, 20) g;
+RESET staging.version;
+SET staging.version = 'all';
+SELECT count(*) AS future_rows, count(*) FILTER (WHERE created_in = :later) AS from_update
+  FROM product WHERE sku LIKE 'future-%';
 SELECT count(*) FILTER (WHERE sku LIKE 'bulk-%') AS bulk, count(*) FILTER (WHERE sku LIKE 'kept-%') AS kept,
        count(*) FILTER (WHERE sku LIKE 'undone-%' OR sku LIKE 'fails-%') AS undone,
        count(*) FILTER (WHERE sku LIKE 'after-%') AS after, count(*) FILTER (WHERE sku LIKE 'outer-%') AS outer_rows,
        count(*) FILTER (WHERE sku LIKE 'twin-%') AS twins
   FROM product;
+-- (every version)
 SELECT (SELECT count(*) FROM sequence_product) AS ids,
        (SELECT count(DISTINCT entity_id) FROM product) AS entities,
        (SELECT count(*) FROM sequence_product s WHERE NOT EXISTS
             (SELECT FROM product p WHERE p.entity_id = s.sequence_value)) AS ids_without_entity;
+RESET staging.version;
 
 -- Everything holds.
 SELECT * FROM staging.verify('product');
