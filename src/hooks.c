@@ -54,13 +54,15 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 /*
  * A query is planned: first hide the start of next versions from readers
- * who may not know it (hide_next_version.c); then, when the planner gave
- * scans a version filter, make the filter the first qual they evaluate.
+ * who may not know it (hide_next_version.c), in the SQL functions it calls
+ * in FROM too (inlined first); then, when the planner gave scans a version
+ * filter, make the filter the first qual they evaluate.
  */
 static PlannedStmt *
 staging_planner(Query *parse, const char *query_string, int cursorOptions,
 				ParamListInfo boundParams)
 {
+	PlannerGlobal *inlined = inline_sql_functions(parse, boundParams);
 	bool		hidden = hide_next_versions(parse);
 	uint64		filters = planner_filter_count();
 	PlannedStmt *result;
@@ -71,6 +73,13 @@ staging_planner(Query *parse, const char *query_string, int cursorOptions,
 		result = standard_planner(parse, query_string, cursorOptions, boundParams);
 	if (hidden)
 		result->dependsOnRole = true;
+	if (inlined != NULL)
+	{
+		/* as the planner records the functions it inlines itself */
+		result->invalItems = list_concat(result->invalItems, inlined->invalItems);
+		if (inlined->dependsOnRole)
+			result->dependsOnRole = true;
+	}
 	if (planner_filter_count() != filters)
 		planner_order_filters_first(result);
 	return result;
