@@ -54,8 +54,11 @@ typedef struct HideContext
 	bool		seen;			/* did the query read updated_in? */
 } HideContext;
 
-/* May the reader see every updated_in of this table, as things stand? */
-static bool
+/*
+ * May the reader see every updated_in of this table, as things stand?
+ * (Also asked by writes.c: may the writer see every version of it?)
+ */
+bool
 reveals_next_version(Oid relid)
 {
 	return writes_internal() ||

@@ -199,6 +199,7 @@ extern bool writes_internal(void);
 extern bool writes_rebuilding_future(void);
 
 /* hide_next_version.c: updated_in beyond what the reader may know */
+extern bool reveals_next_version(Oid relid);
 extern PlannerGlobal *inline_sql_functions(Query *parse, ParamListInfo boundParams);
 extern bool hide_next_versions(Query *parse);
 

@@ -721,6 +721,8 @@ typedef struct RebuildEntity
 {
 	RebuildKey	key;			/* hash key */
 	PendingRebuild *keep;		/* the first write that removed the live row */
+	char	   *hidden_from;	/* the table's name when the writer may not
+								 * read every version of it, else NULL */
 } RebuildEntity;
 
 /* Are the rows of a write at a future version being laid out? */
@@ -917,6 +919,46 @@ record_attribute_write(Relation rel, int64 entity, int64 v, const char *kind,
 }
 
 /*
+ * An error while an entity's rows were laid out for a writer who may not
+ * read every version of the table (a clerk's live edit that flows into a
+ * future version where a check constraint then fails): its message, detail
+ * and context may show the values of that version (the failing row, the
+ * statement that wrote it).  Raised again with its SQLSTATE, naming the
+ * entity and nothing of that version; errors about the transaction or the
+ * system (classes 40, 53, 55, 57, 58, XX), which show no values, keep
+ * their message.  Called in PG_CATCH, in the caller's memory context:
+ * reads no catalog.
+ */
+static void
+raise_hidden_layout_error(const char *relname, int64 entity)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	FlushErrorState();
+	switch (ERRCODE_TO_CATEGORY(edata->sqlerrcode))
+	{
+		case ERRCODE_TRANSACTION_ROLLBACK:
+		case ERRCODE_INSUFFICIENT_RESOURCES:
+		case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE:
+		case ERRCODE_OPERATOR_INTERVENTION:
+		case ERRCODE_SYSTEM_ERROR:
+		case ERRCODE_INTERNAL_ERROR:
+			ereport(ERROR,
+					(errcode(edata->sqlerrcode),
+					 errmsg_internal("%s", edata->message)));
+			break;
+		default:
+			break;
+	}
+	ereport(ERROR,
+			(errcode(edata->sqlerrcode),
+			 errmsg("cannot write entity " INT64_FORMAT " of table \"%s\": a version of it that you may not read fails",
+					entity, relname),
+			 errdetail("The error is not shown: it would show values of that version."),
+			 errhint("A role that may read every version of the table (its owner, or one that may execute staging.sign_preview) can make this write and see why it fails.")));
+}
+
+/*
  * AFTER STATEMENT trigger of a versioned main table and its attribute
  * tables: lay out the entities the statement wrote (staging._rebuild).
  * Entities pushed by statements that failed are laid out again too,
@@ -961,6 +1003,9 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 		if (!found)
 		{
 			e->keep = NULL;
+			/* (as the writer: model_begin() below changes the user) */
+			e->hidden_from = reveals_next_version(r->relid) ? NULL :
+				get_rel_name(r->relid);
 			entities = lappend(entities, e);
 		}
 		if (r->keep_row_id != 0 && e->keep == NULL)
@@ -978,9 +1023,22 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 			Int64GetDatum(e->keep ? e->keep->keep_row_id : 0),
 		Int64GetDatum(e->keep ? e->keep->keep_created_in : 0)};
 
-		if (SPI_execute_with_args("SELECT staging._rebuild($1, $2, $3, $4)", 4, types, values,
-								  e->keep != NULL ? NULL : "  nn", false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "staging: could not lay out entity " INT64_FORMAT, e->key.entity);
+		MemoryContext cxt = CurrentMemoryContext;
+
+		PG_TRY();
+		{
+			if (SPI_execute_with_args("SELECT staging._rebuild($1, $2, $3, $4)", 4, types, values,
+									  e->keep != NULL ? NULL : "  nn", false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "staging: could not lay out entity " INT64_FORMAT, e->key.entity);
+		}
+		PG_CATCH();
+		{
+			if (e->hidden_from == NULL)
+				PG_RE_THROW();
+			MemoryContextSwitchTo(cxt);
+			raise_hidden_layout_error(e->hidden_from, e->key.entity);
+		}
+		PG_END_TRY();
 	}
 	internal_end(&st);
 	rebuilding_future = false;
