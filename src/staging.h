@@ -197,6 +197,8 @@ extern void writes_xact_end(XactEvent event);
 extern void writes_subxact_event(SubXactEvent event, SubTransactionId subid);
 extern bool writes_internal(void);
 extern bool writes_rebuilding_future(void);
+extern List *writes_hidden_rows(List *relids);
+extern void writes_rethrow_hiding_rows(List *names);
 
 /* hide_next_version.c: updated_in beyond what the reader may know */
 extern bool reveals_next_version(Oid relid);

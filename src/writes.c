@@ -959,6 +959,75 @@ raise_hidden_layout_error(const char *relname, int64 entity)
 }
 
 /*
+ * The check, not-null and view check option errors of a write show the
+ * failing row ("Failing row contains ..."), updated_in included: as the
+ * BEFORE trigger placed the row, the start of its entity's next version
+ * (a live edit of an entity that an update changes, an INSERT of an entity
+ * that exists only in the future).  For a writer who may not read every
+ * version of the table, the detail of these errors is left out, as
+ * PostgreSQL leaves it out for tables with row-level security.
+ *
+ * The versioned main tables, among those a statement writes, whose
+ * failing rows the writer may not see: their names, NIL when none.
+ */
+List *
+writes_hidden_rows(List *relids)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (relids == NIL || !staging_extension_present() || !registry_any())
+		return NIL;
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		const VersionedRel *vr = registry_lookup(relid);
+
+		if (vr != NULL && vr->kind == VERSIONED_MAIN && !reveals_next_version(relid))
+			names = lappend(names, get_rel_name(relid));
+	}
+	return names;
+}
+
+/* Is the name one of the list's? */
+static bool
+names_include(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		if (strcmp((const char *) lfirst(lc), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * In PG_CATCH, in the caller's memory context, of a write to the tables
+ * writes_hidden_rows() named: throw the error again, without the failing
+ * row of those tables (see above).  Reads no catalog.
+ */
+void
+writes_rethrow_hiding_rows(List *names)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	if (edata->detail != NULL &&
+		(edata->sqlerrcode == ERRCODE_CHECK_VIOLATION ||
+		 edata->sqlerrcode == ERRCODE_NOT_NULL_VIOLATION ||
+		 edata->sqlerrcode == ERRCODE_WITH_CHECK_OPTION_VIOLATION) &&
+		(edata->table_name == NULL || names_include(names, edata->table_name)))
+	{
+		FlushErrorState();
+		edata->detail = NULL;
+		ReThrowError(edata);
+	}
+	FreeErrorData(edata);
+	PG_RE_THROW();
+}
+
+/*
  * AFTER STATEMENT trigger of a versioned main table and its attribute
  * tables: lay out the entities the statement wrote (staging._rebuild).
  * Entities pushed by statements that failed are laid out again too,
