@@ -12,8 +12,9 @@
  *	planner		get_relation_info_hook, set_rel_pathlist_hook: attach the
  *				version filter to scans of versioned tables (planner.c);
  *				planner_hook: hide the start of next versions before
- *				planning (hide_next_version.c), put the filter first in
- *				the quals of every scan after it (planner.c)
+ *				planning (hide_next_version.c), filter the rows ON
+ *				CONFLICT DO UPDATE finds, put the filter first in the
+ *				quals of every scan after planning (planner.c)
  *	executor	ExecutorStart_hook: hand the read version to parallel
  *				workers (version_filter.c); ExecutorRun_hook: errors of
  *				writes show no failing row the writer may not see
@@ -60,8 +61,9 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 /*
  * A query is planned: first hide the start of next versions from readers
  * who may not know it (hide_next_version.c), in the SQL functions it calls
- * in FROM too (inlined first); then, when the planner gave scans a version
- * filter, make the filter the first qual they evaluate.
+ * in FROM too (inlined first), and filter the row an ON CONFLICT DO UPDATE
+ * finds (planner.c); then, when the planner gave scans a version filter,
+ * make the filter the first qual they evaluate.
  */
 static PlannedStmt *
 staging_planner(Query *parse, const char *query_string, int cursorOptions,
@@ -69,6 +71,8 @@ staging_planner(Query *parse, const char *query_string, int cursorOptions,
 {
 	PlannerGlobal *inlined = inline_sql_functions(parse, boundParams);
 	bool		hidden = hide_next_versions(parse);
+	bool		on_conflict_owned = staging_extension_present() && registry_any() &&
+		planner_filter_on_conflict(parse);
 	uint64		filters = planner_filter_count();
 	PlannedStmt *result;
 
@@ -76,7 +80,7 @@ staging_planner(Query *parse, const char *query_string, int cursorOptions,
 		result = prev_planner(parse, query_string, cursorOptions, boundParams);
 	else
 		result = standard_planner(parse, query_string, cursorOptions, boundParams);
-	if (hidden)
+	if (hidden || on_conflict_owned)
 		result->dependsOnRole = true;
 	if (inlined != NULL)
 	{

@@ -177,6 +177,7 @@ extern void planner_filter_base_rel(PlannerInfo *root, Oid relid,
 									RelOptInfo *rel);
 extern void planner_filter_member_rel(PlannerInfo *root, RelOptInfo *rel,
 									  RangeTblEntry *rte);
+extern bool planner_filter_on_conflict(Query *parse);
 extern void planner_invalidate(Oid relid);
 extern void planner_invalidate_functions(void);
 extern uint64 planner_filter_count(void);
