@@ -57,6 +57,8 @@ extern bool entity_id_claimed(Oid seq, int64 id, bool consume);
  * the sweep of kept statements of tables dropped since
  */
 extern SPIPlanPtr keep_plan(const char *sql, int nargs, Oid *argtypes);
+/* run_as_owner.c: a row of a user's table as jsonb, made as its owner */
+extern Datum owner_row_jsonb(Oid relid, Datum row, Oid rowtype);
 extern void forget_dropped_relations(HTAB *hash, uint64 *swept,
 									 void (*forget) (void *entry));
 

@@ -863,17 +863,18 @@ record_main_write(Relation rel, int64 entity, int64 v, const char *kind,
 				  HeapTuple tuple, Datum set_cols)
 {
 	InternalState st;
-	Oid			types[6] = {REGCLASSOID, INT8OID, INT8OID, TEXTOID,
-	rel->rd_rel->reltype, TEXTARRAYOID};
+	Oid			types[6] = {REGCLASSOID, INT8OID, INT8OID, TEXTOID, JSONBOID, TEXTARRAYOID};
 	Datum		values[6] = {ObjectIdGetDatum(RelationGetRelid(rel)), Int64GetDatum(entity),
-		Int64GetDatum(v), CStringGetTextDatum(kind),
-	row_datum(tuple, RelationGetDescr(rel)), set_cols};
+		Int64GetDatum(v), CStringGetTextDatum(kind), (Datum) 0, set_cols};
 	bool		isnull;
 	bool		recorded;
 
 	require_model(rel);
+	/* (as the table's owner: see owner_row_jsonb) */
+	values[4] = owner_row_jsonb(RelationGetRelid(rel), row_datum(tuple, RelationGetDescr(rel)),
+								rel->rd_rel->reltype);
 	model_begin(&st);
-	if (SPI_execute_with_args("SELECT staging._write_main($1, $2, $3, $4, pg_catalog.to_jsonb($5), $6)",
+	if (SPI_execute_with_args("SELECT staging._write_main($1, $2, $3, $4, $5, $6)",
 							  6, types, values, set_cols == (Datum) 0 ? "     n" : NULL,
 							  false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "staging: could not record a write of \"%s\"", RelationGetRelationName(rel));
@@ -892,12 +893,9 @@ record_attribute_write(Relation rel, int64 entity, int64 v, const char *kind,
 {
 	InternalState st;
 	TupleDesc	desc = RelationGetDescr(rel);
-	Oid			types[6] = {REGCLASSOID, INT8OID, INT8OID, TEXTOID,
-	rel->rd_rel->reltype, rel->rd_rel->reltype};
+	Oid			types[6] = {REGCLASSOID, INT8OID, INT8OID, TEXTOID, JSONBOID, JSONBOID};
 	Datum		values[6] = {ObjectIdGetDatum(RelationGetRelid(rel)), Int64GetDatum(entity),
-		Int64GetDatum(v), CStringGetTextDatum(kind),
-		old ? row_datum(old, desc) : (Datum) 0,
-	new ? row_datum(new, desc) : (Datum) 0};
+		Int64GetDatum(v), CStringGetTextDatum(kind), (Datum) 0, (Datum) 0};
 	char		nulls[7] = "      ";
 	bool		isnull;
 	bool		recorded;
@@ -907,9 +905,15 @@ record_attribute_write(Relation rel, int64 entity, int64 v, const char *kind,
 	if (new == NULL)
 		nulls[5] = 'n';
 	require_model(rel);
+	/* (as the table's owner: see owner_row_jsonb) */
+	if (old != NULL)
+		values[4] = owner_row_jsonb(RelationGetRelid(rel), row_datum(old, desc),
+									rel->rd_rel->reltype);
+	if (new != NULL)
+		values[5] = owner_row_jsonb(RelationGetRelid(rel), row_datum(new, desc),
+									rel->rd_rel->reltype);
 	model_begin(&st);
-	if (SPI_execute_with_args("SELECT staging._write_attribute($1, $2, $3, $4, "
-							  "pg_catalog.to_jsonb($5), pg_catalog.to_jsonb($6))",
+	if (SPI_execute_with_args("SELECT staging._write_attribute($1, $2, $3, $4, $5, $6)",
 							  6, types, values, nulls, false, 0) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "staging: could not record a write of \"%s\"", RelationGetRelationName(rel));
