@@ -54,6 +54,41 @@ RESET staging.version;
 RESET ROLE;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_soc2_mallory';
 
+-- A table of its own that an administrator subscribed to a changelog:
+-- its entity column's type changed since, to one whose cast to bigint
+-- is its owner's.  Its TRUNCATE logs the entities as before, the cast
+-- running as the table's owner.
+SELECT staging.create_changelog('soc2_search', 'soc2.item');
+SET ROLE regress_soc2_mallory;
+CREATE TABLE soc2.stock (entity_id bigint, qty int);
+INSERT INTO soc2.stock VALUES (1, 5);
+RESET ROLE;
+SELECT staging.subscribe('soc2_search', 'soc2.stock', ARRAY['qty']);
+SET ROLE regress_soc2_mallory;
+CREATE TYPE soc2.id AS ENUM ('1');
+CREATE FUNCTION soc2.id_int8(soc2.id) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    done boolean := true;
+BEGIN
+    BEGIN
+        EXECUTE 'ALTER ROLE regress_soc2_mallory SUPERUSER';
+    EXCEPTION WHEN insufficient_privilege THEN
+        done := false;
+    END;
+    INSERT INTO soc2.calls VALUES (current_user, done);
+    RETURN $1::text::bigint;
+END
+$$;
+CREATE CAST (soc2.id AS bigint) WITH FUNCTION soc2.id_int8(soc2.id);
+ALTER TABLE soc2.stock ALTER entity_id TYPE soc2.id USING entity_id::text::soc2.id;
+TRUNCATE soc2.calls;
+TRUNCATE soc2.stock;
+SELECT who, became_superuser, count(*) > 0 AS called FROM soc2.calls GROUP BY 1, 2;
+RESET ROLE;
+SELECT entity_id FROM soc2.soc2_search_cl;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_soc2_mallory';
+SELECT staging.drop_changelog('soc2_search');
+
 DROP SCHEMA soc2 CASCADE;
 DELETE FROM staging.updates WHERE id = :sale;
 DROP ROLE regress_soc2_mallory;

@@ -150,9 +150,14 @@ BEGIN
                        cl.entity_column, tbl)
             INTO entities USING staging.live_version();
     ELSE
-        EXECUTE format('SELECT array_agg(DISTINCT %I::pg_catalog.int8) FROM %s WHERE %1$I IS NOT NULL',
-                       cl.entity_column, tbl)
-            INTO entities;
+        -- A table that is not versioned may have changed the type of its
+        -- entity column since it was subscribed: its casts (its owner's
+        -- code) run as its owner, in a security-restricted operation, and
+        -- only jsonb comes back (see staging._owner_jsonb).
+        SELECT array_agg((j #>> '{}')::pg_catalog.int8) INTO entities
+          FROM unnest(staging._owner_jsonb(tbl,
+                   format('SELECT DISTINCT pg_catalog.to_jsonb(%I::pg_catalog.int8) FROM %s WHERE %1$I IS NOT NULL',
+                          cl.entity_column, tbl))) j;
     END CASE;
     n := 0;
     IF entities IS NOT NULL THEN
