@@ -181,6 +181,35 @@ has_function_rte_walker(Node *node, void *context)
 }
 
 /*
+ * The same, without walking the expressions of a query that has no
+ * sublinks (as query_reads_versioned() does): most queries call none.
+ */
+static bool
+has_function_rte(Query *query)
+{
+	ListCell   *lc;
+
+	if (query->hasSubLinks)
+		return has_function_rte_walker((Node *) query, NULL);
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_FUNCTION ||
+			(rte->rtekind == RTE_SUBQUERY && has_function_rte(rte->subquery)))
+			return true;
+	}
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
+
+		if (has_function_rte((Query *) cte->ctequery))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Called for every query before it is planned, before
  * hide_next_versions(): inline the SQL functions it calls in FROM, so
  * that the references to updated_in in their queries are hidden like the
@@ -194,8 +223,7 @@ inline_sql_functions(Query *parse, ParamListInfo boundParams)
 	PlannerGlobal *glob;
 	PlannerInfo *root;
 
-	if (!staging_extension_present() || !registry_any() ||
-		!has_function_rte_walker((Node *) parse, NULL))
+	if (!staging_extension_present() || !registry_any() || !has_function_rte(parse))
 		return NULL;
 	glob = makeNode(PlannerGlobal);
 	glob->boundParams = boundParams;
