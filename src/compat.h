@@ -144,4 +144,13 @@ compat_decode_datetime(char **field, int *ftype, int nf, int *dtype,
 #define compat_primary_key_index(rel) RelationGetPrimaryKeyIndex(rel)
 #endif
 
+/* 18 dropped ExecutorRun()'s execute_once. */
+#if PG_VERSION_NUM >= 180000
+#define COMPAT_EXECUTE_ONCE_PARAM
+#define COMPAT_EXECUTE_ONCE_ARG
+#else
+#define COMPAT_EXECUTE_ONCE_PARAM , bool execute_once
+#define COMPAT_EXECUTE_ONCE_ARG , execute_once
+#endif
+
 #endif							/* STAGING_COMPAT_H */

@@ -20,6 +20,11 @@
  * are left alone, so they keep their index paths; such plans are marked
  * as depending on the role.  The function checks again when it runs.
  *
+ * SQL functions in FROM that PostgreSQL inlines (LANGUAGE sql, STABLE,
+ * not SECURITY DEFINER) bring their query into the caller's only while it
+ * is planned, after planner_hook: they are inlined here first, as the
+ * planner would, so that their references are hidden too.
+ *
  * Known gap: a whole-row reference (SELECT t FROM tbl t, row_to_json(t))
  * carries updated_in unchanged.
  *
@@ -34,6 +39,8 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/syscache.h"
@@ -47,8 +54,11 @@ typedef struct HideContext
 	bool		seen;			/* did the query read updated_in? */
 } HideContext;
 
-/* May the reader see every updated_in of this table, as things stand? */
-static bool
+/*
+ * May the reader see every updated_in of this table, as things stand?
+ * (Also asked by writes.c: may the writer see every version of it?)
+ */
+bool
 reveals_next_version(Oid relid)
 {
 	return writes_internal() ||
@@ -113,6 +123,117 @@ query_reads_versioned(Query *query)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Inline the SQL functions in FROM of a query and of the queries inside
+ * it, as the planner's preprocess_function_rtes() does for each query it
+ * plans: const-simplify the call, then inline_set_returning_function().
+ * The planner would inline them only after planner_hook, out of sight of
+ * hide_mutator().
+ */
+static bool
+inline_functions_walker(Node *node, PlannerInfo *root)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		ListCell   *lc;
+
+		foreach(lc, query->rtable)
+		{
+			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+			Query	   *funcquery;
+
+			if (rte->rtekind != RTE_FUNCTION)
+				continue;
+			rte->functions = (List *) eval_const_expressions(root, (Node *) rte->functions);
+			funcquery = inline_set_returning_function(root, rte);
+			if (funcquery != NULL)
+			{
+				rte->rtekind = RTE_SUBQUERY;
+				rte->subquery = funcquery;
+				rte->security_barrier = false;
+				rte->functions = NIL;
+				rte->funcordinality = false;
+			}
+		}
+		/* the inlined queries too: they may call such functions */
+		return query_tree_walker(query, inline_functions_walker, root, 0);
+	}
+	return expression_tree_walker(node, inline_functions_walker, root);
+}
+
+/* Does a query, or a query inside it, call a function in FROM? */
+static bool
+has_function_rte_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+		return ((RangeTblEntry *) node)->rtekind == RTE_FUNCTION;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, has_function_rte_walker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, has_function_rte_walker, context);
+}
+
+/*
+ * The same, without walking the expressions of a query that has no
+ * sublinks (as query_reads_versioned() does): most queries call none.
+ */
+static bool
+has_function_rte(Query *query)
+{
+	ListCell   *lc;
+
+	if (query->hasSubLinks)
+		return has_function_rte_walker((Node *) query, NULL);
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_FUNCTION ||
+			(rte->rtekind == RTE_SUBQUERY && has_function_rte(rte->subquery)))
+			return true;
+	}
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
+
+		if (has_function_rte((Query *) cte->ctequery))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Called for every query before it is planned, before
+ * hide_next_versions(): inline the SQL functions it calls in FROM, so
+ * that the references to updated_in in their queries are hidden like the
+ * query's own (and a plan made for a reader who may see them is marked as
+ * depending on the role).  Returns what the planner must learn of it (the
+ * functions the plan now depends on), or NULL when nothing was looked at.
+ */
+PlannerGlobal *
+inline_sql_functions(Query *parse, ParamListInfo boundParams)
+{
+	PlannerGlobal *glob;
+	PlannerInfo *root;
+
+	if (!staging_extension_present() || !registry_any() || !has_function_rte(parse))
+		return NULL;
+	glob = makeNode(PlannerGlobal);
+	glob->boundParams = boundParams;
+	root = makeNode(PlannerInfo);
+	root->parse = parse;
+	root->glob = glob;
+	root->query_level = 1;
+	root->planner_cxt = CurrentMemoryContext;
+	(void) inline_functions_walker((Node *) parse, root);
+	return glob;
 }
 
 /* Wrap references to updated_in of versioned main tables. */

@@ -12,10 +12,13 @@
  *	planner		get_relation_info_hook, set_rel_pathlist_hook: attach the
  *				version filter to scans of versioned tables (planner.c);
  *				planner_hook: hide the start of next versions before
- *				planning (hide_next_version.c), put the filter first in
- *				the quals of every scan after it (planner.c)
+ *				planning (hide_next_version.c), filter the rows ON
+ *				CONFLICT DO UPDATE finds, put the filter first in the
+ *				quals of every scan after planning (planner.c)
  *	executor	ExecutorStart_hook: hand the read version to parallel
- *				workers (version_filter.c)
+ *				workers (version_filter.c); ExecutorRun_hook: errors of
+ *				writes show no failing row the writer may not see
+ *				(writes.c)
  *	utility		ProcessUtility_hook: refuse DDL and COPY that would break
  *				versioned tables or read around the filter
  *				(utility_guard.c); before DROP EXTENSION staging, give its
@@ -41,7 +44,9 @@
 #include "executor/executor.h"
 #include "optimizer/paths.h"
 #include "optimizer/plancat.h"
+#include "catalog/namespace.h"
 #include "optimizer/planner.h"
+#include "parser/parsetree.h"
 #include "tcop/utility.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
@@ -50,18 +55,24 @@ static planner_hook_type prev_planner = NULL;
 static get_relation_info_hook_type prev_get_relation_info = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 /*
  * A query is planned: first hide the start of next versions from readers
- * who may not know it (hide_next_version.c); then, when the planner gave
- * scans a version filter, make the filter the first qual they evaluate.
+ * who may not know it (hide_next_version.c), in the SQL functions it calls
+ * in FROM too (inlined first), and filter the row an ON CONFLICT DO UPDATE
+ * finds (planner.c); then, when the planner gave scans a version filter,
+ * make the filter the first qual they evaluate.
  */
 static PlannedStmt *
 staging_planner(Query *parse, const char *query_string, int cursorOptions,
 				ParamListInfo boundParams)
 {
+	PlannerGlobal *inlined = inline_sql_functions(parse, boundParams);
 	bool		hidden = hide_next_versions(parse);
+	bool		on_conflict_owned = staging_extension_present() && registry_any() &&
+		planner_filter_on_conflict(parse);
 	uint64		filters = planner_filter_count();
 	PlannedStmt *result;
 
@@ -69,8 +80,15 @@ staging_planner(Query *parse, const char *query_string, int cursorOptions,
 		result = prev_planner(parse, query_string, cursorOptions, boundParams);
 	else
 		result = standard_planner(parse, query_string, cursorOptions, boundParams);
-	if (hidden)
+	if (hidden || on_conflict_owned)
 		result->dependsOnRole = true;
+	if (inlined != NULL)
+	{
+		/* as the planner records the functions it inlines itself */
+		result->invalItems = list_concat(result->invalItems, inlined->invalItems);
+		if (inlined->dependsOnRole)
+			result->dependsOnRole = true;
+	}
 	if (planner_filter_count() != filters)
 		planner_order_filters_first(result);
 	return result;
@@ -108,6 +126,45 @@ staging_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 /*
+ * A plan runs: errors of its writes to versioned tables show no failing
+ * row that the writer may not see (writes.c).
+ */
+static void
+staging_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+					COMPAT_EXECUTE_ONCE_PARAM)
+{
+	List	   *relids = NIL;
+	List	   *hidden;
+	ListCell   *lc;
+	MemoryContext context_before = CurrentMemoryContext;
+
+	foreach(lc, queryDesc->plannedstmt->resultRelations)
+		relids = lappend_oid(relids, rt_fetch(lfirst_int(lc), queryDesc->plannedstmt->rtable)->relid);
+	hidden = writes_hidden_rows(relids);
+	if (hidden == NIL)
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count COMPAT_EXECUTE_ONCE_ARG);
+		else
+			standard_ExecutorRun(queryDesc, direction, count COMPAT_EXECUTE_ONCE_ARG);
+		return;
+	}
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count COMPAT_EXECUTE_ONCE_ARG);
+		else
+			standard_ExecutorRun(queryDesc, direction, count COMPAT_EXECUTE_ONCE_ARG);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context_before);
+		writes_rethrow_hiding_rows(hidden);
+	}
+	PG_END_TRY();
+}
+
+/*
  * Run a utility command, remembering the target of a COPY FROM while it
  * runs; a GRANT on the extension's objects (or a comment on it) that fails
  * for lack of privileges says how to restore without it (restore.c).
@@ -121,6 +178,14 @@ staging_run_utility(PlannedStmt *pstmt, const char *queryString,
 	MemoryContext context_before = CurrentMemoryContext;
 	Oid			saved = restore_copy_begin(pstmt->utilityStmt, context);
 	const char *hint = restore_privilege_hint(pstmt->utilityStmt);
+	List	   *hidden = NIL;
+
+	/* COPY FROM: its errors show no failing row the writer may not see */
+	if (IsA(pstmt->utilityStmt, CopyStmt) &&
+		((CopyStmt *) pstmt->utilityStmt)->is_from &&
+		((CopyStmt *) pstmt->utilityStmt)->relation != NULL)
+		hidden = writes_hidden_rows(list_make1_oid(RangeVarGetRelid(((CopyStmt *) pstmt->utilityStmt)->relation,
+																	NoLock, true)));
 
 	PG_TRY();
 	{
@@ -138,6 +203,11 @@ staging_run_utility(PlannedStmt *pstmt, const char *queryString,
 		{
 			MemoryContextSwitchTo(context_before);
 			restore_rethrow_with_hint(hint);
+		}
+		if (hidden != NIL)
+		{
+			MemoryContextSwitchTo(context_before);
+			writes_rethrow_hiding_rows(hidden);
 		}
 		PG_RE_THROW();
 	}
@@ -221,6 +291,8 @@ hooks_init(void)
 	set_rel_pathlist_hook = staging_set_rel_pathlist;
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = staging_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = staging_ExecutorRun;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = staging_ProcessUtility;
 

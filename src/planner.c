@@ -55,6 +55,7 @@
 #include "optimizer/plancat.h"
 #include "optimizer/restrictinfo.h"
 #include "parser/parse_coerce.h"
+#include "parser/parsetree.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -948,6 +949,86 @@ filter_attribute_rel(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *ent
 	no_index_only_scans(rel->pathlist);
 	no_index_only_scans(rel->partial_pathlist);
 	filters_attached++;
+}
+
+/*
+ * The ON CONFLICT DO UPDATE of an INSERT into a versioned main or
+ * attribute table: the row a new row conflicts with may be a version row
+ * that the session version does not show (a future or history row, found
+ * by an explicit row_id or another unique key), and PostgreSQL evaluates
+ * the statement's WHERE and SET expressions on it before any trigger sees
+ * it.  The version filter (the attribute filter) goes first in that WHERE:
+ * a hidden row is left alone as if the WHERE were false (the row count
+ * tells that a row conflicted, as with DO NOTHING).  For the query and
+ * the data-modifying WITH queries in it; returns true when the plan
+ * depends on the role (a filter for the table's owner).
+ */
+bool
+planner_filter_on_conflict(Query *parse)
+{
+	bool		depends_on_role = false;
+	ListCell   *lc;
+
+	foreach(lc, parse->cteList)
+	{
+		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
+
+		if (IsA(cte->ctequery, Query) &&
+			planner_filter_on_conflict((Query *) cte->ctequery))
+			depends_on_role = true;
+	}
+	if (parse->onConflict != NULL && parse->onConflict->action == ONCONFLICT_UPDATE &&
+		parse->resultRelation > 0)
+	{
+		RangeTblEntry *rte = rt_fetch(parse->resultRelation, parse->rtable);
+		const VersionedRel *entry = registry_lookup(rte->relid);
+		const VersionedRel *main = entry ? registry_lookup(entry->main_relid) : NULL;
+		Index		target = (Index) parse->resultRelation;
+		Expr	   *visible;
+		bool		owned;
+
+		if (main == NULL || main->kind != VERSIONED_MAIN)
+			return depends_on_role;
+		lookup_filter_functions();
+		owned = !superuser() &&
+			object_ownercheck(RelationRelationId, main->relid, GetUserId());
+		if (entry->kind == VERSIONED_MAIN)
+			visible = (Expr *) makeFuncExpr(owned ? filter_owned_funcid : filter_funcid, BOOLOID,
+											list_make2(makeVar(target, entry->created_in_attno,
+															   INT8OID, -1, InvalidOid, 0),
+													   makeVar(target, entry->updated_in_attno,
+															   INT8OID, -1, InvalidOid, 0)),
+											InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		else
+		{
+			Node	   *row_id = (Node *) makeVar(target, entry->row_id_attno,
+												  entry->row_id_type, -1, InvalidOid, 0);
+
+			if (!OidIsValid(attribute_funcid) || !OidIsValid(attribute_owned_funcid))
+				return depends_on_role;
+			if (entry->row_id_type != INT8OID)
+				row_id = coerce_to_target_type(NULL, row_id, entry->row_id_type, INT8OID, -1,
+											   COERCION_IMPLICIT, COERCE_IMPLICIT_CAST, -1);
+			if (row_id == NULL)
+				elog(ERROR, "row_id of attribute table %s is not an integer",
+					 get_rel_name(entry->relid));
+			visible = (Expr *) makeFuncExpr(owned ? attribute_owned_funcid : attribute_funcid,
+											BOOLOID,
+											list_make2(makeConst(REGCLASSOID, -1, InvalidOid,
+																 sizeof(Oid),
+																 ObjectIdGetDatum(main->relid),
+																 false, true),
+													   row_id),
+											InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		}
+		/* (quals are evaluated in the order written: the filter first) */
+		parse->onConflict->onConflictWhere = parse->onConflict->onConflictWhere == NULL ?
+			(Node *) visible :
+			(Node *) make_andclause(list_make2(visible, parse->onConflict->onConflictWhere));
+		if (owned)
+			depends_on_role = true;
+	}
+	return depends_on_role;
 }
 
 /*

@@ -42,6 +42,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -49,6 +50,7 @@
 #include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(staging_run_as_owner);
+PG_FUNCTION_INFO_V1(staging_owner_jsonb);
 PG_FUNCTION_INFO_V1(staging_next_entity_id);
 PG_FUNCTION_INFO_V1(staging_register_entity);
 PG_FUNCTION_INFO_V1(staging_changelog_clone);
@@ -212,6 +214,113 @@ staging_run_as_owner(PG_FUNCTION_ARGS)
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(result);
+}
+
+/*
+ * Run a query that returns one jsonb column as role (see as_begin) and
+ * return its values, in the caller's memory context, as a jsonb[].
+ */
+static ArrayType *
+jsonb_rows_as(Oid role, const char *sql, int nargs, Oid *argtypes, Datum *values,
+			  const char *nulls)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	AsRole		st;
+	int			ret;
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			dims[1];
+	int			lbs[1] = {1};
+	ArrayType  *result;
+
+	as_begin(role, true, NULL, &st);
+	ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, true, 0);
+	if (ret != SPI_OK_SELECT || SPI_tuptable == NULL ||
+		SPI_tuptable->tupdesc->natts != 1 ||
+		SPI_gettypeid(SPI_tuptable->tupdesc, 1) != JSONBOID)
+		elog(ERROR, "staging: internal query must return one jsonb column: %s", sql);
+	MemoryContextSwitchTo(outer);
+	dims[0] = (int) SPI_processed;
+	elems = palloc(sizeof(Datum) * Max(1, dims[0]));
+	elem_nulls = palloc(sizeof(bool) * Max(1, dims[0]));
+	for (int i = 0; i < dims[0]; i++)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1,
+									  &elem_nulls[i]);
+
+		elems[i] = elem_nulls[i] ? (Datum) 0 : datumCopy(d, false, -1);
+	}
+	result = construct_md_array(elems, elem_nulls, 1, dims, lbs, JSONBOID, -1, false,
+								TYPALIGN_INT);
+	as_end(&st);
+	MemoryContextSwitchTo(outer);
+	return result;
+}
+
+/*
+ * The extension's own code (the write model, which runs as the
+ * extension's owner) sees the rows of users' tables only as jsonb made by
+ * this: to_jsonb calls the casts to json of the column types (their
+ * owners' code), so the rows are converted as the table's owner, in a
+ * security-restricted operation, never with the extension owner's rights.
+ *
+ * owner_row_jsonb: one row (a composite datum of the table's row type).
+ */
+Datum
+owner_row_jsonb(Oid relid, Datum row, Oid rowtype)
+{
+	ArrayType  *rows = jsonb_rows_as(relation_owner(relid), "SELECT pg_catalog.to_jsonb($1)",
+									 1, &rowtype, &row, NULL);
+	bool		isnull;
+	int			index = 1;
+	Datum		result = array_get_element(PointerGetDatum(rows), 1, &index, -1, -1, false,
+										   TYPALIGN_INT, &isnull);
+
+	if (isnull)
+		elog(ERROR, "staging: a row converted to null");
+	return result;
+}
+
+/*
+ * SQL: staging._owner_jsonb(tbl regclass, query text, params bigint[]) ->
+ * jsonb[]: the values of query ($n: params[n]), which returns one jsonb
+ * column (pg_catalog.to_jsonb(t) of rows of tbl), run as the owner of tbl
+ * in a security-restricted operation (see above).  Revoked from PUBLIC.
+ */
+Datum
+staging_owner_jsonb(PG_FUNCTION_ARGS)
+{
+	int			nargs = 0;
+	Datum	   *values = NULL;
+	bool	   *elem_nulls = NULL;
+	char	   *nulls = NULL;
+	Oid		   *argtypes = NULL;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("staging._owner_jsonb() needs a table and a query")));
+	if (!PG_ARGISNULL(2))
+	{
+		ArrayType  *params = PG_GETARG_ARRAYTYPE_P(2);
+
+		if (ARR_NDIM(params) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the parameters of staging._owner_jsonb() must be a one-dimensional array")));
+		deconstruct_array(params, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &values, &elem_nulls, &nargs);
+		nulls = palloc(Max(1, nargs));
+		argtypes = palloc(sizeof(Oid) * Max(1, nargs));
+		for (int i = 0; i < nargs; i++)
+		{
+			nulls[i] = elem_nulls[i] ? 'n' : ' ';
+			argtypes[i] = INT8OID;
+		}
+	}
+	PG_RETURN_ARRAYTYPE_P(jsonb_rows_as(relation_owner(PG_GETARG_OID(0)),
+										text_to_cstring(PG_GETARG_TEXT_PP(1)),
+										nargs, argtypes, values, nulls));
 }
 
 /* The schema-qualified, quoted name of a relation. */

@@ -68,6 +68,8 @@ extern void claims_xact_end(XactEvent event);
  * the sweep of kept statements of tables dropped since
  */
 extern SPIPlanPtr keep_plan(const char *sql, int nargs, Oid *argtypes);
+/* run_as_owner.c: a row of a user's table as jsonb, made as its owner */
+extern Datum owner_row_jsonb(Oid relid, Datum row, Oid rowtype);
 extern void forget_dropped_relations(HTAB *hash, uint64 *swept,
 									 void (*forget) (void *entry));
 
@@ -188,6 +190,7 @@ extern void planner_filter_base_rel(PlannerInfo *root, Oid relid,
 									RelOptInfo *rel);
 extern void planner_filter_member_rel(PlannerInfo *root, RelOptInfo *rel,
 									  RangeTblEntry *rte);
+extern bool planner_filter_on_conflict(Query *parse);
 extern void planner_invalidate(Oid relid);
 extern void planner_invalidate_functions(void);
 extern uint64 planner_filter_count(void);
@@ -208,8 +211,12 @@ extern void writes_xact_end(XactEvent event);
 extern void writes_subxact_event(SubXactEvent event, SubTransactionId subid);
 extern bool writes_internal(void);
 extern bool writes_rebuilding_future(void);
+extern List *writes_hidden_rows(List *relids);
+extern void writes_rethrow_hiding_rows(List *names);
 
 /* hide_next_version.c: updated_in beyond what the reader may know */
+extern bool reveals_next_version(Oid relid);
+extern PlannerGlobal *inline_sql_functions(Query *parse, ParamListInfo boundParams);
 extern bool hide_next_versions(Query *parse);
 
 /* changelog.c: changelog triggers */

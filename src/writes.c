@@ -743,6 +743,8 @@ typedef struct RebuildEntity
 {
 	RebuildKey	key;			/* hash key */
 	PendingRebuild *keep;		/* the first write that removed the live row */
+	char	   *hidden_from;	/* the table's name when the writer may not
+								 * read every version of it, else NULL */
 } RebuildEntity;
 
 /* Are the rows of a write at a future version being laid out? */
@@ -883,17 +885,18 @@ record_main_write(Relation rel, int64 entity, int64 v, const char *kind,
 				  HeapTuple tuple, Datum set_cols)
 {
 	InternalState st;
-	Oid			types[6] = {REGCLASSOID, INT8OID, INT8OID, TEXTOID,
-	rel->rd_rel->reltype, TEXTARRAYOID};
+	Oid			types[6] = {REGCLASSOID, INT8OID, INT8OID, TEXTOID, JSONBOID, TEXTARRAYOID};
 	Datum		values[6] = {ObjectIdGetDatum(RelationGetRelid(rel)), Int64GetDatum(entity),
-		Int64GetDatum(v), CStringGetTextDatum(kind),
-	row_datum(tuple, RelationGetDescr(rel)), set_cols};
+		Int64GetDatum(v), CStringGetTextDatum(kind), (Datum) 0, set_cols};
 	bool		isnull;
 	bool		recorded;
 
 	require_model(rel);
+	/* (as the table's owner: see owner_row_jsonb) */
+	values[4] = owner_row_jsonb(RelationGetRelid(rel), row_datum(tuple, RelationGetDescr(rel)),
+								rel->rd_rel->reltype);
 	model_begin(&st);
-	if (SPI_execute_with_args("SELECT staging._write_main($1, $2, $3, $4, pg_catalog.to_jsonb($5), $6)",
+	if (SPI_execute_with_args("SELECT staging._write_main($1, $2, $3, $4, $5, $6)",
 							  6, types, values, set_cols == (Datum) 0 ? "     n" : NULL,
 							  false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "staging: could not record a write of \"%s\"", RelationGetRelationName(rel));
@@ -912,12 +915,9 @@ record_attribute_write(Relation rel, int64 entity, int64 v, const char *kind,
 {
 	InternalState st;
 	TupleDesc	desc = RelationGetDescr(rel);
-	Oid			types[6] = {REGCLASSOID, INT8OID, INT8OID, TEXTOID,
-	rel->rd_rel->reltype, rel->rd_rel->reltype};
+	Oid			types[6] = {REGCLASSOID, INT8OID, INT8OID, TEXTOID, JSONBOID, JSONBOID};
 	Datum		values[6] = {ObjectIdGetDatum(RelationGetRelid(rel)), Int64GetDatum(entity),
-		Int64GetDatum(v), CStringGetTextDatum(kind),
-		old ? row_datum(old, desc) : (Datum) 0,
-	new ? row_datum(new, desc) : (Datum) 0};
+		Int64GetDatum(v), CStringGetTextDatum(kind), (Datum) 0, (Datum) 0};
 	char		nulls[7] = "      ";
 	bool		isnull;
 	bool		recorded;
@@ -927,15 +927,130 @@ record_attribute_write(Relation rel, int64 entity, int64 v, const char *kind,
 	if (new == NULL)
 		nulls[5] = 'n';
 	require_model(rel);
+	/* (as the table's owner: see owner_row_jsonb) */
+	if (old != NULL)
+		values[4] = owner_row_jsonb(RelationGetRelid(rel), row_datum(old, desc),
+									rel->rd_rel->reltype);
+	if (new != NULL)
+		values[5] = owner_row_jsonb(RelationGetRelid(rel), row_datum(new, desc),
+									rel->rd_rel->reltype);
 	model_begin(&st);
-	if (SPI_execute_with_args("SELECT staging._write_attribute($1, $2, $3, $4, "
-							  "pg_catalog.to_jsonb($5), pg_catalog.to_jsonb($6))",
+	if (SPI_execute_with_args("SELECT staging._write_attribute($1, $2, $3, $4, $5, $6)",
 							  6, types, values, nulls, false, 0) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "staging: could not record a write of \"%s\"", RelationGetRelationName(rel));
 	recorded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	internal_end(&st);
 	return recorded;
+}
+
+/*
+ * An error while an entity's rows were laid out for a writer who may not
+ * read every version of the table (a clerk's live edit that flows into a
+ * future version where a check constraint then fails): its message, detail
+ * and context may show the values of that version (the failing row, the
+ * statement that wrote it).  Raised again with its SQLSTATE, naming the
+ * entity and nothing of that version; errors about the transaction or the
+ * system (classes 40, 53, 55, 57, 58, XX), which show no values, keep
+ * their message.  Called in PG_CATCH, in the caller's memory context:
+ * reads no catalog.
+ */
+static void
+raise_hidden_layout_error(const char *relname, int64 entity)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	FlushErrorState();
+	switch (ERRCODE_TO_CATEGORY(edata->sqlerrcode))
+	{
+		case ERRCODE_TRANSACTION_ROLLBACK:
+		case ERRCODE_INSUFFICIENT_RESOURCES:
+		case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE:
+		case ERRCODE_OPERATOR_INTERVENTION:
+		case ERRCODE_SYSTEM_ERROR:
+		case ERRCODE_INTERNAL_ERROR:
+			ereport(ERROR,
+					(errcode(edata->sqlerrcode),
+					 errmsg_internal("%s", edata->message)));
+			break;
+		default:
+			break;
+	}
+	ereport(ERROR,
+			(errcode(edata->sqlerrcode),
+			 errmsg("cannot write entity " INT64_FORMAT " of table \"%s\": a version of it that you may not read fails",
+					entity, relname),
+			 errdetail("The error is not shown: it would show values of that version."),
+			 errhint("A role that may read every version of the table (its owner, or one that may execute staging.sign_preview) can make this write and see why it fails.")));
+}
+
+/*
+ * The check, not-null and view check option errors of a write show the
+ * failing row ("Failing row contains ..."), updated_in included: as the
+ * BEFORE trigger placed the row, the start of its entity's next version
+ * (a live edit of an entity that an update changes, an INSERT of an entity
+ * that exists only in the future).  For a writer who may not read every
+ * version of the table, the detail of these errors is left out, as
+ * PostgreSQL leaves it out for tables with row-level security.
+ *
+ * The versioned main tables, among those a statement writes, whose
+ * failing rows the writer may not see: their names, NIL when none.
+ */
+List *
+writes_hidden_rows(List *relids)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (relids == NIL || !staging_extension_present() || !registry_any())
+		return NIL;
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		const VersionedRel *vr = registry_lookup(relid);
+
+		if (vr != NULL && vr->kind == VERSIONED_MAIN && !reveals_next_version(relid))
+			names = lappend(names, get_rel_name(relid));
+	}
+	return names;
+}
+
+/* Is the name one of the list's? */
+static bool
+names_include(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		if (strcmp((const char *) lfirst(lc), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * In PG_CATCH, in the caller's memory context, of a write to the tables
+ * writes_hidden_rows() named: throw the error again, without the failing
+ * row of those tables (see above).  Reads no catalog.
+ */
+void
+writes_rethrow_hiding_rows(List *names)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	if (edata->detail != NULL &&
+		(edata->sqlerrcode == ERRCODE_CHECK_VIOLATION ||
+		 edata->sqlerrcode == ERRCODE_NOT_NULL_VIOLATION ||
+		 edata->sqlerrcode == ERRCODE_WITH_CHECK_OPTION_VIOLATION) &&
+		(edata->table_name == NULL || names_include(names, edata->table_name)))
+	{
+		FlushErrorState();
+		edata->detail = NULL;
+		ReThrowError(edata);
+	}
+	FreeErrorData(edata);
+	PG_RE_THROW();
 }
 
 /*
@@ -984,6 +1099,9 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 		if (!found)
 		{
 			e->keep = NULL;
+			/* (as the writer: model_begin() below changes the user) */
+			e->hidden_from = reveals_next_version(r->relid) ? NULL :
+				get_rel_name(r->relid);
 			entities = lappend(entities, e);
 		}
 		if (r->keep_row_id != 0 && e->keep == NULL)
@@ -1001,9 +1119,22 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 			Int64GetDatum(e->keep ? e->keep->keep_row_id : 0),
 		Int64GetDatum(e->keep ? e->keep->keep_created_in : 0)};
 
-		if (SPI_execute_with_args("SELECT staging._rebuild($1, $2, $3, $4)", 4, types, values,
-								  e->keep != NULL ? NULL : "  nn", false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "staging: could not lay out entity " INT64_FORMAT, e->key.entity);
+		MemoryContext cxt = CurrentMemoryContext;
+
+		PG_TRY();
+		{
+			if (SPI_execute_with_args("SELECT staging._rebuild($1, $2, $3, $4)", 4, types, values,
+									  e->keep != NULL ? NULL : "  nn", false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "staging: could not lay out entity " INT64_FORMAT, e->key.entity);
+		}
+		PG_CATCH();
+		{
+			if (e->hidden_from == NULL)
+				PG_RE_THROW();
+			MemoryContextSwitchTo(cxt);
+			raise_hidden_layout_error(e->hidden_from, e->key.entity);
+		}
+		PG_END_TRY();
 	}
 	internal_end(&st);
 	rebuilding_future = false;

@@ -17,6 +17,19 @@ COMMENT ON FUNCTION staging._run_as_owner(regclass, text, bigint[]) IS
     'returns the first column of its first row, or the number of rows it processed when it returns none.';
 REVOKE ALL ON FUNCTION staging._run_as_owner(regclass, text, bigint[]) FROM PUBLIC;
 
+-- The write model runs as the extension's owner, but sees the rows of
+-- users' tables only as jsonb made by this, as the table's owner in a
+-- security-restricted operation: to_jsonb calls the casts to json of the
+-- column types, which are their owners' code.
+CREATE OR REPLACE FUNCTION staging._owner_jsonb(tbl regclass, query text, params bigint[] DEFAULT '{}')
+    RETURNS jsonb[]
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'staging_owner_jsonb';
+COMMENT ON FUNCTION staging._owner_jsonb(regclass, text, bigint[]) IS
+    'Runs a query returning one jsonb column (pg_catalog.to_jsonb of rows of tbl; $n: params[n]) as the owner '
+    'of tbl in a security-restricted operation; returns its values.';
+REVOKE ALL ON FUNCTION staging._owner_jsonb(regclass, text, bigint[]) FROM PUBLIC;
+
 -- clone_schema runs as its caller; what it runs on each table of the clone
 -- (rows, keys, indexes, foreign keys, triggers) goes through this, as the
 -- table's owner in a security-restricted operation, so that the owner's

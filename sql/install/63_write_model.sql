@@ -79,11 +79,14 @@ DECLARE
     attr jsonb;
     s record;
 BEGIN
-    EXECUTE format('SELECT to_jsonb(t) FROM %s t
-                     WHERE %I OPERATOR(pg_catalog.=) $1
-                       AND created_in OPERATOR(pg_catalog.<=) $2 AND updated_in OPERATOR(pg_catalog.>) $2',
-                   tbl, ent)
-       INTO doc USING entity, live;
+    -- (rows of users' tables are read as jsonb made by their owners, see
+    -- staging._owner_jsonb)
+    doc := (staging._owner_jsonb(tbl,
+                format('SELECT pg_catalog.to_jsonb(t) FROM %s t
+                         WHERE %I OPERATOR(pg_catalog.=) $1
+                           AND created_in OPERATOR(pg_catalog.<=) $2 AND updated_in OPERATOR(pg_catalog.>) $2',
+                       tbl, ent),
+                ARRAY[entity, live]))[1];
     INSERT INTO staging.field_writes (main_table, entity_id, owner, position, field, value)
     VALUES (tbl, entity, 0, 0, '$exists', to_jsonb(doc IS NOT NULL));
     IF doc IS NULL THEN
@@ -92,8 +95,9 @@ BEGIN
     INSERT INTO staging.field_writes (main_table, entity_id, owner, position, field, value)
     SELECT tbl, entity, 0, 0, f, doc -> f FROM unnest(staging._main_fields(tbl)) f;
     FOR a IN SELECT t.relid FROM staging.attribute_table t WHERE t.main_table = tbl ORDER BY t.relid::oid LOOP
-        FOR attr IN EXECUTE format('SELECT to_jsonb(x) FROM %s x WHERE row_id OPERATOR(pg_catalog.=) $1', a)
-            USING (doc ->> 'row_id')::bigint
+        FOR attr IN SELECT pg_catalog.unnest(staging._owner_jsonb(a,
+                        format('SELECT pg_catalog.to_jsonb(x) FROM %s x WHERE row_id OPERATOR(pg_catalog.=) $1', a),
+                        ARRAY[(doc ->> 'row_id')::bigint]))
         LOOP
             s := staging._attribute_split(a, attr);
             INSERT INTO staging.field_writes (main_table, entity_id, owner, position,
@@ -399,8 +403,9 @@ BEGIN
     FOR a IN SELECT t.relid FROM staging.attribute_table t WHERE t.main_table = tbl ORDER BY t.relid::oid LOOP
         want := coalesce(attrs -> (a::oid::text), '{}');
         have := '{}';
-        FOR doc IN EXECUTE format('SELECT to_jsonb(x) FROM %s x WHERE row_id OPERATOR(pg_catalog.=) $1', a)
-            USING rid
+        FOR doc IN SELECT pg_catalog.unnest(staging._owner_jsonb(a,
+                       format('SELECT pg_catalog.to_jsonb(x) FROM %s x WHERE row_id OPERATOR(pg_catalog.=) $1', a),
+                       ARRAY[rid]))
         LOOP
             s := staging._attribute_split(a, doc);
             have := have || jsonb_build_object(s.key, s.value);
@@ -517,10 +522,14 @@ BEGIN
     END LOOP;
 
     -- The rows there are now.
-    FOR r IN EXECUTE format('SELECT row_id, created_in, updated_in, to_jsonb(t) AS doc FROM %s t
-                              WHERE %I OPERATOR(pg_catalog.=) $1 AND updated_in OPERATOR(pg_catalog.>) $2
-                              ORDER BY created_in', tbl, ent)
-        USING entity, live
+    FOR r IN SELECT (d.doc ->> 'row_id')::bigint AS row_id, (d.doc ->> 'created_in')::bigint AS created_in,
+                    (d.doc ->> 'updated_in')::bigint AS updated_in, d.doc
+               FROM unnest(staging._owner_jsonb(tbl,
+                        format('SELECT pg_catalog.to_jsonb(t) FROM %s t
+                                 WHERE %I OPERATOR(pg_catalog.=) $1 AND updated_in OPERATOR(pg_catalog.>) $2
+                                 ORDER BY created_in', tbl, ent),
+                        ARRAY[entity, live])) WITH ORDINALITY d(doc, n)
+              ORDER BY d.n
     LOOP
         ids := ids || r.row_id;
         have_start := have_start || r.created_in;

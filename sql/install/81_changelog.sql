@@ -106,10 +106,15 @@ REVOKE ALL ON FUNCTION staging._changelog_drop_triggers(staging.changelog, regcl
 -- TRUNCATE fires no row trigger: before it empties a watched table, log
 -- every entity it holds (live rows only, for versioned tables).  It reads
 -- as the extension's owner and writes the log as the log's owner, like the
--- row trigger.
+-- row trigger.  It reads every version row through its own setting of
+-- staging.version, which PostgreSQL restores, with the role that chose
+-- it, when the function returns: set by hand here, the setting would
+-- outlive the call as the extension owner's choice, and the session that
+-- truncated would read any version.
 CREATE OR REPLACE FUNCTION staging._changelog_truncate() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET staging.version = 'all'
     AS $$
 DECLARE
     cl staging.changelog := staging._changelog(TG_ARGV[0]);
@@ -118,7 +123,6 @@ DECLARE
     entity name;
     entities bigint[];
     n bigint;
-    previous_version text;
 BEGIN
     -- Only the tables subscribed to the changelog (anyone who may create
     -- the trigger could put it on another table).
@@ -128,9 +132,8 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = format('Drop its trigger "%s_cl_truncate", or subscribe it with staging.subscribe.', cl.name);
     END IF;
-    -- The live rows, whatever version this session reads.
-    previous_version := staging._read_every_version();
-    -- The entities are read here; the log table is written as its owner
+    -- The live rows, whatever version this session reads (every version
+    -- row is read, see above).  The entities are read here; the log table is written as its owner
     -- (its triggers never run with the extension's rights).
     CASE staging.versioned_kind(tbl)
     WHEN 'attribute' THEN
@@ -147,9 +150,14 @@ BEGIN
                        cl.entity_column, tbl)
             INTO entities USING staging.live_version();
     ELSE
-        EXECUTE format('SELECT array_agg(DISTINCT %I::pg_catalog.int8) FROM %s WHERE %1$I IS NOT NULL',
-                       cl.entity_column, tbl)
-            INTO entities;
+        -- A table that is not versioned may have changed the type of its
+        -- entity column since it was subscribed: its casts (its owner's
+        -- code) run as its owner, in a security-restricted operation, and
+        -- only jsonb comes back (see staging._owner_jsonb).
+        SELECT array_agg((j #>> '{}')::pg_catalog.int8) INTO entities
+          FROM unnest(staging._owner_jsonb(tbl,
+                   format('SELECT DISTINCT pg_catalog.to_jsonb(%I::pg_catalog.int8) FROM %s WHERE %1$I IS NOT NULL',
+                          cl.entity_column, tbl))) j;
     END CASE;
     n := 0;
     IF entities IS NOT NULL THEN
@@ -157,7 +165,6 @@ BEGIN
                  format('INSERT INTO %s (entity_id) SELECT pg_catalog.unnest(%L::pg_catalog.int8[])',
                         cl.log_table, entities));
     END IF;
-    PERFORM staging._restore_version(previous_version);
     IF n > 0 THEN
         PERFORM pg_notify(cl.name || '_cl', '');
     END IF;
@@ -632,16 +639,17 @@ COMMENT ON FUNCTION staging._changelog_clone(oid, oid) IS
 CREATE OR REPLACE FUNCTION staging._changelog_advance(from_version bigint, to_version bigint) RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
+    SET staging.version = 'all'
     AS $$
 DECLARE
     w record;
     n bigint;
     entities bigint[];
     total bigint := 0;
-    previous_version text;
 BEGIN
-    -- Rows that stopped being visible count too: read every version row.
-    previous_version := staging._read_every_version();
+    -- Rows that stopped being visible count too: read every version row
+    -- (the function's own setting, restored with the role that chose it
+    -- when the function returns, as for staging._changelog_truncate).
     FOR w IN
         SELECT DISTINCT c.name, c.log_table, v.relid AS main_table, v.entity_column
           FROM staging.changelog c
@@ -670,7 +678,6 @@ BEGIN
         END IF;
         total := total + n;
     END LOOP;
-    PERFORM staging._restore_version(previous_version);
     RETURN total;
 END
 $$;
