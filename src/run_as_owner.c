@@ -160,6 +160,31 @@ run_as(Oid role, bool restricted, const char *search_path, const char *sql,
 }
 
 /*
+ * The bigint[] of parameters that _run_as_owner and _owner_jsonb take, as
+ * SPI arguments: *nargs values of type int8, nulls marked 'n'.
+ */
+static void
+int8_params(ArrayType *params, const char *function, int *nargs, Datum **values,
+			char **nulls, Oid **argtypes)
+{
+	bool	   *elem_nulls;
+
+	if (ARR_NDIM(params) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the parameters of %s must be a one-dimensional array", function)));
+	deconstruct_array(params, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  values, &elem_nulls, nargs);
+	*nulls = palloc(Max(1, *nargs));
+	*argtypes = palloc(sizeof(Oid) * Max(1, *nargs));
+	for (int i = 0; i < *nargs; i++)
+	{
+		(*nulls)[i] = elem_nulls[i] ? 'n' : ' ';
+		(*argtypes)[i] = INT8OID;
+	}
+}
+
+/*
  * SQL: staging._run_as_owner(tbl regclass, query text, params bigint[])
  * -> bigint.  Runs query ($1, $2, ... the elements of params) as the owner
  * of tbl in a security-restricted operation.  Returns the first column of
@@ -173,14 +198,12 @@ staging_run_as_owner(PG_FUNCTION_ARGS)
 	char	   *sql;
 	int			nargs = 0;
 	Datum	   *values = NULL;
-	bool	   *elem_nulls = NULL;
 	char	   *nulls = NULL;
 	Oid		   *argtypes = NULL;
 	bool		isnull;
 	bool		returns_rows;
 	uint64		processed;
 	int64		result;
-	int			i;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -189,23 +212,8 @@ staging_run_as_owner(PG_FUNCTION_ARGS)
 	relid = PG_GETARG_OID(0);
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (!PG_ARGISNULL(2))
-	{
-		ArrayType  *params = PG_GETARG_ARRAYTYPE_P(2);
-
-		if (ARR_NDIM(params) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the parameters of staging._run_as_owner() must be a one-dimensional array")));
-		deconstruct_array(params, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-						  &values, &elem_nulls, &nargs);
-		nulls = palloc(Max(1, nargs));
-		argtypes = palloc(sizeof(Oid) * Max(1, nargs));
-		for (i = 0; i < nargs; i++)
-		{
-			nulls[i] = elem_nulls[i] ? 'n' : ' ';
-			argtypes[i] = INT8OID;
-		}
-	}
+		int8_params(PG_GETARG_ARRAYTYPE_P(2), "staging._run_as_owner()", &nargs, &values,
+					&nulls, &argtypes);
 
 	result = run_as(relation_owner(relid), true, NULL, sql, nargs, argtypes, values,
 					nulls, &isnull, &returns_rows, &processed);
@@ -292,7 +300,6 @@ staging_owner_jsonb(PG_FUNCTION_ARGS)
 {
 	int			nargs = 0;
 	Datum	   *values = NULL;
-	bool	   *elem_nulls = NULL;
 	char	   *nulls = NULL;
 	Oid		   *argtypes = NULL;
 
@@ -301,23 +308,8 @@ staging_owner_jsonb(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("staging._owner_jsonb() needs a table and a query")));
 	if (!PG_ARGISNULL(2))
-	{
-		ArrayType  *params = PG_GETARG_ARRAYTYPE_P(2);
-
-		if (ARR_NDIM(params) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the parameters of staging._owner_jsonb() must be a one-dimensional array")));
-		deconstruct_array(params, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-						  &values, &elem_nulls, &nargs);
-		nulls = palloc(Max(1, nargs));
-		argtypes = palloc(sizeof(Oid) * Max(1, nargs));
-		for (int i = 0; i < nargs; i++)
-		{
-			nulls[i] = elem_nulls[i] ? 'n' : ' ';
-			argtypes[i] = INT8OID;
-		}
-	}
+		int8_params(PG_GETARG_ARRAYTYPE_P(2), "staging._owner_jsonb()", &nargs, &values,
+					&nulls, &argtypes);
 	PG_RETURN_ARRAYTYPE_P(jsonb_rows_as(relation_owner(PG_GETARG_OID(0)),
 										text_to_cstring(PG_GETARG_TEXT_PP(1)),
 										nargs, argtypes, values, nulls));
