@@ -78,6 +78,19 @@ SELECT value FROM rs.products_price WHERE rs.leak(value::text);
 SELECT p.sku FROM rs.products p
  WHERE NOT EXISTS (SELECT 1 FROM rs.products_price a WHERE a.row_id = p.row_id AND a.value < 10);
 SELECT a.value FROM rs.products_price a LEFT JOIN rs.products p ON p.row_id = a.row_id;
+-- Read in the order of an index (an index scan that enforces the index's
+-- copy of the scan's conditions, empty without a WHERE), and only the
+-- index's columns (an index-only scan would not see the heap row).
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT row_id, value FROM rs.products_price ORDER BY row_id, attribute_id;
+SELECT row_id FROM rs.products_price ORDER BY row_id;
+EXPLAIN (COSTS OFF) SELECT row_id FROM rs.products_price ORDER BY row_id;
+-- a main table as a leg of a UNION ALL, in the order of its primary key
+SELECT row_id, sku FROM (SELECT row_id, sku FROM rs.products UNION ALL
+                         SELECT row_id, sku FROM rs.products) s ORDER BY row_id;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
 -- Joined to the main table by row_id (inner, or the attribute table on
 -- the nullable side), the main table's filter decides: no attribute
 -- filter in the plan.  With a leaky function on the attribute table it

@@ -683,6 +683,34 @@ no_index_only_scans(List *paths)
 }
 
 /*
+ * Give a scan whose paths are built already a filter of its own, first
+ * among its quals: in the relation's restrictions, and in each index's
+ * copy of them, which a plain or index-only index scan enforces instead
+ * (PostgreSQL copies them when it builds the index paths; a scan with no
+ * condition of its own had an empty list, which appending to the
+ * relation's does not reach).  Index-only scans become index scans.
+ */
+static void
+add_filter_to_built_rel(RelOptInfo *rel, List *filter)
+{
+	ListCell   *lc;
+
+	rel->baserestrictinfo = list_concat(rel->baserestrictinfo, filter);
+	rel->baserestrict_min_security = 0;
+	foreach(lc, rel->indexlist)
+	{
+		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
+		ListCell   *f;
+
+		foreach(f, filter)
+			if (!list_member_ptr(index->indrestrictinfo, lfirst(f)))
+				index->indrestrictinfo = lappend(index->indrestrictinfo, lfirst(f));
+	}
+	no_index_only_scans(rel->pathlist);
+	no_index_only_scans(rel->partial_pathlist);
+}
+
+/*
  * A versioned main table read as a member of an append relation whose
  * parent did not pass the filter on (a UNION ALL leg, or a child of a
  * parent that is not versioned) checks the filter in its scan.
@@ -694,11 +722,7 @@ filter_member_rel(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry)
 	if (has_version_filter(rel->baserestrictinfo))
 		return;
 
-	rel->baserestrictinfo = list_concat(rel->baserestrictinfo,
-										version_filter(root, rel, entry, false));
-	rel->baserestrict_min_security = 0;
-	no_index_only_scans(rel->pathlist);
-	no_index_only_scans(rel->partial_pathlist);
+	add_filter_to_built_rel(rel, version_filter(root, rel, entry, false));
 }
 
 /* A Var, under any binary-compatible relabeling, or NULL. */
@@ -944,10 +968,7 @@ filter_attribute_rel(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *ent
 	rinfo = make_simple_restrictinfo(root, (Expr *) visible);
 	rinfo->norm_selec = 1.0;
 	rinfo->outer_selec = 1.0;
-	rel->baserestrictinfo = lappend(rel->baserestrictinfo, rinfo);
-	rel->baserestrict_min_security = 0;
-	no_index_only_scans(rel->pathlist);
-	no_index_only_scans(rel->partial_pathlist);
+	add_filter_to_built_rel(rel, list_make1(rinfo));
 	filters_attached++;
 }
 
