@@ -3,7 +3,10 @@
 -- the session version does not show.  PostgreSQL evaluates the WHERE and
 -- SET expressions of DO UPDATE on it before any trigger sees it: a clerk
 -- who writes at the live version learns nothing of it that way (it is
--- left alone, as with DO NOTHING).
+-- left alone, as with DO NOTHING).  The attacks insert rows that are not
+-- recorded (a new entity 4, attribute rows of entity 3, which no update
+-- changes): a recorded insert with ON CONFLICT is refused before any
+-- conflict is looked for (writes_on_conflict).
 SET timezone = 'UTC';
 CREATE ROLE regress_soc_owner;
 CREATE ROLE regress_soc_clerk;
@@ -15,8 +18,8 @@ CREATE TABLE soc.item_price (value_id serial PRIMARY KEY,
                              entity_id bigint NOT NULL REFERENCES soc.item,
                              attribute_id int NOT NULL, value numeric,
                              UNIQUE (entity_id, attribute_id));
-INSERT INTO soc.item VALUES (1, 'mug');
-INSERT INTO soc.item_price (entity_id, attribute_id, value) VALUES (1, 77, 10);
+INSERT INTO soc.item VALUES (1, 'mug'), (3, 'plate');
+INSERT INTO soc.item_price (entity_id, attribute_id, value) VALUES (1, 77, 10), (3, 76, 20);
 SELECT staging.enable_versioning('soc.item');
 SELECT staging.add_attribute_table('soc.item_price', 'soc.item');
 GRANT SELECT, INSERT, UPDATE ON soc.item, soc.item_price TO regress_soc_clerk;
@@ -52,31 +55,32 @@ $$;
 -- succeeds or fails (each attack rolled back, so that the next one finds
 -- the same rows).
 BEGIN;
-INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 2, 'x')
+INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 4, 'x')
     ON CONFLICT (row_id) DO UPDATE SET sku = 'y' WHERE pg_temp.leak(soc.item.sku)
     RETURNING *;
 ROLLBACK;
 BEGIN;
-INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 2, 'x')
+INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 4, 'x')
     ON CONFLICT (row_id) DO UPDATE SET sku = 'y' || pg_temp.leak(soc.item.sku)::text;
 ROLLBACK;
 BEGIN;
-INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 2, 'x')
+INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 4, 'x')
     ON CONFLICT (row_id) DO UPDATE SET sku = 'y' WHERE soc.item.sku LIKE 'bowl%';
 ROLLBACK;
 BEGIN;
-INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 2, 'x')
+INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 4, 'x')
     ON CONFLICT (row_id) DO UPDATE SET sku = 'y' WHERE soc.item.sku NOT LIKE 'bowl%';
 ROLLBACK;
 BEGIN;
-WITH w AS (INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 2, 'x')
+WITH w AS (INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 4, 'x')
                ON CONFLICT (row_id) DO UPDATE SET sku = 'y' WHERE pg_temp.leak(soc.item.sku)
                RETURNING sku)
 SELECT * FROM w;
 ROLLBACK;
 -- The sale's price row of entity 1, by its value_id, from an attribute
--- row of the live row.
-SELECT row_id AS live_row FROM soc.item WHERE entity_id = 1 \gset
+-- row of entity 3's live row.
+SELECT row_id AS live_row FROM soc.item WHERE entity_id = 3 \gset
+SELECT value_id AS live_price FROM soc.item_price WHERE row_id = :live_row \gset
 BEGIN;
 INSERT INTO soc.item_price (value_id, row_id, attribute_id, value)
     VALUES (:hidden_price, :live_row, 78, 1)
@@ -89,11 +93,11 @@ INSERT INTO soc.item_price (value_id, row_id, attribute_id, value)
     ON CONFLICT (value_id) DO UPDATE SET value = soc.item_price.value + 1 WHERE soc.item_price.value > 7;
 ROLLBACK;
 EXPLAIN (COSTS OFF)
-INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 2, 'x')
+INSERT INTO soc.item (row_id, entity_id, sku) VALUES (:hidden_row, 4, 'x')
     ON CONFLICT (row_id) DO UPDATE SET sku = 'y' WHERE pg_temp.leak(soc.item.sku);
 -- The live price row is updated as before (and the update kept).
 INSERT INTO soc.item_price (value_id, row_id, attribute_id, value)
-    VALUES (1, :live_row, 77, 11)
+    VALUES (:live_price, :live_row, 76, 21)
     ON CONFLICT (value_id) DO UPDATE SET value = excluded.value WHERE pg_temp.leak(soc.item_price.value::text)
     RETURNING value;
 DROP FUNCTION pg_temp.leak(text);

@@ -17,7 +17,8 @@
  *				quals of every scan after planning (planner.c)
  *	executor	ExecutorStart_hook: hand the read version to parallel
  *				workers (version_filter.c); ExecutorRun_hook: errors of
- *				writes show no failing row the writer may not see
+ *				writes show no failing row the writer may not see, the
+ *				write triggers know the tables of INSERT ... ON CONFLICT
  *				(writes.c)
  *	utility		ProcessUtility_hook: refuse DDL and COPY that would break
  *				versioned tables or read around the filter
@@ -127,7 +128,8 @@ staging_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 /*
  * A plan runs: errors of its writes to versioned tables show no failing
- * row that the writer may not see (writes.c).
+ * row that the writer may not see, and the write triggers know the tables
+ * it inserts into with ON CONFLICT (writes.c).
  */
 static void
 staging_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
@@ -135,13 +137,16 @@ staging_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 {
 	List	   *relids = NIL;
 	List	   *hidden;
+	List	   *outer_on_conflict;
+	bool		on_conflict_changed;
 	ListCell   *lc;
 	MemoryContext context_before = CurrentMemoryContext;
 
 	foreach(lc, queryDesc->plannedstmt->resultRelations)
 		relids = lappend_oid(relids, rt_fetch(lfirst_int(lc), queryDesc->plannedstmt->rtable)->relid);
 	hidden = writes_hidden_rows(relids);
-	if (hidden == NIL)
+	outer_on_conflict = writes_on_conflict_begin(queryDesc->plannedstmt, &on_conflict_changed);
+	if (hidden == NIL && !on_conflict_changed)
 	{
 		if (prev_ExecutorRun)
 			prev_ExecutorRun(queryDesc, direction, count COMPAT_EXECUTE_ONCE_ARG);
@@ -158,10 +163,14 @@ staging_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 	}
 	PG_CATCH();
 	{
+		writes_on_conflict_end(outer_on_conflict);
 		MemoryContextSwitchTo(context_before);
-		writes_rethrow_hiding_rows(hidden);
+		if (hidden != NIL)
+			writes_rethrow_hiding_rows(hidden);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	writes_on_conflict_end(outer_on_conflict);
 }
 
 /*

@@ -210,6 +210,8 @@ extern void restore_rethrow_with_hint(const char *hint);
 extern void writes_xact_end(XactEvent event);
 extern void writes_subxact_event(SubXactEvent event, SubTransactionId subid);
 extern bool writes_internal(void);
+extern List *writes_on_conflict_begin(PlannedStmt *pstmt, bool *changed);
+extern void writes_on_conflict_end(List *saved);
 extern bool writes_rebuilding_future(void);
 extern List *writes_hidden_rows(List *relids);
 extern void writes_rethrow_hiding_rows(List *names);

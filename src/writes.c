@@ -61,6 +61,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "parser/parsetree.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -945,6 +946,78 @@ record_attribute_write(Relation rel, int64 entity, int64 v, const char *kind,
 }
 
 /*
+ * The tables that the running statement inserts into with ON CONFLICT
+ * (its own, or a data-modifying WITH's).  PostgreSQL fires BEFORE INSERT
+ * row triggers before it looks for a conflicting row, so a write that the
+ * trigger records would stay in the record when the row is then skipped
+ * (DO NOTHING) or the existing row updated instead (DO UPDATE): such a
+ * write is refused (see refuse_recorded_on_conflict).  Set by the
+ * ExecutorRun hook for each plan, nested plans included.
+ */
+static List *on_conflict_relids = NIL;
+
+/* The tables a plan inserts into with ON CONFLICT. */
+static List *
+plan_on_conflict_relids(PlannedStmt *pstmt)
+{
+	List	   *relids = NIL;
+	List	   *plans;
+	ListCell   *lc;
+
+	if (pstmt->commandType != CMD_INSERT && !pstmt->hasModifyingCTE)
+		return NIL;
+	plans = lcons(pstmt->planTree, list_copy(pstmt->subplans));
+	foreach(lc, plans)
+	{
+		ModifyTable *mt = (ModifyTable *) lfirst(lc);
+
+		if (mt != NULL && IsA(mt, ModifyTable) && mt->operation == CMD_INSERT &&
+			mt->onConflictAction != ONCONFLICT_NONE)
+			relids = lappend_oid(relids, rt_fetch(mt->nominalRelation, pstmt->rtable)->relid);
+	}
+	return relids;
+}
+
+/*
+ * Before a plan runs: the tables it inserts into with ON CONFLICT become
+ * the current ones.  Returns what to give writes_on_conflict_end() after
+ * it ran (or failed); *changed is false when nothing changed (no need to).
+ */
+List *
+writes_on_conflict_begin(PlannedStmt *pstmt, bool *changed)
+{
+	List	   *saved = on_conflict_relids;
+	List	   *mine = NIL;
+
+	if (staging_extension_present() && registry_any())
+		mine = plan_on_conflict_relids(pstmt);
+	*changed = saved != NIL || mine != NIL;
+	on_conflict_relids = mine;
+	return saved;
+}
+
+/* After a plan ran (or failed): the outer plan's tables again. */
+void
+writes_on_conflict_end(List *saved)
+{
+	on_conflict_relids = saved;
+}
+
+/* A recorded INSERT into rel in an INSERT ... ON CONFLICT: refused. */
+static void
+refuse_recorded_on_conflict(Relation rel, int64 entity)
+{
+	if (!list_member_oid(on_conflict_relids, RelationGetRelid(rel)))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("INSERT ... ON CONFLICT cannot write entity " INT64_FORMAT " of table \"%s\" at this version",
+					entity, RelationGetRelationName(rel)),
+			 errdetail("The write would be recorded for an update before PostgreSQL looks for a conflicting row, and stay recorded when the row is skipped or the existing one updated instead."),
+			 errhint("UPDATE the rows that exist, then INSERT the others (INSERT ... WHERE NOT EXISTS).")));
+}
+
+/*
  * An error while an entity's rows were laid out for a writer who may not
  * read every version of the table (a clerk's live edit that flows into a
  * future version where a check constraint then fails): its message, detail
@@ -1321,6 +1394,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		}
 		if (!isnull && (v != live || entity_has_writes(relid, entity)))
 		{
+			refuse_recorded_on_conflict(rel, entity);
 			(void) record_main_write(rel, entity, v, "insert", new, (Datum) 0);
 			push_rebuild(relid, entity, 0, 0);
 		}
@@ -1578,6 +1652,8 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 		return proceed(td);
 	}
 	recorded = v != live || entity_has_writes(vr->main_relid, entity);
+	if (recorded && TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		refuse_recorded_on_conflict(rel, entity);
 	if (!(c == v && v == live) || recorded)
 	{
 		(void) check_write_version(rel, v, live);
