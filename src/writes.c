@@ -61,6 +61,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "access/parallel.h"
 #include "parser/parsetree.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -964,7 +965,7 @@ plan_on_conflict_relids(PlannedStmt *pstmt)
 	List	   *plans;
 	ListCell   *lc;
 
-	if (pstmt->commandType != CMD_INSERT && !pstmt->hasModifyingCTE)
+	if ((pstmt->commandType != CMD_INSERT && !pstmt->hasModifyingCTE) || IsParallelWorker())
 		return NIL;
 	plans = lcons(pstmt->planTree, list_copy(pstmt->subplans));
 	foreach(lc, plans)
@@ -987,10 +988,8 @@ List *
 writes_on_conflict_begin(PlannedStmt *pstmt, bool *changed)
 {
 	List	   *saved = on_conflict_relids;
-	List	   *mine = NIL;
+	List	   *mine = plan_on_conflict_relids(pstmt);
 
-	if (staging_extension_present() && registry_any())
-		mine = plan_on_conflict_relids(pstmt);
 	*changed = saved != NIL || mine != NIL;
 	on_conflict_relids = mine;
 	return saved;
