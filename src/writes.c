@@ -142,7 +142,8 @@ static List *pending_rebuilds = NIL;
  * own statements fire too), at the start of every write statement, at the
  * abort of a subtransaction (its locks are gone) and at the end of the
  * transaction.  Whether the entity has a future is still asked per row.
- * At most LOCKED_ROWS_MAX entries (a few MB); rows beyond are looked up.
+ * At most LOCKED_ROWS_MAX entries (a table of 8 MB); rows beyond those
+ * are looked up every time.
  */
 typedef struct LockedRowKey
 {
@@ -1419,11 +1420,12 @@ staging_main_write_after(PG_FUNCTION_ARGS)
 
 /*
  * Lock the version row row_id of a main table and read its bounds and
- * entity; false when there is none.  What "SELECT ... WHERE
- * row_id = $1 FOR NO KEY UPDATE" (as the owner, unfiltered) does, without an executor started per call: every
- * attribute row a load writes asks it for its main row.  As SPI would, it
- * starts a new command and reads with the transaction's snapshot for it
- * (a new one under READ COMMITTED); a row updated since is followed to
+ * entity; false when there is none.  What "SELECT ... WHERE row_id = $1
+ * FOR NO KEY UPDATE" (as the owner, unfiltered) does, without an executor
+ * started per call: the first attribute row of each main row a statement
+ * writes asks it (the others find the row in locked_rows).  As SPI would,
+ * it starts a new command and reads with the transaction's snapshot for
+ * it (a new one under READ COMMITTED); a row updated since is followed to
  * its last version under READ COMMITTED, and is a serialization failure
  * otherwise, as for SELECT FOR NO KEY UPDATE.
  */
