@@ -47,6 +47,14 @@ SELECT public.sbh_try(format('UPDATE sbh.item SET updated_in = %s', :sale + 3600
 SELECT public.sbh_try('UPDATE sbh.item SET row_id = row_id + 1000');
 SELECT public.sbh_try('INSERT INTO sbh.item (entity_id, sku) VALUES (8, ''b'')');
 SELECT public.sbh_try('UPDATE sbh.item SET row_id = row_id + 1000 WHERE entity_id = 8');
+-- A bulk INSERT ... SELECT whose first rows are attribute rows of a live
+-- row (which the statement then holds locked and skips looking up again)
+-- and then one for the future version row: refused all the same, and
+-- nothing of the statement is there.
+SELECT row_id AS new_row FROM sbh.item WHERE entity_id = 8 \gset
+SELECT public.sbh_try(format('INSERT INTO sbh.item_text SELECT r, a, %L FROM (VALUES (%s, 76), (%s, 77), (%s, 76), (%s, 78)) v (r, a)',
+                             'bulk', :new_row, :new_row, :future_row, :new_row));
+SELECT count(*) AS bulk_rows FROM sbh.item_text WHERE value = 'bulk';
 -- Writes at the session version still work (the live attribute row flows
 -- into the sale, which did not set it).
 SELECT public.sbh_try('INSERT INTO sbh.item_text SELECT row_id, 75, ''live'' FROM sbh.item');

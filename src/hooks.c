@@ -260,6 +260,7 @@ staging_relcache_callback(Datum arg, Oid relid)
 	live_version_invalidate(relid);
 	planner_invalidate(relid);
 	changelog_invalidate(relid);
+	writes_invalidate(relid);
 }
 
 /* pg_proc changed: the planner looks up its filter functions again. */

@@ -55,6 +55,7 @@
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -132,6 +133,111 @@ static List *depth_marks = NIL;
 static List *pending_rebuilds = NIL;
 
 /*
+ * Main rows that attribute writes of the current statement locked and
+ * found created at the live version (written in place, the cheap path),
+ * keyed by main table and row_id, with the row's entity.  A later
+ * attribute row of the statement for the same main row (an INSERT ...
+ * SELECT writes several per product) skips the lookup and the lock: the
+ * lock is this transaction's until it ends, so no other transaction has
+ * changed the row since, and the cache is cleared whenever this one may
+ * have: at any write of a main row (staging_main_write_before, which our
+ * own statements fire too), at the start of every write statement, at the
+ * abort of a subtransaction (its locks are gone) and at the end of the
+ * transaction.  Whether the entity has a future is still asked per row.
+ * At most LOCKED_ROWS_MAX entries (a table of 8 MB); rows beyond those
+ * are looked up every time.
+ */
+typedef struct LockedRowKey
+{
+	Oid			relid;			/* the main table */
+	int64		row_id;
+} LockedRowKey;
+
+typedef struct LockedRow
+{
+	LockedRowKey key;
+	int64		entity;
+	char		status;			/* simplehash's */
+} LockedRow;
+
+#define LOCKED_ROWS_MAX 131072
+
+#define SH_PREFIX locked_rows
+#define SH_ELEMENT_TYPE LockedRow
+#define SH_KEY_TYPE LockedRowKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) \
+	hash_combine(murmurhash32((uint32) ((uint64) (k).row_id >> 32) ^ (k).relid), \
+				 murmurhash32((uint32) (k).row_id))
+#define SH_EQUAL(tb, a, b) ((a).row_id == (b).row_id && (a).relid == (b).relid)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+static locked_rows_hash *locked_rows = NULL;	/* in locked_rows_cxt */
+static MemoryContext locked_rows_cxt = NULL;	/* under TopTransactionContext */
+static int64 locked_rows_live;	/* the live version they were found at */
+
+/* Forget the locked main rows (see locked_rows). */
+static void
+forget_locked_rows(void)
+{
+	if (locked_rows_cxt != NULL)
+		MemoryContextDelete(locked_rows_cxt);
+	locked_rows_cxt = NULL;
+	locked_rows = NULL;
+}
+
+/* The entity of a main row in locked_rows, found at the live version live. */
+static bool
+locked_row_entity(Oid relid, int64 row_id, int64 live, int64 *entity)
+{
+	LockedRowKey key;
+	LockedRow  *r;
+
+	if (locked_rows == NULL || locked_rows_live != live)
+		return false;
+	key.relid = relid;
+	key.row_id = row_id;
+	r = locked_rows_lookup(locked_rows, key);
+	if (r == NULL)
+		return false;
+	*entity = r->entity;
+	return true;
+}
+
+/* Remember a main row locked and found created at the live version live. */
+static void
+remember_locked_row(Oid relid, int64 row_id, int64 live, int64 entity)
+{
+	LockedRowKey key;
+	LockedRow  *r;
+	bool		found;
+
+	if (locked_rows != NULL && locked_rows_live != live)
+		forget_locked_rows();
+	if (locked_rows == NULL)
+	{
+		locked_rows_cxt = AllocSetContextCreate(TopTransactionContext,
+												"staging locked main rows",
+												ALLOCSET_DEFAULT_SIZES);
+		locked_rows = locked_rows_create(locked_rows_cxt, 256, NULL);
+		locked_rows_live = live;
+	}
+	if (locked_rows->members >= LOCKED_ROWS_MAX)
+		return;
+	key.relid = relid;
+	key.row_id = row_id;
+	r = locked_rows_insert(locked_rows, key, &found);
+	r->entity = entity;
+}
+
+/* staging.field_writes and its index on (main_table, entity_id), once found */
+static Oid	field_writes_relid = InvalidOid;
+static Oid	field_writes_index = InvalidOid;
+
+/*
  * Laying out rows after a write at a future version: the live row the
  * statement wrote gets its values back, which changes nothing the live
  * version shows (the changelog triggers ask, see writes_rebuilding_future).
@@ -169,6 +275,8 @@ writes_subxact_event(SubXactEvent event, SubTransactionId mySubid)
 			}
 			else if (event == SUBXACT_EVENT_ABORT_SUB)
 				internal_depth = 0;
+			if (event == SUBXACT_EVENT_ABORT_SUB)
+				forget_locked_rows();	/* the row locks it took are gone */
 			break;
 		default:
 			break;
@@ -188,6 +296,22 @@ writes_xact_end(XactEvent event)
 		depth_marks = NIL;
 		pending_rebuilds = NIL; /* in TopTransactionContext */
 		rebuilding_future = false;
+		locked_rows_cxt = NULL; /* under TopTransactionContext */
+		locked_rows = NULL;
+	}
+}
+
+/*
+ * Relcache invalidation (routed by hooks.c): forget staging.field_writes
+ * when it or its index changed, or everything was invalidated.
+ */
+void
+writes_invalidate(Oid relid)
+{
+	if (relid == InvalidOid || relid == field_writes_relid || relid == field_writes_index)
+	{
+		field_writes_relid = InvalidOid;
+		field_writes_index = InvalidOid;
 	}
 }
 
@@ -632,6 +756,7 @@ staging_write_statement_before(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_BEFORE(td->tg_event))
 		elog(ERROR, "staging._write_statement_before() must be a BEFORE STATEMENT trigger");
 	statement_claims(td);
+	forget_locked_rows();		/* a new statement: see locked_rows */
 	if (internal_depth > 0)
 		return PointerGetDatum(NULL);
 	v = staging_setting_version();
@@ -797,30 +922,44 @@ require_model(Relation rel)
  * Does the entity of a main table have a record (a future)?  Asked for
  * every live write, so read straight from the index, with the latest
  * snapshot: a live edit that waited for the first write of an update to
- * the entity must see the record that write committed.
+ * the entity must see the record that write committed.  The table and its
+ * index stay locked until the end of the transaction (as a query's
+ * relations do), so that later calls find the lock taken.
  */
 static bool
 entity_has_writes(Oid relid, int64 entity)
 {
-	Oid			nsp = staging_schema_oid();
-	Oid			writes_oid = get_relname_relid("field_writes", nsp);
-	Oid			index_oid = get_relname_relid("field_writes_entity", nsp);
 	Relation	writes;
-	SysScanDesc scan;
+	Relation	index;
+	IndexScanDesc scan;
 	ScanKeyData key[2];
+	TupleTableSlot *slot;
 	bool		found;
 
-	if (!OidIsValid(writes_oid) || !OidIsValid(index_oid))
-		return false;
-	writes = table_open(writes_oid, AccessShareLock);
-	ScanKeyInit(&key[0], get_attnum(writes_oid, "main_table"), BTEqualStrategyNumber,
-				F_OIDEQ, ObjectIdGetDatum(relid));
-	ScanKeyInit(&key[1], get_attnum(writes_oid, "entity_id"), BTEqualStrategyNumber,
-				F_INT8EQ, Int64GetDatum(entity));
-	scan = systable_beginscan(writes, index_oid, true, GetLatestSnapshot(), 2, key);
-	found = HeapTupleIsValid(systable_getnext(scan));
-	systable_endscan(scan);
-	table_close(writes, AccessShareLock);
+	if (!OidIsValid(field_writes_relid))
+	{
+		Oid			nsp = staging_schema_oid();
+		Oid			writes_oid = get_relname_relid("field_writes", nsp);
+		Oid			index_oid = get_relname_relid("field_writes_entity", nsp);
+
+		if (!OidIsValid(writes_oid) || !OidIsValid(index_oid))
+			return false;
+		field_writes_index = index_oid;
+		field_writes_relid = writes_oid;
+	}
+	writes = table_open(field_writes_relid, AccessShareLock);
+	index = index_open(field_writes_index, AccessShareLock);
+	/* the index's columns: (main_table, entity_id) */
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(entity));
+	slot = table_slot_create(writes, NULL);
+	scan = compat_index_beginscan(writes, index, GetLatestSnapshot(), 2, 0);
+	index_rescan(scan, key, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	table_close(writes, NoLock);
 	return found;
 }
 
@@ -1244,6 +1383,8 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	bool		recorded;
 	bool		new_entity;
 
+	/* a main row may change: see locked_rows */
+	forget_locked_rows();
 	if (vr == NULL)
 		return proceed(td);
 	entity_datum = heap_getattr(old, vr->entity_attno, desc, &isnull);
@@ -1483,11 +1624,12 @@ staging_main_write_after(PG_FUNCTION_ARGS)
 
 /*
  * Lock the version row row_id of a main table and read its bounds and
- * entity; false when there is none.  What "SELECT ... WHERE
- * row_id = $1 FOR NO KEY UPDATE" (as the owner, unfiltered) does, without an executor started per call: every
- * attribute row a load writes asks it for its main row.  As SPI would, it
- * starts a new command and reads with the transaction's snapshot for it
- * (a new one under READ COMMITTED); a row updated since is followed to
+ * entity; false when there is none.  What "SELECT ... WHERE row_id = $1
+ * FOR NO KEY UPDATE" (as the owner, unfiltered) does, without an executor
+ * started per call: the first attribute row of each main row a statement
+ * writes asks it (the others find the row in locked_rows).  As SPI would,
+ * it starts a new command and reads with the transaction's snapshot for
+ * it (a new one under READ COMMITTED); a row updated since is followed to
  * its last version under READ COMMITTED, and is a serialization failure
  * otherwise, as for SELECT FOR NO KEY UPDATE.
  */
@@ -1523,7 +1665,7 @@ lock_version_row(Relation rel, const VersionedRel *vr, Oid index_oid, int64 row_
 		have_tid = true;
 	}
 	index_endscan(scan);
-	index_close(index, AccessShareLock);
+	index_close(index, NoLock);	/* kept until the end of the transaction */
 	if (have_tid)
 	{
 		if (!IsolationUsesXactSnapshot())
@@ -1623,6 +1765,14 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	if (main_vr == NULL)
 		return proceed(td);
 
+	/*
+	 * A main row this statement locked already, created at the live
+	 * version: written in place unless the entity has a future now.
+	 */
+	if (v == live && locked_row_entity(vr->main_relid, row_id, live, &entity) &&
+		!entity_has_writes(vr->main_relid, entity))
+		return proceed(td);
+
 	main_rel = table_open(vr->main_relid, RowExclusiveLock);
 	internal_begin(main_rel, &st);
 	p = plans_for(main_rel, main_vr);
@@ -1670,6 +1820,8 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 														SPI_tuptable->tupdesc, 1, &isnull)));
 		}
 	}
+	else if (version_visible(c, u, v))
+		remember_locked_row(vr->main_relid, row_id, live, entity);
 	internal_end(&st);
 	if (recorded)
 	{
