@@ -34,10 +34,11 @@ CREATE EVENT TRIGGER pause_after_rename ON ddl_command_end
     WHEN TAG IN ('ALTER SCHEMA') EXECUTE FUNCTION public.pause_after_rename();
 });
 
-# Start again after kill -9, once the killed server's backends are gone.
+# Start again after kill -9, once the killed server's processes are gone
+# (up to two minutes: on a loaded machine they may take long to notice).
 sub restart_after_crash
 {
-	for (1 .. 150)
+	for (1 .. 600)
 	{
 		# A failed start reads the stale postmaster.pid: forget it.
 		$node->{_pid} = undef;
