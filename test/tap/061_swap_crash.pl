@@ -6,6 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Cwd qw(realpath);
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('swap_crash');
@@ -34,11 +35,16 @@ CREATE EVENT TRIGGER pause_after_rename ON ddl_command_end
     WHEN TAG IN ('ALTER SCHEMA') EXECUTE FUNCTION public.pause_after_rename();
 });
 
-# Start again after kill -9, once the killed server's processes are gone
-# (up to two minutes: on a loaded machine they may take long to notice).
+# Start again after kill -9.  The killed server's processes exit once
+# they notice the postmaster's death, except one that waits, on its way
+# out, for a lock a backend killed with it held (a killed backend releases
+# nothing): it never exits, and its shared memory keeps the server from
+# starting.  So kill whatever is left of the old server first, as an
+# operator would, then start.
 sub restart_after_crash
 {
-	for (1 .. 600)
+	kill_old_server_processes();
+	for (1 .. 150)
 	{
 		# A failed start reads the stale postmaster.pid: forget it.
 		$node->{_pid} = undef;
@@ -46,6 +52,20 @@ sub restart_after_crash
 		usleep(200_000);
 	}
 	die 'the server did not restart';
+}
+
+# The processes of the killed server: those working in its data directory.
+sub kill_old_server_processes
+{
+	my $datadir = realpath($node->data_dir);
+	opendir(my $dh, '/proc') or die "cannot read /proc: $!";
+	my @pids = grep { /^\d+$/ && $_ != $$ } readdir($dh);
+	closedir $dh;
+	for my $pid (@pids)
+	{
+		my $cwd = readlink("/proc/$pid/cwd");
+		kill_backend($pid) if defined $cwd && $cwd eq $datadir;
+	}
 }
 
 # The server's backends outlive a kill -9 of the postmaster until they next
