@@ -526,6 +526,53 @@ hide_unusable_indexes(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *en
 }
 
 /*
+ * Does the current user read the table as its owner (and not as a
+ * superuser, whose own choice of version passes the check anyway)?  Its
+ * filters are then the _owned functions, which make sure at execution
+ * that the version read is one it chose itself, and the plan depends on
+ * the role.
+ */
+static bool
+reads_as_owner(Oid relid)
+{
+	return !superuser() && object_ownercheck(RelationRelationId, relid, GetUserId());
+}
+
+/* The version filter of relation varno: _version_filter(created_in, updated_in). */
+static Expr *
+version_filter_expr(Index varno, AttrNumber created_in_attno, AttrNumber updated_in_attno,
+					bool owned)
+{
+	return (Expr *) makeFuncExpr(owned ? filter_owned_funcid : filter_funcid, BOOLOID,
+								 list_make2(makeVar(varno, created_in_attno, INT8OID, -1, InvalidOid, 0),
+											makeVar(varno, updated_in_attno, INT8OID, -1, InvalidOid, 0)),
+								 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+}
+
+/*
+ * The attribute filter of relation varno, an attribute table of main
+ * table main_relid: _attribute_visible(main table, row_id::bigint).
+ */
+static Expr *
+attribute_filter_expr(Index varno, const VersionedRel *entry, Oid main_relid, bool owned)
+{
+	Node	   *row_id = (Node *) makeVar(varno, entry->row_id_attno, entry->row_id_type,
+										  -1, InvalidOid, 0);
+
+	if (entry->row_id_type != INT8OID)
+		row_id = coerce_to_target_type(NULL, row_id, entry->row_id_type, INT8OID, -1,
+									   COERCION_IMPLICIT, COERCE_IMPLICIT_CAST, -1);
+	if (row_id == NULL)
+		elog(ERROR, "row_id of attribute table %s is not an integer",
+			 get_rel_name(entry->relid));
+	return (Expr *) makeFuncExpr(owned ? attribute_owned_funcid : attribute_funcid, BOOLOID,
+								 list_make2(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+													  ObjectIdGetDatum(main_relid), false, true),
+											row_id),
+								 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+}
+
+/*
  * The filter for a scan of a versioned main table, with its selectivity at
  * the version the session reads now (estimated once per table and
  * version; only statistics depend on it).  Two clauses that an index can
@@ -544,7 +591,7 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	FilterEstimate *estimate = filter_estimate(entry);
 	int64		version = staging_setting_version();
 	RestrictInfo *rinfo;
-	FuncExpr   *visible;
+	Expr	   *visible;
 	bool		owned;
 
 	lookup_filter_functions();
@@ -568,13 +615,8 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 		estimate->estimated = true;
 	}
 
-	/*
-	 * A table owner (not a superuser, whose own choice of version passes the
-	 * check anyway) reads without the privilege check, at versions it chose
-	 * itself (the _owned functions make sure at execution): the plan then
-	 * depends on the role.
-	 */
-	owned = !superuser() && object_ownercheck(RelationRelationId, entry->relid, GetUserId());
+	/* a table owner reads without the privilege check (see reads_as_owner) */
+	owned = reads_as_owner(entry->relid);
 	if (owned)
 		root->glob->dependsOnRole = true;
 
@@ -592,13 +634,9 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 										owned ? filter_lower_owned_funcid : filter_lower_funcid,
 										estimate->lower_selec));
 
-	visible = makeFuncExpr(owned ? filter_owned_funcid : filter_funcid, BOOLOID,
-						   list_make2(makeVar(rel->relid, estimate->created_in_attno,
-											  INT8OID, -1, InvalidOid, 0),
-									  makeVar(rel->relid, estimate->updated_in_attno,
-											  INT8OID, -1, InvalidOid, 0)),
-						   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-	rinfo = make_simple_restrictinfo(root, (Expr *) visible);
+	visible = version_filter_expr(rel->relid, estimate->created_in_attno,
+								  estimate->updated_in_attno, owned);
+	rinfo = make_simple_restrictinfo(root, visible);
 	rinfo->norm_selec = estimate->upper_selec * estimate->lower_selec;
 	rinfo->outer_selec = rinfo->norm_selec;
 	return list_make1(rinfo);
@@ -933,8 +971,6 @@ static void
 filter_attribute_rel(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry)
 {
 	const VersionedRel *main = registry_lookup(entry->main_relid);
-	Node	   *row_id;
-	FuncExpr   *visible;
 	RestrictInfo *rinfo;
 	bool		owned;
 
@@ -948,24 +984,11 @@ filter_attribute_rel(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *ent
 		attribute_filter_redundant(root, rel, entry, main))
 		return;
 
-	row_id = (Node *) makeVar(rel->relid, entry->row_id_attno, entry->row_id_type,
-							  -1, InvalidOid, 0);
-	if (entry->row_id_type != INT8OID)
-		row_id = coerce_to_target_type(NULL, row_id, entry->row_id_type, INT8OID, -1,
-									   COERCION_IMPLICIT, COERCE_IMPLICIT_CAST, -1);
-	if (row_id == NULL)
-		elog(ERROR, "row_id of attribute table %s is not an integer",
-			 get_rel_name(entry->relid));
-	owned = !superuser() &&
-		object_ownercheck(RelationRelationId, main->relid, GetUserId());
+	owned = reads_as_owner(main->relid);
 	if (owned)
 		root->glob->dependsOnRole = true;
-	visible = makeFuncExpr(owned ? attribute_owned_funcid : attribute_funcid, BOOLOID,
-						   list_make2(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
-												ObjectIdGetDatum(main->relid), false, true),
-									  row_id),
-						   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-	rinfo = make_simple_restrictinfo(root, (Expr *) visible);
+	rinfo = make_simple_restrictinfo(root, attribute_filter_expr(rel->relid, entry, main->relid,
+																 owned));
 	rinfo->norm_selec = 1.0;
 	rinfo->outer_selec = 1.0;
 	add_filter_to_built_rel(rel, list_make1(rinfo));
@@ -1011,37 +1034,14 @@ planner_filter_on_conflict(Query *parse)
 		if (main == NULL || main->kind != VERSIONED_MAIN)
 			return depends_on_role;
 		lookup_filter_functions();
-		owned = !superuser() &&
-			object_ownercheck(RelationRelationId, main->relid, GetUserId());
+		owned = reads_as_owner(main->relid);
 		if (entry->kind == VERSIONED_MAIN)
-			visible = (Expr *) makeFuncExpr(owned ? filter_owned_funcid : filter_funcid, BOOLOID,
-											list_make2(makeVar(target, entry->created_in_attno,
-															   INT8OID, -1, InvalidOid, 0),
-													   makeVar(target, entry->updated_in_attno,
-															   INT8OID, -1, InvalidOid, 0)),
-											InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+			visible = version_filter_expr(target, entry->created_in_attno,
+										  entry->updated_in_attno, owned);
+		else if (OidIsValid(attribute_funcid) && OidIsValid(attribute_owned_funcid))
+			visible = attribute_filter_expr(target, entry, main->relid, owned);
 		else
-		{
-			Node	   *row_id = (Node *) makeVar(target, entry->row_id_attno,
-												  entry->row_id_type, -1, InvalidOid, 0);
-
-			if (!OidIsValid(attribute_funcid) || !OidIsValid(attribute_owned_funcid))
-				return depends_on_role;
-			if (entry->row_id_type != INT8OID)
-				row_id = coerce_to_target_type(NULL, row_id, entry->row_id_type, INT8OID, -1,
-											   COERCION_IMPLICIT, COERCE_IMPLICIT_CAST, -1);
-			if (row_id == NULL)
-				elog(ERROR, "row_id of attribute table %s is not an integer",
-					 get_rel_name(entry->relid));
-			visible = (Expr *) makeFuncExpr(owned ? attribute_owned_funcid : attribute_funcid,
-											BOOLOID,
-											list_make2(makeConst(REGCLASSOID, -1, InvalidOid,
-																 sizeof(Oid),
-																 ObjectIdGetDatum(main->relid),
-																 false, true),
-													   row_id),
-											InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-		}
+			return depends_on_role;
 		/* (quals are evaluated in the order written: the filter first) */
 		parse->onConflict->onConflictWhere = parse->onConflict->onConflictWhere == NULL ?
 			(Node *) visible :
