@@ -66,63 +66,94 @@ reveals_next_version(Oid relid)
 		staging_may_read_every_version(staging_version_setter());
 }
 
-/* Does a query, or a query inside it, read a versioned main table? */
-static bool
-reads_versioned_walker(Node *node, void *context)
+/* What query_has_rte() looks for: a range table entry that passes test. */
+typedef struct RteSearch
 {
+	bool		(*test) (RangeTblEntry *rte);
+} RteSearch;
+
+/* Does a query, or a query inside it, have such an entry? */
+static bool
+rte_search_walker(Node *node, void *context)
+{
+	RteSearch  *search = (RteSearch *) context;
+
 	if (node == NULL)
 		return false;
 	if (IsA(node, RangeTblEntry))
-	{
-		RangeTblEntry *rte = (RangeTblEntry *) node;
-		const VersionedRel *vr;
-
-		if (rte->rtekind != RTE_RELATION)
-			return false;
-		vr = registry_lookup(rte->relid);
-		return vr != NULL && vr->kind == VERSIONED_MAIN;
-	}
+		return search->test((RangeTblEntry *) node);
 	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, reads_versioned_walker, context,
+		return query_tree_walker((Query *) node, rte_search_walker, context,
 								 QTW_EXAMINE_RTES_BEFORE);
-	return expression_tree_walker(node, reads_versioned_walker, context);
+	return expression_tree_walker(node, rte_search_walker, context);
 }
 
 /*
- * Does a query read a versioned main table?  Without sublinks a query can
- * only name tables in its range table, its subqueries and its CTEs: those
- * are looked at without walking every expression, which most queries
- * planned (point lookups included) skip that way.
+ * The same, quicker: without sublinks a query can only have entries in its
+ * range table, its subqueries and its CTEs, which are looked at without
+ * walking every expression (most queries planned, point lookups included,
+ * have no sublinks).
  */
 static bool
-query_reads_versioned(Query *query)
+query_has_rte(Query *query, RteSearch *search)
 {
 	ListCell   *lc;
 
 	if (query->hasSubLinks)
-		return reads_versioned_walker((Node *) query, NULL);
+		return rte_search_walker((Node *) query, search);
 	foreach(lc, query->rtable)
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 
-		if (rte->rtekind == RTE_RELATION)
-		{
-			const VersionedRel *vr = registry_lookup(rte->relid);
-
-			if (vr != NULL && vr->kind == VERSIONED_MAIN)
-				return true;
-		}
-		else if (rte->rtekind == RTE_SUBQUERY && query_reads_versioned(rte->subquery))
+		if (search->test(rte) ||
+			(rte->rtekind == RTE_SUBQUERY && query_has_rte(rte->subquery, search)))
 			return true;
 	}
 	foreach(lc, query->cteList)
 	{
 		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
 
-		if (query_reads_versioned((Query *) cte->ctequery))
+		if (query_has_rte((Query *) cte->ctequery, search))
 			return true;
 	}
 	return false;
+}
+
+/* Is the entry a versioned main table? */
+static bool
+is_versioned_main_rte(RangeTblEntry *rte)
+{
+	const VersionedRel *vr;
+
+	if (rte->rtekind != RTE_RELATION)
+		return false;
+	vr = registry_lookup(rte->relid);
+	return vr != NULL && vr->kind == VERSIONED_MAIN;
+}
+
+/* Is the entry a function in FROM? */
+static bool
+is_function_rte(RangeTblEntry *rte)
+{
+	return rte->rtekind == RTE_FUNCTION;
+}
+
+/* Does a query read a versioned main table? */
+static bool
+query_reads_versioned(Query *query)
+{
+	RteSearch	search = {is_versioned_main_rte};
+
+	return query_has_rte(query, &search);
+}
+
+/* Does a query, or a query inside it, call a function in FROM? */
+static bool
+has_function_rte(Query *query)
+{
+	RteSearch	search = {is_function_rte};
+
+	return query_has_rte(query, &search);
 }
 
 /*
@@ -164,49 +195,6 @@ inline_functions_walker(Node *node, PlannerInfo *root)
 		return query_tree_walker(query, inline_functions_walker, root, 0);
 	}
 	return expression_tree_walker(node, inline_functions_walker, root);
-}
-
-/* Does a query, or a query inside it, call a function in FROM? */
-static bool
-has_function_rte_walker(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, RangeTblEntry))
-		return ((RangeTblEntry *) node)->rtekind == RTE_FUNCTION;
-	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, has_function_rte_walker, context,
-								 QTW_EXAMINE_RTES_BEFORE);
-	return expression_tree_walker(node, has_function_rte_walker, context);
-}
-
-/*
- * The same, without walking the expressions of a query that has no
- * sublinks (as query_reads_versioned() does): most queries call none.
- */
-static bool
-has_function_rte(Query *query)
-{
-	ListCell   *lc;
-
-	if (query->hasSubLinks)
-		return has_function_rte_walker((Node *) query, NULL);
-	foreach(lc, query->rtable)
-	{
-		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
-
-		if (rte->rtekind == RTE_FUNCTION ||
-			(rte->rtekind == RTE_SUBQUERY && has_function_rte(rte->subquery)))
-			return true;
-	}
-	foreach(lc, query->cteList)
-	{
-		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
-
-		if (has_function_rte((Query *) cte->ctequery))
-			return true;
-	}
-	return false;
 }
 
 /*
