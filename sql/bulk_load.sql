@@ -128,6 +128,28 @@ SELECT (SELECT count(*) FROM sequence_product) AS ids,
             (SELECT FROM product p WHERE p.entity_id = s.sequence_value)) AS ids_without_entity;
 RESET staging.version;
 
+-- An attribute load at the live version, a row of which writes the same
+-- product at the update first (its version row is made then): the rows
+-- the load writes after that flow into the update too.
+CREATE FUNCTION bl.write_ahead(p_row_id bigint, later bigint) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('staging.version', later::text, true);
+    INSERT INTO bl.product_varchar (row_id, attribute_id, value) VALUES (p_row_id, 90, 'ahead');
+    PERFORM set_config('staging.version', 'live', true);
+    RETURN 'after the first write ahead';
+END $$;
+BEGIN;
+INSERT INTO product_varchar (row_id, attribute_id, value)
+SELECT p.row_id, a, CASE WHEN a = 74 THEN bl.write_ahead(p.row_id, :later) ELSE 'load' END
+  FROM product p, generate_series(73, 75) a WHERE p.sku = 'gen-1' ORDER BY a;
+COMMIT;
+SELECT v.attribute_id, v.value FROM product p JOIN product_varchar v USING (row_id)
+ WHERE p.sku = 'gen-1' AND v.attribute_id >= 73 ORDER BY 1;
+SET staging.version = :later;
+SELECT v.attribute_id, v.value FROM product p JOIN product_varchar v USING (row_id)
+ WHERE p.sku = 'gen-1' AND v.attribute_id >= 73 ORDER BY 1;
+RESET staging.version;
+
 -- Everything holds.
 SELECT * FROM staging.verify('product');
 SELECT count(*) AS ids, count(DISTINCT sequence_value) AS distinct_ids FROM sequence_product;

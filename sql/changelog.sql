@@ -111,9 +111,21 @@ TRUNCATE product_tag;
 SELECT entity_id FROM staging.next_batch('product_idx', 'search');
 SELECT staging.finish_batch('product_idx', 'search', batch_id)
   FROM staging.next_batch('product_idx', 'search') LIMIT 1;
+-- Its owner retypes the entity column to something that is not an
+-- integer: writes are refused with a clear error rather than logging
+-- made-up entity ids, until the column is an integer again.
+CREATE TYPE tag_entity AS ENUM ('7', '8');
+ALTER TABLE product_tag ALTER COLUMN entity_id TYPE tag_entity USING entity_id::text::tag_entity;
+SELECT try($$INSERT INTO product_tag VALUES ('8', 'c')$$);
+ALTER TABLE product_tag ALTER COLUMN entity_id TYPE int USING entity_id::text::int;
+INSERT INTO product_tag VALUES (8, 'c');
+SELECT entity_id FROM staging.next_batch('product_idx', 'search');
+SELECT staging.finish_batch('product_idx', 'search', batch_id)
+  FROM staging.next_batch('product_idx', 'search') LIMIT 1;
 SELECT staging.unsubscribe('product_idx', 'product_tag');
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'product_tag'::regclass;
 DROP TABLE product_tag;
+DROP TYPE tag_entity;
 
 -- A partitioned table: its partitions' rows are logged.
 CREATE TABLE product_stock (entity_id int, source int, qty int) PARTITION BY LIST (source);

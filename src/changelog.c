@@ -397,6 +397,15 @@ load_watched_table(WatchedTable *w, Relation rel, const char *changelog)
 		w->kind = versioned != NULL ? WATCHED_MAIN : WATCHED_PLAIN;
 		w->entity_attno = required_attno(w->relid, entity_column);
 		w->entity_type = TupleDescAttr(reldesc, w->entity_attno - 1)->atttypid;
+		/* subscribe() checked the type; ALTER TABLE may have changed it since */
+		if (w->entity_type != INT2OID && w->entity_type != INT4OID &&
+			w->entity_type != INT8OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("entity column \"%s\" of table \"%s\", subscribed to changelog \"%s\", has type %s, not an integer type",
+							entity_column, RelationGetRelationName(rel), changelog,
+							format_type_be(w->entity_type)),
+					 errhint("Change the column back to an integer type, or call staging.unsubscribe() for the table.")));
 		if (w->kind == WATCHED_MAIN)
 		{
 			w->created_in_attno = required_attno(w->relid, "created_in");

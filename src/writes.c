@@ -143,9 +143,12 @@ static List *pending_rebuilds = NIL;
  * have: at any write of a main row (staging_main_write_before, which our
  * own statements fire too), at the start of every write statement, at the
  * abort of a subtransaction (its locks are gone) and at the end of the
- * transaction.  Whether the entity has a future is still asked per row.
- * At most LOCKED_ROWS_MAX entries (a table of 8 MB); rows beyond those
- * are looked up every time.
+ * transaction.  An entry also says that the entity had no write record
+ * (no future) when its row was locked: another transaction's first
+ * write to the entity must change that locked row, so it waits for us;
+ * this backend's own records clear the cache (record_main_write,
+ * record_attribute_write).  At most LOCKED_ROWS_MAX entries (a table of
+ * 8 MB); rows beyond those are looked up every time.
  */
 typedef struct LockedRowKey
 {
@@ -189,7 +192,10 @@ forget_locked_rows(void)
 	locked_rows = NULL;
 }
 
-/* The entity of a main row in locked_rows, found at the live version live. */
+/*
+ * The entity of a main row in locked_rows, found at the live version live
+ * without a write record.
+ */
 static bool
 locked_row_entity(Oid relid, int64 row_id, int64 live, int64 *entity)
 {
@@ -207,7 +213,10 @@ locked_row_entity(Oid relid, int64 row_id, int64 live, int64 *entity)
 	return true;
 }
 
-/* Remember a main row locked and found created at the live version live. */
+/*
+ * Remember a main row locked and found created at the live version live,
+ * its entity without a write record.
+ */
 static void
 remember_locked_row(Oid relid, int64 row_id, int64 live, int64 entity)
 {
@@ -1033,6 +1042,7 @@ record_main_write(Relation rel, int64 entity, int64 v, const char *kind,
 	bool		recorded;
 
 	require_model(rel);
+	forget_locked_rows();		/* the entity may have a future now */
 	/* (as the table's owner: see owner_row_jsonb) */
 	values[4] = owner_row_jsonb(RelationGetRelid(rel), row_datum(tuple, RelationGetDescr(rel)),
 								rel->rd_rel->reltype);
@@ -1068,6 +1078,7 @@ record_attribute_write(Relation rel, int64 entity, int64 v, const char *kind,
 	if (new == NULL)
 		nulls[5] = 'n';
 	require_model(rel);
+	forget_locked_rows();		/* the entity may have a future now */
 	/* (as the table's owner: see owner_row_jsonb) */
 	if (old != NULL)
 		values[4] = owner_row_jsonb(RelationGetRelid(rel), row_datum(old, desc),
@@ -1767,10 +1778,9 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 
 	/*
 	 * A main row this statement locked already, created at the live
-	 * version: written in place unless the entity has a future now.
+	 * version, its entity without a future: written in place.
 	 */
-	if (v == live && locked_row_entity(vr->main_relid, row_id, live, &entity) &&
-		!entity_has_writes(vr->main_relid, entity))
+	if (v == live && locked_row_entity(vr->main_relid, row_id, live, &entity))
 		return proceed(td);
 
 	main_rel = table_open(vr->main_relid, RowExclusiveLock);
