@@ -242,6 +242,68 @@ remember_locked_row(Oid relid, int64 row_id, int64 live, int64 entity)
 	r->entity = entity;
 }
 
+/*
+ * Main rows whose delete this transaction made (the AFTER DELETE trigger
+ * saw them go), keyed like locked_rows.  The foreign key's cascade then
+ * deletes their attribute rows, and the attribute trigger, which would
+ * look the main row up only to find it gone, lets those deletes through
+ * at once.  Row ids are never handed out again, so an entry stays true
+ * until the subtransaction that deleted the row aborts (then the set is
+ * forgotten) or the row_id is inserted again by hand (then the entry is
+ * dropped).  At most LOCKED_ROWS_MAX entries; rows beyond are looked up.
+ */
+static locked_rows_hash *deleted_rows = NULL;	/* in deleted_rows_cxt */
+static MemoryContext deleted_rows_cxt = NULL;	/* under TopTransactionContext */
+
+/* Forget the deleted main rows (see deleted_rows). */
+static void
+forget_deleted_rows(void)
+{
+	if (deleted_rows_cxt != NULL)
+		MemoryContextDelete(deleted_rows_cxt);
+	deleted_rows_cxt = NULL;
+	deleted_rows = NULL;
+}
+
+/* Did this transaction delete the main row row_id (see deleted_rows)? */
+static bool
+main_row_deleted(Oid relid, int64 row_id)
+{
+	LockedRowKey key;
+
+	if (deleted_rows == NULL)
+		return false;
+	key.relid = relid;
+	key.row_id = row_id;
+	return locked_rows_lookup(deleted_rows, key) != NULL;
+}
+
+/* A main row was deleted (true) or a row with its row_id inserted (false). */
+static void
+note_deleted_row(Oid relid, int64 row_id, bool deleted)
+{
+	LockedRowKey key;
+	bool		found;
+
+	key.relid = relid;
+	key.row_id = row_id;
+	if (!deleted)
+	{
+		if (deleted_rows != NULL)
+			(void) locked_rows_delete(deleted_rows, key);
+		return;
+	}
+	if (deleted_rows == NULL)
+	{
+		deleted_rows_cxt = AllocSetContextCreate(TopTransactionContext,
+												 "staging deleted main rows",
+												 ALLOCSET_DEFAULT_SIZES);
+		deleted_rows = locked_rows_create(deleted_rows_cxt, 256, NULL);
+	}
+	if (deleted_rows->members < LOCKED_ROWS_MAX)
+		(void) locked_rows_insert(deleted_rows, key, &found);
+}
+
 /* staging.field_writes and its index on (main_table, entity_id), once found */
 static Oid	field_writes_relid = InvalidOid;
 static Oid	field_writes_index = InvalidOid;
@@ -285,7 +347,10 @@ writes_subxact_event(SubXactEvent event, SubTransactionId mySubid)
 			else if (event == SUBXACT_EVENT_ABORT_SUB)
 				internal_depth = 0;
 			if (event == SUBXACT_EVENT_ABORT_SUB)
+			{
 				forget_locked_rows();	/* the row locks it took are gone */
+				forget_deleted_rows();	/* and its deletes */
+			}
 			break;
 		default:
 			break;
@@ -307,6 +372,8 @@ writes_xact_end(XactEvent event)
 		rebuilding_future = false;
 		locked_rows_cxt = NULL; /* under TopTransactionContext */
 		locked_rows = NULL;
+		deleted_rows_cxt = NULL;
+		deleted_rows = NULL;
 	}
 }
 
@@ -1398,6 +1465,14 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	forget_locked_rows();
 	if (vr == NULL)
 		return proceed(td);
+	if (deleted_rows != NULL && !TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		HeapTuple	written = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : old;
+		Datum		d = heap_getattr(written, vr->row_id_attno, desc, &isnull);
+
+		if (!isnull)			/* a deleted row_id given again by hand */
+			note_deleted_row(relid, DatumGetInt64(d), false);
+	}
 	entity_datum = heap_getattr(old, vr->entity_attno, desc, &isnull);
 	entity = isnull ? 0 : integer_datum(entity_datum, TupleDescAttr(desc, vr->entity_attno - 1)->atttypid);
 	/* (taken before any other way out: the claim is for this row only) */
@@ -1613,11 +1688,13 @@ staging_main_write_after(PG_FUNCTION_ARGS)
 
 	if (vr == NULL || internal_depth > 0 || TRIGGER_FIRED_BEFORE(td->tg_event))
 		return PointerGetDatum(NULL);
+	row_id = int8_column(old, desc, vr->row_id_attno);
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		note_deleted_row(RelationGetRelid(rel), row_id, true);
 	v = write_version(rel);
 	if (v == STAGING_VERSION_ALL || v != staging_live_version())
 		return PointerGetDatum(NULL);
 	c = int8_column(old, desc, vr->created_in_attno);
-	row_id = int8_column(old, desc, vr->row_id_attno);
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
 		c2 = int8_column(td->tg_newtuple, desc, vr->created_in_attno);
@@ -1770,6 +1847,9 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 				 errmsg("row_id of attribute table \"%s\" is kept by the staging extension",
 						RelationGetRelationName(rel)),
 				 errhint("Delete the attribute row and insert it for the other entity.")));
+	/* the cascade of its main row's delete (see deleted_rows) */
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event) && main_row_deleted(vr->main_relid, row_id))
+		return proceed(td);
 	live = staging_live_version_for_write();
 	v = write_version(rel);
 	main_vr = registry_lookup(vr->main_relid);
