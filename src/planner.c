@@ -42,6 +42,7 @@
 #include "access/stratnum.h"
 #include "access/sysattr.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_opfamily.h"
 #include "catalog/pg_proc.h"
@@ -646,6 +647,99 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
  * get_relation_info_hook (hooks.c): add the version filter to the
  * restriction clauses of a versioned main table read as a base relation.
  */
+static Var *plain_var(Node *node);
+
+/*
+ * Is a condition "column = $n" (a key check's; $n folded into a constant
+ * in a custom plan), or an AND of them (a list, as the planner keeps it)?
+ */
+static bool
+is_key_condition(Node *node)
+{
+	List	   *args;
+	Node	   *value;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, List) || is_andclause(node))
+	{
+		ListCell   *lc;
+
+		foreach(lc, IsA(node, List) ? (List *) node : ((BoolExpr *) node)->args)
+		{
+			if (!is_key_condition(lfirst(lc)))
+				return false;
+		}
+		return true;
+	}
+	if (!IsA(node, OpExpr) || list_length(((OpExpr *) node)->args) != 2)
+		return false;
+	args = ((OpExpr *) node)->args;
+	value = lsecond(args);
+	while (IsA(value, RelabelType))
+		value = (Node *) ((RelabelType *) value)->arg;
+	return plain_var(linitial(args)) != NULL &&
+		(IsA(value, Const) ||
+		 (IsA(value, Param) && ((Param *) value)->paramkind == PARAM_EXTERN));
+}
+
+/* The one target a key check selects (a constant), junk columns aside. */
+static bool
+selects_one_constant(List *tlist)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk)
+			continue;
+		if (!IsA(tle->expr, Const))
+			return false;
+		n++;
+	}
+	return n == 1;
+}
+
+/*
+ * Is this query a foreign key's check of a key in the table?  ri_triggers.c
+ * runs "SELECT 1 FROM ONLY t x WHERE key = $1 ... FOR KEY SHARE OF x" as
+ * the table's owner, exempt from row security, and it must find every
+ * version row (an attribute row may belong to a future one): the version
+ * filter would let every row through at execution (read_version), so the
+ * check gets none, one expression less to start and run for each row a
+ * load of attribute rows checks.  Only that exact shape, planned in the
+ * check's exempt context by the owner: what else runs during the check
+ * (a user's trigger fired by a cascade) keeps its filter.
+ */
+static bool
+is_key_check(PlannerInfo *root, Oid relid)
+{
+	Query	   *parse = root->parse;
+	RangeTblEntry *rte;
+	RowMarkClause *mark;
+
+	if (!InNoForceRLSOperation() || root->parent_root != NULL ||
+		parse->commandType != CMD_SELECT || parse->hasSubLinks ||
+		parse->hasAggs || parse->hasWindowFuncs || parse->hasTargetSRFs ||
+		parse->cteList != NIL || parse->groupClause != NIL ||
+		parse->havingQual != NULL || parse->distinctClause != NIL ||
+		parse->sortClause != NIL || parse->limitCount != NULL ||
+		parse->limitOffset != NULL || parse->setOperations != NULL ||
+		list_length(parse->rtable) != 1 || list_length(parse->rowMarks) != 1 ||
+		list_length(parse->jointree->fromlist) != 1)
+		return false;
+	rte = linitial_node(RangeTblEntry, parse->rtable);
+	mark = linitial_node(RowMarkClause, parse->rowMarks);
+	if (rte->rtekind != RTE_RELATION || rte->inh || rte->relid != relid ||
+		mark->strength != LCS_FORKEYSHARE || !selects_one_constant(parse->targetList) ||
+		!is_key_condition(parse->jointree->quals))
+		return false;
+	return object_ownercheck(RelationRelationId, relid, GetUserId());
+}
+
 void
 planner_filter_base_rel(PlannerInfo *root, Oid relid, RelOptInfo *rel)
 {
@@ -655,6 +749,8 @@ planner_filter_base_rel(PlannerInfo *root, Oid relid, RelOptInfo *rel)
 		return;
 	entry = registry_lookup(relid);
 	if (entry == NULL || entry->kind != VERSIONED_MAIN)
+		return;
+	if (is_key_check(root, relid))
 		return;
 
 	/*
