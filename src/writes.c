@@ -1618,7 +1618,8 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 			}
 			internal_end(&st);
 		}
-		if (!isnull && (v != live || entity_has_writes(relid, entity)))
+		/* (nor a write record: nothing was ever written of a new entity) */
+		if (!isnull && (v != live || (!new_entity && entity_has_writes(relid, entity))))
 		{
 			refuse_recorded_on_conflict(rel, entity);
 			(void) record_main_write(rel, entity, v, "insert", new, (Datum) 0);

@@ -262,7 +262,8 @@ def generate(rng, steps, t0):
         elif r < 0.77:
             which = 0 if rng.random() < 0.4 else rng.randint(1, 9)
             kind = rng.choice(['update_a', 'update_b', 'insert', 'delete',
-                               'attr_update', 'attr_insert', 'attr_delete'])
+                               'attr_update', 'attr_insert', 'attr_delete',
+                               'attr_update_all', 'attr_insert_all'])
             ops.append(('write', which, kind, rng.choice(ENTITIES),
                         rng.choice(KEYS), rng.randint(1000, 1999)))
         elif r < 0.87:
@@ -286,6 +287,15 @@ WRITES = {
                     " FROM t WHERE entity_id = %(e)s", None),
     'attr_delete': ("DELETE FROM ta USING t WHERE ta.row_id = t.row_id"
                     " AND t.entity_id = %(e)s AND ta.attribute_id = %(k)s", None),
+    # one statement for every attribute row of every entity (several rows
+    # per product: the triggers' per-statement caches)
+    'attr_update_all': ("UPDATE ta SET value = %(x)s + t.entity_id * 10 + ta.attribute_id FROM t"
+                        " WHERE ta.row_id = t.row_id", None),
+    'attr_insert_all': ("INSERT INTO ta(row_id, attribute_id, value)"
+                        " SELECT t.row_id, k.k, %(x)s + t.entity_id * 10 + k.k"
+                        " FROM t, (VALUES (1), (2), (3)) k(k) WHERE NOT EXISTS"
+                        " (SELECT FROM ta x WHERE x.row_id = t.row_id AND x.attribute_id = k.k)"
+                        " ORDER BY t.entity_id, k.k", None),
 }
 
 
@@ -302,6 +312,22 @@ def model_write(model, version, kind, e, k, x):
         return '25006', 0
     if v > model.live and v not in model.updates:
         return '55000', 0
+    if kind in ('attr_update_all', 'attr_insert_all'):
+        # every attribute row visible at v (update), or every one missing
+        # (insert); the statement fails as a whole on an overlap
+        targets = {}
+        for ent in ENTITIES:
+            if model.value(ent, 'exists', v):
+                keys = [key for key in KEYS if (model.value(ent, ('attr', key), v) is not None)
+                        == (kind == 'attr_update_all')]
+                if keys:
+                    targets[ent] = keys
+        if v != model.live and any(model.overlaps(v, v, model.updates[v], ent)
+                                   for ent in targets):
+            return '23P01', 0
+        for ent, keys in targets.items():
+            model.write(v, ent, {('attr', key): x + ent * 10 + key for key in keys})
+        return None, sum(len(keys) for keys in targets.values())
     exists = model.value(e, 'exists', v)
     attr = model.value(e, ('attr', k), v) if exists else None
     if kind in ('update_a', 'update_b'):
