@@ -8,8 +8,8 @@ operations: campaigns (temporary and permanent), edits, inserts and deletes
 of entities and attribute rows at the live version and at updates'
 versions (one entity per statement, or every attribute row of every
 entity in one statement), reschedules, deleted updates and go-lives.
-After every step the
-visible data of both are compared at every interesting version, along with
+After every step the visible data of both are compared at every
+interesting version, along with
 the SQLSTATE of each statement and the row counts of writes.  A failing
 sequence is shrunk to a shortest repro.
 
