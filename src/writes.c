@@ -132,6 +132,110 @@ static List *depth_marks = NIL;
 /* Entities to lay out at the end of the statement (TopTransactionContext). */
 static List *pending_rebuilds = NIL;
 
+typedef struct RowKey
+{
+	Oid			relid;			/* the main table */
+	int64		row_id;
+} RowKey;
+
+typedef struct RowEntry
+{
+	RowKey		key;
+	int64		entity;
+	char		status;			/* simplehash's */
+} RowEntry;
+
+#define ROW_SET_MAX 131072
+
+#define SH_PREFIX row_set
+#define SH_ELEMENT_TYPE RowEntry
+#define SH_KEY_TYPE RowKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) \
+	hash_combine(murmurhash32((uint32) ((uint64) (k).row_id >> 32) ^ (k).relid), \
+				 murmurhash32((uint32) (k).row_id))
+#define SH_EQUAL(tb, a, b) ((a).row_id == (b).row_id && (a).relid == (b).relid)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/*
+ * A set of main rows of this transaction, keyed by main table and row_id:
+ * the locked rows and the deleted rows below.  Made on first use in its
+ * own context under TopTransactionContext (gone with the transaction), at
+ * most ROW_SET_MAX entries (a table of 8 MB); rows beyond are not kept.
+ */
+typedef struct RowSet
+{
+	row_set_hash *hash;
+	MemoryContext cxt;
+} RowSet;
+
+/* Forget every row of a set. */
+static void
+row_set_forget(RowSet *set)
+{
+	if (set->cxt != NULL)
+		MemoryContextDelete(set->cxt);
+	set->cxt = NULL;
+	set->hash = NULL;
+}
+
+/* The transaction ended: its memory, the sets' with it, is gone. */
+static void
+row_set_xact_end(RowSet *set)
+{
+	set->cxt = NULL;
+	set->hash = NULL;
+}
+
+/* A row's entry in a set, or NULL. */
+static RowEntry *
+row_set_find(RowSet *set, Oid relid, int64 row_id)
+{
+	RowKey		key;
+
+	if (set->hash == NULL)
+		return NULL;
+	key.relid = relid;
+	key.row_id = row_id;
+	return row_set_lookup(set->hash, key);
+}
+
+/* Add a row to a set: its entry, or NULL when the set is full. */
+static RowEntry *
+row_set_add(RowSet *set, Oid relid, int64 row_id)
+{
+	RowKey		key;
+	bool		found;
+
+	if (set->hash == NULL)
+	{
+		set->cxt = AllocSetContextCreate(TopTransactionContext, "staging main rows",
+										 ALLOCSET_DEFAULT_SIZES);
+		set->hash = row_set_create(set->cxt, 256, NULL);
+	}
+	if (set->hash->members >= ROW_SET_MAX)
+		return NULL;
+	key.relid = relid;
+	key.row_id = row_id;
+	return row_set_insert(set->hash, key, &found);
+}
+
+/* Take a row out of a set. */
+static void
+row_set_remove(RowSet *set, Oid relid, int64 row_id)
+{
+	RowKey		key;
+
+	if (set->hash == NULL)
+		return;
+	key.relid = relid;
+	key.row_id = row_id;
+	(void) row_set_delete(set->hash, key);
+}
+
 /*
  * Main rows that attribute writes of the current statement locked and
  * found created at the live version (written in place, the cheap path),
@@ -147,49 +251,17 @@ static List *pending_rebuilds = NIL;
  * (no future) when its row was locked: another transaction's first
  * write to the entity must change that locked row, so it waits for us;
  * this backend's own records clear the cache (record_main_write,
- * record_attribute_write).  At most LOCKED_ROWS_MAX entries (a table of
- * 8 MB); rows beyond those are looked up every time.
+ * record_attribute_write).  Rows beyond the set's size are looked up
+ * every time.
  */
-typedef struct LockedRowKey
-{
-	Oid			relid;			/* the main table */
-	int64		row_id;
-} LockedRowKey;
-
-typedef struct LockedRow
-{
-	LockedRowKey key;
-	int64		entity;
-	char		status;			/* simplehash's */
-} LockedRow;
-
-#define LOCKED_ROWS_MAX 131072
-
-#define SH_PREFIX locked_rows
-#define SH_ELEMENT_TYPE LockedRow
-#define SH_KEY_TYPE LockedRowKey
-#define SH_KEY key
-#define SH_HASH_KEY(tb, k) \
-	hash_combine(murmurhash32((uint32) ((uint64) (k).row_id >> 32) ^ (k).relid), \
-				 murmurhash32((uint32) (k).row_id))
-#define SH_EQUAL(tb, a, b) ((a).row_id == (b).row_id && (a).relid == (b).relid)
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
-
-static locked_rows_hash *locked_rows = NULL;	/* in locked_rows_cxt */
-static MemoryContext locked_rows_cxt = NULL;	/* under TopTransactionContext */
+static RowSet locked_rows = {NULL, NULL};
 static int64 locked_rows_live;	/* the live version they were found at */
 
 /* Forget the locked main rows (see locked_rows). */
 static void
 forget_locked_rows(void)
 {
-	if (locked_rows_cxt != NULL)
-		MemoryContextDelete(locked_rows_cxt);
-	locked_rows_cxt = NULL;
-	locked_rows = NULL;
+	row_set_forget(&locked_rows);
 }
 
 /*
@@ -199,15 +271,9 @@ forget_locked_rows(void)
 static bool
 locked_row_entity(Oid relid, int64 row_id, int64 live, int64 *entity)
 {
-	LockedRowKey key;
-	LockedRow  *r;
+	RowEntry   *r;
 
-	if (locked_rows == NULL || locked_rows_live != live)
-		return false;
-	key.relid = relid;
-	key.row_id = row_id;
-	r = locked_rows_lookup(locked_rows, key);
-	if (r == NULL)
+	if (locked_rows_live != live || (r = row_set_find(&locked_rows, relid, row_id)) == NULL)
 		return false;
 	*entity = r->entity;
 	return true;
@@ -220,88 +286,43 @@ locked_row_entity(Oid relid, int64 row_id, int64 live, int64 *entity)
 static void
 remember_locked_row(Oid relid, int64 row_id, int64 live, int64 entity)
 {
-	LockedRowKey key;
-	LockedRow  *r;
-	bool		found;
+	RowEntry   *r;
 
-	if (locked_rows != NULL && locked_rows_live != live)
+	if (locked_rows_live != live)
 		forget_locked_rows();
-	if (locked_rows == NULL)
-	{
-		locked_rows_cxt = AllocSetContextCreate(TopTransactionContext,
-												"staging locked main rows",
-												ALLOCSET_DEFAULT_SIZES);
-		locked_rows = locked_rows_create(locked_rows_cxt, 256, NULL);
-		locked_rows_live = live;
-	}
-	if (locked_rows->members >= LOCKED_ROWS_MAX)
-		return;
-	key.relid = relid;
-	key.row_id = row_id;
-	r = locked_rows_insert(locked_rows, key, &found);
-	r->entity = entity;
+	locked_rows_live = live;
+	r = row_set_add(&locked_rows, relid, row_id);
+	if (r != NULL)
+		r->entity = entity;
 }
 
 /*
  * Main rows whose delete this transaction made (the AFTER DELETE trigger
- * saw them go), keyed like locked_rows.  The foreign key's cascade then
- * deletes their attribute rows, and the attribute trigger, which would
- * look the main row up only to find it gone, lets those deletes through
- * at once.  Row ids are never handed out again, so an entry stays true
- * until the subtransaction that deleted the row aborts (then the set is
- * forgotten) or the row_id is inserted again by hand (then the entry is
- * dropped).  At most LOCKED_ROWS_MAX entries; rows beyond are looked up.
+ * saw them go).  The foreign key's cascade then deletes their attribute
+ * rows, and the attribute trigger, which would look the main row up only
+ * to find it gone, lets those deletes through at once.  Row ids are never
+ * handed out again, so an entry stays true until the subtransaction that
+ * deleted the row aborts (then the set is forgotten) or the row_id is
+ * inserted again by hand (then the entry is dropped).  Rows beyond the
+ * set's size are looked up.
  */
-static locked_rows_hash *deleted_rows = NULL;	/* in deleted_rows_cxt */
-static MemoryContext deleted_rows_cxt = NULL;	/* under TopTransactionContext */
-
-/* Forget the deleted main rows (see deleted_rows). */
-static void
-forget_deleted_rows(void)
-{
-	if (deleted_rows_cxt != NULL)
-		MemoryContextDelete(deleted_rows_cxt);
-	deleted_rows_cxt = NULL;
-	deleted_rows = NULL;
-}
+static RowSet deleted_rows = {NULL, NULL};
 
 /* Did this transaction delete the main row row_id (see deleted_rows)? */
 static bool
 main_row_deleted(Oid relid, int64 row_id)
 {
-	LockedRowKey key;
-
-	if (deleted_rows == NULL)
-		return false;
-	key.relid = relid;
-	key.row_id = row_id;
-	return locked_rows_lookup(deleted_rows, key) != NULL;
+	return row_set_find(&deleted_rows, relid, row_id) != NULL;
 }
 
 /* A main row was deleted (true) or a row with its row_id inserted (false). */
 static void
 note_deleted_row(Oid relid, int64 row_id, bool deleted)
 {
-	LockedRowKey key;
-	bool		found;
-
-	key.relid = relid;
-	key.row_id = row_id;
-	if (!deleted)
-	{
-		if (deleted_rows != NULL)
-			(void) locked_rows_delete(deleted_rows, key);
-		return;
-	}
-	if (deleted_rows == NULL)
-	{
-		deleted_rows_cxt = AllocSetContextCreate(TopTransactionContext,
-												 "staging deleted main rows",
-												 ALLOCSET_DEFAULT_SIZES);
-		deleted_rows = locked_rows_create(deleted_rows_cxt, 256, NULL);
-	}
-	if (deleted_rows->members < LOCKED_ROWS_MAX)
-		(void) locked_rows_insert(deleted_rows, key, &found);
+	if (deleted)
+		(void) row_set_add(&deleted_rows, relid, row_id);
+	else
+		row_set_remove(&deleted_rows, relid, row_id);
 }
 
 /* staging.field_writes and its index on (main_table, entity_id), once found */
@@ -349,7 +370,7 @@ writes_subxact_event(SubXactEvent event, SubTransactionId mySubid)
 			if (event == SUBXACT_EVENT_ABORT_SUB)
 			{
 				forget_locked_rows();	/* the row locks it took are gone */
-				forget_deleted_rows();	/* and its deletes */
+				row_set_forget(&deleted_rows);	/* and its deletes */
 			}
 			break;
 		default:
@@ -370,10 +391,8 @@ writes_xact_end(XactEvent event)
 		depth_marks = NIL;
 		pending_rebuilds = NIL; /* in TopTransactionContext */
 		rebuilding_future = false;
-		locked_rows_cxt = NULL; /* under TopTransactionContext */
-		locked_rows = NULL;
-		deleted_rows_cxt = NULL;
-		deleted_rows = NULL;
+		row_set_xact_end(&locked_rows);
+		row_set_xact_end(&deleted_rows);
 	}
 }
 
@@ -1465,7 +1484,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	forget_locked_rows();
 	if (vr == NULL)
 		return proceed(td);
-	if (deleted_rows != NULL && !TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	if (deleted_rows.hash != NULL && !TRIGGER_FIRED_BY_DELETE(td->tg_event))
 	{
 		HeapTuple	written = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : old;
 		Datum		d = heap_getattr(written, vr->row_id_attno, desc, &isnull);
