@@ -643,11 +643,16 @@ version_filter(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry,
 	return list_make1(rinfo);
 }
 
-/*
- * get_relation_info_hook (hooks.c): add the version filter to the
- * restriction clauses of a versioned main table read as a base relation.
- */
-static Var *plain_var(Node *node);
+/* A Var, under any binary-compatible relabeling, or NULL. */
+static Var *
+plain_var(Node *node)
+{
+	while (node != NULL && IsA(node, RelabelType))
+		node = (Node *) ((RelabelType *) node)->arg;
+	if (node == NULL || !IsA(node, Var) || ((Var *) node)->varlevelsup != 0)
+		return NULL;
+	return (Var *) node;
+}
 
 /*
  * Is a condition "column = $n" (a key check's; $n folded into a constant
@@ -740,6 +745,10 @@ is_key_check(PlannerInfo *root, Oid relid)
 	return object_ownercheck(RelationRelationId, relid, GetUserId());
 }
 
+/*
+ * get_relation_info_hook (hooks.c): add the version filter to the
+ * restriction clauses of a versioned main table read as a base relation.
+ */
 void
 planner_filter_base_rel(PlannerInfo *root, Oid relid, RelOptInfo *rel)
 {
@@ -857,17 +866,6 @@ filter_member_rel(PlannerInfo *root, RelOptInfo *rel, const VersionedRel *entry)
 		return;
 
 	add_filter_to_built_rel(rel, version_filter(root, rel, entry, false));
-}
-
-/* A Var, under any binary-compatible relabeling, or NULL. */
-static Var *
-plain_var(Node *node)
-{
-	while (node != NULL && IsA(node, RelabelType))
-		node = (Node *) ((RelabelType *) node)->arg;
-	if (node == NULL || !IsA(node, Var) || ((Var *) node)->varlevelsup != 0)
-		return NULL;
-	return (Var *) node;
 }
 
 /*
