@@ -179,6 +179,39 @@ SELECT count(*) AS attribute_rows_without_product FROM product_varchar v
  WHERE NOT EXISTS (SELECT FROM product p WHERE p.row_id = v.row_id);
 RESET staging.version;
 
+-- A product deleted, then the table versioned anew in the same
+-- transaction (row_ids numbered from the start again): a live delete of
+-- an attribute row of a row that took a deleted row's row_id is a live
+-- edit like any other (the version before keeps the row).  The live
+-- version is moved by hand to 1000 for it.
+CREATE TABLE bl.again (entity_id bigint PRIMARY KEY, sku text);
+CREATE TABLE bl.again_varchar (entity_id bigint REFERENCES bl.again ON DELETE CASCADE,
+    attribute_id int, value text, UNIQUE (entity_id, attribute_id));
+INSERT INTO bl.again VALUES (1, 'one'), (2, 'two');
+INSERT INTO bl.again_varchar VALUES (1, 71, 'one/71'), (2, 71, 'two/71');
+SELECT staging.enable_versioning('bl.again');
+SELECT staging.add_attribute_table('bl.again_varchar', 'bl.again');
+UPDATE staging.live_state SET version = 1000;
+BEGIN;
+SELECT row_id AS deleted_row_id FROM bl.again WHERE entity_id = 1 \gset
+DELETE FROM bl.again WHERE entity_id = 1;
+SELECT staging.disable_versioning('bl.again');
+INSERT INTO bl.again VALUES (1, 'one again');
+INSERT INTO bl.again_varchar VALUES (1, 71, 'one again/71');
+SELECT staging.enable_versioning('bl.again');
+SELECT staging.add_attribute_table('bl.again_varchar', 'bl.again');
+SELECT entity_id, row_id = :deleted_row_id AS took_the_deleted_row_id FROM bl.again ORDER BY 1;
+DELETE FROM bl.again_varchar WHERE row_id = :deleted_row_id;
+COMMIT;
+SELECT p.entity_id, v.value FROM bl.again p JOIN bl.again_varchar v USING (row_id) ORDER BY 1;
+SET staging.version = 999;
+SELECT p.entity_id, v.value FROM bl.again p JOIN bl.again_varchar v USING (row_id) ORDER BY 1;
+RESET staging.version;
+SELECT * FROM staging.verify('bl.again');
+UPDATE staging.live_state SET version = 1;
+SELECT staging.disable_versioning('bl.again');
+DROP TABLE bl.again_varchar, bl.again;
+
 -- Everything holds.
 SELECT * FROM staging.verify('product');
 SELECT count(*) AS ids, count(DISTINCT sequence_value) AS distinct_ids FROM sequence_product;

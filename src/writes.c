@@ -303,7 +303,8 @@ remember_locked_row(Oid relid, int64 row_id, int64 live, int64 entity)
  * to find it gone, lets those deletes through at once.  Row ids are never
  * handed out again, so an entry stays true until the subtransaction that
  * deleted the row aborts (then the set is forgotten) or the row_id is
- * inserted again by hand (then the entry is dropped).  Rows beyond the
+ * inserted again by hand (then the entry is dropped); any relcache
+ * invalidation forgets the set too (writes_invalidate).  Rows beyond the
  * set's size are looked up.
  */
 static RowSet deleted_rows = {NULL, NULL};
@@ -398,11 +399,20 @@ writes_xact_end(XactEvent event)
 
 /*
  * Relcache invalidation (routed by hooks.c): forget staging.field_writes
- * when it or its index changed, or everything was invalidated.
+ * when it or its index changed, or everything was invalidated, and the
+ * deleted main rows.
  */
 void
 writes_invalidate(Oid relid)
 {
+	/*
+	 * A table versioned anew (disable_versioning, then enable_versioning)
+	 * numbers its row_ids from the start again: the deleted rows noted
+	 * before may name new rows (see deleted_rows).  Forgetting them only
+	 * costs the lookups they saved.
+	 */
+	if (deleted_rows.hash != NULL && deleted_rows.hash->members > 0)
+		row_set_forget(&deleted_rows);
 	if (relid == InvalidOid || relid == field_writes_relid || relid == field_writes_index)
 	{
 		field_writes_relid = InvalidOid;
