@@ -190,6 +190,13 @@ row_set_xact_end(RowSet *set)
 	set->hash = NULL;
 }
 
+/* Does a set hold no row? */
+static bool
+row_set_is_empty(RowSet *set)
+{
+	return set->hash == NULL || set->hash->members == 0;
+}
+
 /* A row's entry in a set, or NULL. */
 static RowEntry *
 row_set_find(RowSet *set, Oid relid, int64 row_id)
@@ -411,7 +418,7 @@ writes_invalidate(Oid relid)
 	 * before may name new rows (see deleted_rows).  Forgetting them only
 	 * costs the lookups they saved.
 	 */
-	if (deleted_rows.hash != NULL && deleted_rows.hash->members > 0)
+	if (!row_set_is_empty(&deleted_rows))
 		row_set_forget(&deleted_rows);
 	if (relid == InvalidOid || relid == field_writes_relid || relid == field_writes_index)
 	{
@@ -1138,7 +1145,6 @@ record_main_write(Relation rel, int64 entity, int64 v, const char *kind,
 	bool		recorded;
 
 	require_model(rel);
-	forget_locked_rows();		/* the entity may have a future now */
 	/* (as the table's owner: see owner_row_jsonb) */
 	values[4] = owner_row_jsonb(RelationGetRelid(rel), row_datum(tuple, RelationGetDescr(rel)),
 								rel->rd_rel->reltype);
@@ -1149,6 +1155,7 @@ record_main_write(Relation rel, int64 entity, int64 v, const char *kind,
 		elog(ERROR, "staging: could not record a write of \"%s\"", RelationGetRelationName(rel));
 	recorded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	internal_end(&st);
+	forget_locked_rows();		/* the entity may have a future now */
 	return recorded;
 }
 
@@ -1174,7 +1181,6 @@ record_attribute_write(Relation rel, int64 entity, int64 v, const char *kind,
 	if (new == NULL)
 		nulls[5] = 'n';
 	require_model(rel);
-	forget_locked_rows();		/* the entity may have a future now */
 	/* (as the table's owner: see owner_row_jsonb) */
 	if (old != NULL)
 		values[4] = owner_row_jsonb(RelationGetRelid(rel), row_datum(old, desc),
@@ -1189,6 +1195,7 @@ record_attribute_write(Relation rel, int64 entity, int64 v, const char *kind,
 		elog(ERROR, "staging: could not record a write of \"%s\"", RelationGetRelationName(rel));
 	recorded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	internal_end(&st);
+	forget_locked_rows();		/* the entity may have a future now */
 	return recorded;
 }
 
@@ -1494,7 +1501,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	forget_locked_rows();
 	if (vr == NULL)
 		return proceed(td);
-	if (deleted_rows.hash != NULL && !TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	if (!row_set_is_empty(&deleted_rows) && !TRIGGER_FIRED_BY_DELETE(td->tg_event))
 	{
 		HeapTuple	written = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : old;
 		Datum		d = heap_getattr(written, vr->row_id_attno, desc, &isnull);
