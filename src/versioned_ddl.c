@@ -13,13 +13,16 @@
  * keeps the versions of an entity from overlapping; its operator class
  * staging.version_box_ops sorts the keys, so that the constraint's gist
  * index is built by sorting (as a btree is) rather than by inserting
- * every row.
+ * every row, and answers the overlap check and the insert's choice of
+ * page with functions of its own.
  *
  *-------------------------------------------------------------------------
  */
 #include "staging.h"
 
+#include "access/gist.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/objectaccess.h"
@@ -41,6 +44,8 @@
 PG_FUNCTION_INFO_V1(staging_move_foreign_key);
 PG_FUNCTION_INFO_V1(staging_version_box);
 PG_FUNCTION_INFO_V1(staging_version_box_sortsupport);
+PG_FUNCTION_INFO_V1(staging_version_box_consistent);
+PG_FUNCTION_INFO_V1(staging_version_box_penalty);
 
 /* The schema-qualified, quoted name of a relation, for SQL text. */
 static char *
@@ -272,4 +277,68 @@ staging_version_box_sortsupport(PG_FUNCTION_ARGS)
 
 	ssup->comparator = version_box_cmp;
 	PG_RETURN_VOID();
+}
+
+/*
+ * Do boxes a and b overlap?  The test of box_ops' && operator (box_ov in
+ * geo_ops.c, with its tolerance), which rechecks every candidate of an
+ * exclusion check.
+ */
+static inline bool
+boxes_overlap(const BOX *a, const BOX *b)
+{
+	return FPle(a->low.x, b->high.x) && FPle(b->low.x, a->high.x) &&
+		FPle(a->low.y, b->high.y) && FPle(b->low.y, a->high.y);
+}
+
+/*
+ * SQL: staging._version_box_consistent(internal, box, smallint, oid,
+ * internal), the consistent function of staging.version_box_ops.  Every
+ * new or updated row of a versioned table probes the exclusion
+ * constraint's index, testing each key of an inner and a leaf page: this
+ * answers the one strategy of the operator class (&&) without the two
+ * function calls per key of box_ops' general consistent function.  The
+ * answer is the same on both kinds of page (an inner key is the union of
+ * its subtree's keys), and exact.
+ */
+Datum
+staging_version_box_consistent(PG_FUNCTION_ARGS)
+{
+	GISTENTRY  *entry = (GISTENTRY *) PG_GETARG_POINTER(0);
+	BOX		   *query = PG_GETARG_BOX_P(1);
+	StrategyNumber strategy = (StrategyNumber) PG_GETARG_UINT16(2);
+	bool	   *recheck = (bool *) PG_GETARG_POINTER(4);
+
+	if (strategy != RTOverlapStrategyNumber)
+		elog(ERROR, "staging: unrecognized strategy number %d of version_box_ops", strategy);
+	*recheck = false;
+	if (DatumGetBoxP(entry->key) == NULL || query == NULL)
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(boxes_overlap(DatumGetBoxP(entry->key), query));
+}
+
+/*
+ * SQL: staging._version_box_penalty(internal, internal, internal), the
+ * penalty function of staging.version_box_ops: what box_ops' penalty
+ * computes (the growth of the key's area), in plain arithmetic.  An insert
+ * asks it for every key of each inner page on its way down; the keys of a
+ * versioned table are finite.
+ */
+Datum
+staging_version_box_penalty(PG_FUNCTION_ARGS)
+{
+	GISTENTRY  *origentry = (GISTENTRY *) PG_GETARG_POINTER(0);
+	GISTENTRY  *newentry = (GISTENTRY *) PG_GETARG_POINTER(1);
+	float	   *penalty = (float *) PG_GETARG_POINTER(2);
+	BOX		   *orig = DatumGetBoxP(origentry->key);
+	BOX		   *add = DatumGetBoxP(newentry->key);
+	float8		width = orig->high.x - orig->low.x;
+	float8		height = orig->high.y - orig->low.y;
+	float8		uwidth = Max(orig->high.x, add->high.x) - Min(orig->low.x, add->low.x);
+	float8		uheight = Max(orig->high.y, add->high.y) - Min(orig->low.y, add->low.y);
+	float8		area = (width > 0 && height > 0) ? width * height : 0;
+	float8		uarea = (uwidth > 0 && uheight > 0) ? uwidth * uheight : 0;
+
+	*penalty = (float) (uarea - area);
+	PG_RETURN_POINTER(penalty);
 }
