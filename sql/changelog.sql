@@ -185,6 +185,11 @@ SELECT consumer FROM staging.changelog_consumer ORDER BY 1;
 SELECT changelog, consumer FROM staging.changelog_status ORDER BY 1, 2;
 SELECT try($$SELECT staging.next_batch('price_idx', 'feed')$$);
 SELECT try($$SELECT staging.add_consumer('price_idx', 'mine')$$);
+-- Changing changelogs is for the extension's owner: a clear 42501.
+SELECT try($$SELECT staging.create_changelog('mine', 'product')$$);
+SELECT try($$SELECT staging.subscribe('product_idx', 'product')$$);
+SELECT try($$SELECT staging.unsubscribe('product_idx', 'product')$$);
+SELECT try($$SELECT staging.drop_changelog('product_idx')$$);
 WITH moved AS (UPDATE staging.changelog_consumer SET batch_id = NULL
                 WHERE consumer = 'feed' RETURNING 1)
 SELECT count(*) AS moved_feed FROM moved;
@@ -226,6 +231,18 @@ SELECT try($$SELECT staging.subscribe('nope', 'product')$$);
 SELECT try($$SELECT staging.unsubscribe('product_idx', 'no_entity')$$);
 SELECT try($$SELECT staging.create_changelog('product_idx', 'product')$$);
 SELECT try($$SELECT staging.create_changelog('Bad Name', 'product')$$);
+-- The log table's name is taken (by a table or a type); a changelog's own
+-- log table, and relations that are not tables, cannot be watched.
+CREATE TABLE taken_cl (id int);
+CREATE TYPE typed_cl AS (id int);
+CREATE VIEW product_view AS SELECT * FROM product;
+SELECT try($$SELECT staging.create_changelog('typed', 'product')$$);
+SELECT try($$SELECT staging.subscribe('product_idx', 'product_idx_cl')$$);
+SELECT try($$SELECT staging.subscribe('product_idx', 'product_view')$$);
+SELECT try($$SELECT staging.create_changelog('view', 'product_view')$$);
+SELECT tbl FROM staging.changelog_subscription WHERE changelog = 'product_idx' ORDER BY 1;
+DROP TYPE typed_cl;
+DROP VIEW product_view;
 SELECT try($$SELECT staging.add_consumer('product_idx', 'search')$$);
 SELECT try($$SELECT staging.next_batch('product_idx', 'search', 0)$$);
 -- A batch that is not the current one (an old, finished one).
@@ -238,6 +255,8 @@ SELECT regexp_replace(try(format('SELECT staging.finish_batch(%L, %L, %s)', 'pro
 -- The message names the objects and says what to do.
 SELECT staging.next_batch('product_idx', 'nobody');
 SELECT staging.subscribe('product_idx', 'no_entity');
+SELECT staging.create_changelog('taken', 'product');
+DROP TABLE taken_cl;
 
 -- DROP TABLE forgets the table's subscriptions; dropping a log table drops
 -- its changelog and the triggers that wrote into it.
@@ -255,5 +274,33 @@ SELECT tgrelid::regclass, tgname FROM pg_trigger
  WHERE tgfoid = 'staging._changelog_trigger'::regproc;
 SELECT count(*) FROM staging.changelog;
 SELECT count(*) FROM staging.changelog_consumer;
+
+-- Logging that fires another changelog's trigger (a trigger of the log
+-- table's owner writes a watched table): both log, and each trigger call
+-- leaves SPI as it found it.
+CREATE TABLE product_feed (entity_id int PRIMARY KEY);
+SELECT staging.create_changelog('chain_a', 'product');
+SELECT staging.create_changelog('chain_b', 'product_feed');
+CREATE FUNCTION feed_product() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO cl_test.product_feed VALUES (NEW.entity_id) ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER feed AFTER INSERT ON chain_a_cl FOR EACH ROW EXECUTE FUNCTION feed_product();
+UPDATE product SET price = 21 WHERE entity_id = 1;
+DO $$
+BEGIN
+    UPDATE cl_test.product SET price = 22 WHERE entity_id = 4;
+    UPDATE cl_test.product SET price = 23 WHERE entity_id = 4;
+    PERFORM count(*) FROM cl_test.product;
+END
+$$;
+SELECT entity_id FROM chain_a_cl ORDER BY version_id;
+SELECT entity_id FROM chain_b_cl ORDER BY version_id;
+SELECT staging.drop_changelog('chain_a');
+SELECT staging.drop_changelog('chain_b');
+DROP TABLE product_feed;
+DROP FUNCTION feed_product();
 
 DROP SCHEMA cl_test CASCADE;

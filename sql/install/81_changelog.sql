@@ -75,6 +75,27 @@ $$;
 COMMENT ON FUNCTION staging._changelog_check_reader(staging.changelog) IS
     'Raises 42501 unless the current role may read the changelog''s log table.';
 
+-- Creating, subscribing, unsubscribing and dropping run with the caller's
+-- rights and write the registries: a clear error for those who may not.
+CREATE OR REPLACE FUNCTION staging._changelog_check_admin(name text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF NOT (has_table_privilege('staging.changelog', 'INSERT')
+            AND has_table_privilege('staging.changelog', 'DELETE')
+            AND has_table_privilege('staging.changelog_subscription', 'INSERT')
+            AND has_table_privilege('staging.changelog_subscription', 'UPDATE')
+            AND has_table_privilege('staging.changelog_subscription', 'DELETE')) THEN
+        RAISE EXCEPTION 'permission denied to change changelog "%"', name
+            USING ERRCODE = '42501',
+                  HINT = 'Creating, subscribing, unsubscribing and dropping changelogs is for the owner of the extension or a superuser.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_check_admin(text) IS
+    'Raises 42501 unless the current role may write the changelog registries.';
+
 -- First key of the advisory locks that keep prunes and new consumers apart
 -- (the second is the log table's OID).
 CREATE OR REPLACE FUNCTION staging._changelog_lock_key() RETURNS int
@@ -218,8 +239,19 @@ DECLARE
     missing name;
     entity_type regtype;
 BEGIN
+    PERFORM staging._changelog_check_admin(cl.name);
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p', 'f') THEN
+        RAISE EXCEPTION '% is not a table, so changelog "%" cannot watch it', tbl, name
+            USING ERRCODE = '22023',
+                  HINT = 'Subscribe the tables it reads from.';
+    END IF;
+    IF tbl = cl.log_table THEN
+        RAISE EXCEPTION 'table % is the log table of changelog "%"', tbl, name
+            USING ERRCODE = '22023',
+                  HINT = 'Subscribe the tables whose changes it logs: the main table, its attribute tables or tables with the entity column.';
     END IF;
     IF kind = 'attribute' THEN
         IF (SELECT main_table FROM staging.attribute_table WHERE relid = tbl) <> cl.main_table THEN
@@ -273,6 +305,7 @@ CREATE OR REPLACE FUNCTION staging.unsubscribe(name text, tbl regclass) RETURNS 
 DECLARE
     cl staging.changelog := staging._changelog(name);
 BEGIN
+    PERFORM staging._changelog_check_admin(cl.name);
     DELETE FROM staging.changelog_subscription s WHERE s.changelog = cl.name AND s.tbl = unsubscribe.tbl;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'table % is not subscribed to changelog "%"', tbl, name
@@ -305,6 +338,17 @@ BEGIN
     IF EXISTS (SELECT FROM staging.changelog c WHERE c.name = create_changelog.name) THEN
         RAISE EXCEPTION 'changelog "%" already exists', name
             USING ERRCODE = '42710', HINT = 'Drop it with staging.drop_changelog first, or choose another name.';
+    END IF;
+    PERFORM staging._changelog_check_admin(name);
+    -- <name>_cl must be free (a relation's row type takes its name too).
+    IF EXISTS (SELECT FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                WHERE n.nspname = schema AND t.typname = name || '_cl')
+       OR EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = schema AND c.relname = name || '_cl') THEN
+        RAISE EXCEPTION 'cannot create changelog "%": relation or type %.% already exists',
+                name, quote_ident(schema), quote_ident(name || '_cl')
+            USING ERRCODE = '42P07',
+                  HINT = 'The log table of a changelog is <name>_cl in the main table''s schema: choose another name, or rename or drop that object.';
     END IF;
     -- The entity column: the registered one of a versioned table, else the
     -- single-column primary key, else entity_id.
@@ -340,6 +384,7 @@ DECLARE
     cl staging.changelog := staging._changelog(name);
     s record;
 BEGIN
+    PERFORM staging._changelog_check_admin(cl.name);
     FOR s IN SELECT tbl FROM staging.changelog_subscription WHERE changelog = cl.name LOOP
         PERFORM staging.unsubscribe(cl.name, s.tbl);
     END LOOP;

@@ -266,6 +266,7 @@ BEGIN
         RAISE EXCEPTION 'cannot clone schema "%" into itself', source
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM staging._assert_user_schema(source);
     PERFORM staging._assert_user_schema(target);
     IF with_data IS NULL THEN
         RAISE EXCEPTION 'argument with_data must not be NULL' USING ERRCODE = 'invalid_parameter_value';
