@@ -227,6 +227,7 @@ SELECT try($$SELECT staging.finish_batch('product_idx', 'nobody', 1)$$);
 SELECT try($$SELECT staging.finish_batch('product_idx', 'search', -1)$$);
 SELECT try($$SELECT staging.subscribe('product_idx', 'no_entity')$$);
 SELECT try($$SELECT staging.subscribe('product_idx', 'product', ARRAY['price', 'colour'])$$);
+SELECT try($$SELECT staging.subscribe('product_idx', 'product', ARRAY['price', NULL])$$);
 SELECT try($$SELECT staging.subscribe('nope', 'product')$$);
 SELECT try($$SELECT staging.unsubscribe('product_idx', 'no_entity')$$);
 SELECT try($$SELECT staging.create_changelog('product_idx', 'product')$$);

@@ -273,6 +273,11 @@ BEGIN
                 USING ERRCODE = '22023';
         END IF;
     END IF;
+    IF array_position(columns, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'columns of the subscription of % to changelog "%" must not contain NULL', tbl, name
+            USING ERRCODE = '22023',
+                  HINT = 'List column names, or pass NULL (not an array with NULL) for all columns.';
+    END IF;
     IF columns IS NOT NULL THEN
         SELECT c INTO missing FROM unnest(columns) c
          WHERE NOT EXISTS (SELECT FROM pg_attribute a
