@@ -244,6 +244,20 @@ SELECT try($$SELECT staging.create_changelog('view', 'product_view')$$);
 SELECT tbl FROM staging.changelog_subscription WHERE changelog = 'product_idx' ORDER BY 1;
 DROP TYPE typed_cl;
 DROP VIEW product_view;
+-- Temporary tables vanish at the end of the session without a DROP that
+-- would update the registries: refused.
+CREATE TEMP TABLE product_tmp (entity_id int PRIMARY KEY);
+SELECT try($$SELECT staging.create_changelog('tmp_idx', 'product_tmp')$$);
+SELECT try($$SELECT staging.subscribe('product_idx', 'product_tmp')$$);
+DROP TABLE product_tmp;
+-- A log table dropped without the event trigger (session_replication_role
+-- = replica skips it): the changelog can still be dropped.
+SELECT staging.create_changelog('gone', 'product') IS NOT NULL AS created;
+SET session_replication_role = replica;
+DROP TABLE gone_cl;
+RESET session_replication_role;
+SELECT try($$SELECT staging.drop_changelog('gone')$$);
+SELECT count(*) AS left FROM staging.changelog WHERE name = 'gone';
 SELECT try($$SELECT staging.add_consumer('product_idx', 'search')$$);
 SELECT try($$SELECT staging.next_batch('product_idx', 'search', 0)$$);
 -- A batch that is not the current one (an old, finished one).

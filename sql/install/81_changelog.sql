@@ -248,6 +248,11 @@ BEGIN
             USING ERRCODE = '22023',
                   HINT = 'Subscribe the tables it reads from.';
     END IF;
+    IF (SELECT relpersistence FROM pg_class WHERE oid = tbl) = 't' THEN
+        RAISE EXCEPTION 'table % is temporary, so changelog "%" cannot watch it', tbl, name
+            USING ERRCODE = '22023',
+                  HINT = 'A temporary table goes away with its session without a DROP TABLE that would forget it: watch a permanent table.';
+    END IF;
     IF tbl = cl.log_table THEN
         RAISE EXCEPTION 'table % is the log table of changelog "%"', tbl, name
             USING ERRCODE = '22023',
@@ -394,7 +399,10 @@ BEGIN
         PERFORM staging.unsubscribe(cl.name, s.tbl);
     END LOOP;
     DELETE FROM staging.changelog c WHERE c.name = cl.name;
-    EXECUTE format('DROP TABLE %s', cl.log_table);
+    -- (gone already if it was dropped without our event trigger)
+    IF EXISTS (SELECT FROM pg_class WHERE oid = cl.log_table) THEN
+        EXECUTE format('DROP TABLE %s', cl.log_table);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION staging.drop_changelog(text) IS
