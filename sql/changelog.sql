@@ -272,6 +272,10 @@ SELECT staging.next_batch('product_idx', 'nobody');
 SELECT staging.subscribe('product_idx', 'no_entity');
 SELECT staging.create_changelog('taken', 'product');
 DROP TABLE taken_cl;
+-- A main table without an entity column to log.
+CREATE TABLE no_key (a int, b text);
+SELECT staging.create_changelog('no_key', 'no_key');
+DROP TABLE no_key;
 
 -- DROP TABLE forgets the table's subscriptions; dropping a log table drops
 -- its changelog and the triggers that wrote into it.

@@ -368,6 +368,14 @@ BEGIN
                 ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
           WHERE i.indrelid = main_table AND i.indisprimary AND i.indnatts = 1),
         'entity_id');
+    IF NOT EXISTS (SELECT FROM pg_attribute a
+                    WHERE a.attrelid = main_table AND a.attname = entity AND a.attnum > 0
+                      AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'cannot create changelog "%": table % has no entity column', name, main_table
+            USING ERRCODE = '22023',
+                  HINT = 'The entity column is the one of a versioned table, else a single-column primary key, '
+                         'else a column entity_id: give the table one of them.';
+    END IF;
     EXECUTE format('CREATE TABLE %I.%I ('
                    'version_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, '
                    'entity_id bigint NOT NULL, '
