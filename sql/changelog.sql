@@ -150,6 +150,24 @@ INSERT INTO cl_import.gear VALUES (1, 10);
 SELECT entity_id FROM staging.next_batch('gear_idx', 'idx');
 SELECT staging.drop_changelog('gear_idx');
 DROP SCHEMA cl_live, cl_import CASCADE;
+-- The same with tables of another role, who may not run the changelog's
+-- trigger functions: the clone still gets the triggers and logs.
+CREATE ROLE regress_cl_owner;
+CREATE SCHEMA cl_owned AUTHORIZATION regress_cl_owner;
+SET ROLE regress_cl_owner;
+CREATE TABLE cl_owned.gear (entity_id int PRIMARY KEY, price int);
+RESET ROLE;
+SELECT staging.create_changelog('owned_idx', 'cl_owned.gear');
+SELECT staging.add_consumer('owned_idx', 'idx');
+SELECT staging.clone_schema('cl_owned', 'cl_owned_import');
+SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'cl_owned_import.gear'::regclass ORDER BY 1;
+SET ROLE regress_cl_owner;
+INSERT INTO cl_owned_import.gear VALUES (1, 10);
+RESET ROLE;
+SELECT entity_id FROM staging.next_batch('owned_idx', 'idx');
+SELECT staging.drop_changelog('owned_idx');
+DROP SCHEMA cl_owned, cl_owned_import CASCADE;
+DROP ROLE regress_cl_owner;
 
 -- Two changelogs on one table keep their own triggers.
 SELECT staging.create_changelog('price_idx', 'product');

@@ -496,7 +496,13 @@ BEGIN
             ON v.view = c.oid
         UNION ALL
         -- Triggers (FK triggers are internal and came with the foreign keys).
-        SELECT 6, 0, c.relname, pg_get_triggerdef(t.oid, true), NULL
+        -- Those of changelogs by the caller: their functions are not the
+        -- owner's to run (creating a trigger runs nothing).
+        SELECT 6, 0,
+               CASE WHEN t.tgfoid IN ('staging._changelog_trigger()'::regprocedure,
+                                      'staging._changelog_truncate()'::regprocedure)
+                    THEN NULL ELSE c.relname END,
+               pg_get_triggerdef(t.oid, true), NULL
           FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
          WHERE c.relnamespace = source_oid AND NOT t.tgisinternal
         UNION ALL
