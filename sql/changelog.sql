@@ -135,6 +135,15 @@ INSERT INTO product_stock VALUES (9, 1, 5);
 SELECT entity_id FROM staging.next_batch('product_idx', 'search');
 SELECT staging.finish_batch('product_idx', 'search', batch_id)
   FROM staging.next_batch('product_idx', 'search') LIMIT 1;
+-- Its partitions are covered: subscribing one too is refused, and so is
+-- subscribing a partitioned table one of whose partitions is subscribed.
+SELECT try($$SELECT staging.subscribe('product_idx', 'product_stock_1', ARRAY['qty'])$$);
+SELECT staging.unsubscribe('product_idx', 'product_stock');
+SELECT staging.subscribe('product_idx', 'product_stock_1');
+SELECT try($$SELECT staging.subscribe('product_idx', 'product_stock')$$);
+SELECT staging.subscribe('product_idx', 'product_stock_1', ARRAY['qty']);  -- again: fine
+SELECT tbl, columns FROM staging.changelog_subscription
+ WHERE tbl::text LIKE 'product_stock%' ORDER BY 1;
 DROP TABLE product_stock;
 
 -- A clone of a schema (staging.clone_schema) gets the triggers and the

@@ -238,6 +238,7 @@ DECLARE
     kind text := staging.versioned_kind(tbl);
     missing name;
     entity_type regtype;
+    related regclass;
 BEGIN
     PERFORM staging._changelog_check_admin(cl.name);
     IF tbl IS NULL THEN
@@ -252,6 +253,20 @@ BEGIN
         RAISE EXCEPTION 'table % is temporary, so changelog "%" cannot watch it', tbl, name
             USING ERRCODE = '22023',
                   HINT = 'A temporary table goes away with its session without a DROP TABLE that would forget it: watch a permanent table.';
+    END IF;
+    -- A partitioned table's trigger is cloned on its partitions: a table
+    -- and a partition of it cannot both be subscribed.
+    SELECT s.tbl INTO related FROM staging.changelog_subscription s
+     WHERE s.changelog = cl.name AND s.tbl <> subscribe.tbl
+       AND (s.tbl IN (SELECT relid FROM pg_partition_ancestors(subscribe.tbl))
+            OR s.tbl IN (SELECT relid FROM pg_partition_tree(subscribe.tbl)))
+     LIMIT 1;
+    IF related IS NOT NULL THEN
+        RAISE EXCEPTION 'table % is in one partition tree with table %, subscribed to changelog "%" already',
+                tbl, related, name
+            USING ERRCODE = '22023',
+                  HINT = format('A partitioned table''s subscription covers its partitions: subscribe either, '
+                                'after staging.unsubscribe(%L, %L) if needed.', name, related::text);
     END IF;
     IF tbl = cl.log_table THEN
         RAISE EXCEPTION 'table % is the log table of changelog "%"', tbl, name
