@@ -135,6 +135,15 @@ INSERT INTO product_stock VALUES (9, 1, 5);
 SELECT entity_id FROM staging.next_batch('product_idx', 'search');
 SELECT staging.finish_batch('product_idx', 'search', batch_id)
   FROM staging.next_batch('product_idx', 'search') LIMIT 1;
+-- Its partitions are covered: subscribing one too is refused, and so is
+-- subscribing a partitioned table one of whose partitions is subscribed.
+SELECT try($$SELECT staging.subscribe('product_idx', 'product_stock_1', ARRAY['qty'])$$);
+SELECT staging.unsubscribe('product_idx', 'product_stock');
+SELECT staging.subscribe('product_idx', 'product_stock_1');
+SELECT try($$SELECT staging.subscribe('product_idx', 'product_stock')$$);
+SELECT staging.subscribe('product_idx', 'product_stock_1', ARRAY['qty']);  -- again: fine
+SELECT tbl, columns FROM staging.changelog_subscription
+ WHERE tbl::text LIKE 'product_stock%' ORDER BY 1;
 DROP TABLE product_stock;
 
 -- A clone of a schema (staging.clone_schema) gets the triggers and the
@@ -150,6 +159,24 @@ INSERT INTO cl_import.gear VALUES (1, 10);
 SELECT entity_id FROM staging.next_batch('gear_idx', 'idx');
 SELECT staging.drop_changelog('gear_idx');
 DROP SCHEMA cl_live, cl_import CASCADE;
+-- The same with tables of another role, who may not run the changelog's
+-- trigger functions: the clone still gets the triggers and logs.
+CREATE ROLE regress_cl_owner;
+CREATE SCHEMA cl_owned AUTHORIZATION regress_cl_owner;
+SET ROLE regress_cl_owner;
+CREATE TABLE cl_owned.gear (entity_id int PRIMARY KEY, price int);
+RESET ROLE;
+SELECT staging.create_changelog('owned_idx', 'cl_owned.gear');
+SELECT staging.add_consumer('owned_idx', 'idx');
+SELECT staging.clone_schema('cl_owned', 'cl_owned_import');
+SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'cl_owned_import.gear'::regclass ORDER BY 1;
+SET ROLE regress_cl_owner;
+INSERT INTO cl_owned_import.gear VALUES (1, 10);
+RESET ROLE;
+SELECT entity_id FROM staging.next_batch('owned_idx', 'idx');
+SELECT staging.drop_changelog('owned_idx');
+DROP SCHEMA cl_owned, cl_owned_import CASCADE;
+DROP ROLE regress_cl_owner;
 
 -- Two changelogs on one table keep their own triggers.
 SELECT staging.create_changelog('price_idx', 'product');
@@ -185,6 +212,11 @@ SELECT consumer FROM staging.changelog_consumer ORDER BY 1;
 SELECT changelog, consumer FROM staging.changelog_status ORDER BY 1, 2;
 SELECT try($$SELECT staging.next_batch('price_idx', 'feed')$$);
 SELECT try($$SELECT staging.add_consumer('price_idx', 'mine')$$);
+-- Changing changelogs is for the extension's owner: a clear 42501.
+SELECT try($$SELECT staging.create_changelog('mine', 'product')$$);
+SELECT try($$SELECT staging.subscribe('product_idx', 'product')$$);
+SELECT try($$SELECT staging.unsubscribe('product_idx', 'product')$$);
+SELECT try($$SELECT staging.drop_changelog('product_idx')$$);
 WITH moved AS (UPDATE staging.changelog_consumer SET batch_id = NULL
                 WHERE consumer = 'feed' RETURNING 1)
 SELECT count(*) AS moved_feed FROM moved;
@@ -222,10 +254,37 @@ SELECT try($$SELECT staging.finish_batch('product_idx', 'nobody', 1)$$);
 SELECT try($$SELECT staging.finish_batch('product_idx', 'search', -1)$$);
 SELECT try($$SELECT staging.subscribe('product_idx', 'no_entity')$$);
 SELECT try($$SELECT staging.subscribe('product_idx', 'product', ARRAY['price', 'colour'])$$);
+SELECT try($$SELECT staging.subscribe('product_idx', 'product', ARRAY['price', NULL])$$);
 SELECT try($$SELECT staging.subscribe('nope', 'product')$$);
 SELECT try($$SELECT staging.unsubscribe('product_idx', 'no_entity')$$);
 SELECT try($$SELECT staging.create_changelog('product_idx', 'product')$$);
 SELECT try($$SELECT staging.create_changelog('Bad Name', 'product')$$);
+-- The log table's name is taken (by a table or a type); a changelog's own
+-- log table, and relations that are not tables, cannot be watched.
+CREATE TABLE taken_cl (id int);
+CREATE TYPE typed_cl AS (id int);
+CREATE VIEW product_view AS SELECT * FROM product;
+SELECT try($$SELECT staging.create_changelog('typed', 'product')$$);
+SELECT try($$SELECT staging.subscribe('product_idx', 'product_idx_cl')$$);
+SELECT try($$SELECT staging.subscribe('product_idx', 'product_view')$$);
+SELECT try($$SELECT staging.create_changelog('view', 'product_view')$$);
+SELECT tbl FROM staging.changelog_subscription WHERE changelog = 'product_idx' ORDER BY 1;
+DROP TYPE typed_cl;
+DROP VIEW product_view;
+-- Temporary tables vanish at the end of the session without a DROP that
+-- would update the registries: refused.
+CREATE TEMP TABLE product_tmp (entity_id int PRIMARY KEY);
+SELECT try($$SELECT staging.create_changelog('tmp_idx', 'product_tmp')$$);
+SELECT try($$SELECT staging.subscribe('product_idx', 'product_tmp')$$);
+DROP TABLE product_tmp;
+-- A log table dropped without the event trigger (session_replication_role
+-- = replica skips it): the changelog can still be dropped.
+SELECT staging.create_changelog('gone', 'product') IS NOT NULL AS created;
+SET session_replication_role = replica;
+DROP TABLE gone_cl;
+RESET session_replication_role;
+SELECT try($$SELECT staging.drop_changelog('gone')$$);
+SELECT count(*) AS left FROM staging.changelog WHERE name = 'gone';
 SELECT try($$SELECT staging.add_consumer('product_idx', 'search')$$);
 SELECT try($$SELECT staging.next_batch('product_idx', 'search', 0)$$);
 -- A batch that is not the current one (an old, finished one).
@@ -238,6 +297,12 @@ SELECT regexp_replace(try(format('SELECT staging.finish_batch(%L, %L, %s)', 'pro
 -- The message names the objects and says what to do.
 SELECT staging.next_batch('product_idx', 'nobody');
 SELECT staging.subscribe('product_idx', 'no_entity');
+SELECT staging.create_changelog('taken', 'product');
+DROP TABLE taken_cl;
+-- A main table without an entity column to log.
+CREATE TABLE no_key (a int, b text);
+SELECT staging.create_changelog('no_key', 'no_key');
+DROP TABLE no_key;
 
 -- DROP TABLE forgets the table's subscriptions; dropping a log table drops
 -- its changelog and the triggers that wrote into it.
@@ -255,5 +320,33 @@ SELECT tgrelid::regclass, tgname FROM pg_trigger
  WHERE tgfoid = 'staging._changelog_trigger'::regproc;
 SELECT count(*) FROM staging.changelog;
 SELECT count(*) FROM staging.changelog_consumer;
+
+-- Logging that fires another changelog's trigger (a trigger of the log
+-- table's owner writes a watched table): both log, and each trigger call
+-- leaves SPI as it found it.
+CREATE TABLE product_feed (entity_id int PRIMARY KEY);
+SELECT staging.create_changelog('chain_a', 'product');
+SELECT staging.create_changelog('chain_b', 'product_feed');
+CREATE FUNCTION feed_product() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO cl_test.product_feed VALUES (NEW.entity_id) ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER feed AFTER INSERT ON chain_a_cl FOR EACH ROW EXECUTE FUNCTION feed_product();
+UPDATE product SET price = 21 WHERE entity_id = 1;
+DO $$
+BEGIN
+    UPDATE cl_test.product SET price = 22 WHERE entity_id = 4;
+    UPDATE cl_test.product SET price = 23 WHERE entity_id = 4;
+    PERFORM count(*) FROM cl_test.product;
+END
+$$;
+SELECT entity_id FROM chain_a_cl ORDER BY version_id;
+SELECT entity_id FROM chain_b_cl ORDER BY version_id;
+SELECT staging.drop_changelog('chain_a');
+SELECT staging.drop_changelog('chain_b');
+DROP TABLE product_feed;
+DROP FUNCTION feed_product();
 
 DROP SCHEMA cl_test CASCADE;

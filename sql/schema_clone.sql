@@ -152,6 +152,11 @@ SELECT staging.clone_schema('sc_live', NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT staging.clone_schema('sc_live', 'staging');
 \echo :LAST_ERROR_SQLSTATE
+-- System schemas and the extension's are no source either.
+SELECT staging.clone_schema('staging', 'sc_other');
+\echo :LAST_ERROR_SQLSTATE
+SELECT staging.clone_schema('pg_catalog', 'sc_other');
+\echo :LAST_ERROR_SQLSTATE
 SELECT staging.compare_schemas('sc_live', 'sc_missing');
 \echo :LAST_ERROR_SQLSTATE
 CREATE SCHEMA sc_parted;

@@ -154,6 +154,35 @@ SELECT copy, count(*) FROM sw_live.item GROUP BY 1;
 SELECT count(*) AS swaps FROM staging.invalidations WHERE kind = 'schema_swap'
    AND detail->>'live' = 'sw_live';
 
+-- A changelog of the live schema: its log table keeps its name through the
+-- swaps (the clone's empty copy of it goes to the other schema), so does
+-- its main table; the live tables stay watched, and dropping the backup
+-- leaves the changelog, its consumers and its triggers in place.
+CREATE SCHEMA sw_cat;
+CREATE TABLE sw_cat.product (entity_id int PRIMARY KEY, price int);
+INSERT INTO sw_cat.product VALUES (1, 10), (2, 20);
+SELECT staging.create_changelog('sw_cat_idx', 'sw_cat.product');
+SELECT staging.add_consumer('sw_cat_idx', 'idx');
+SELECT staging.clone_schema('sw_cat', 'sw_cat_import', true);
+UPDATE sw_cat_import.product SET price = 21 WHERE entity_id = 2;
+SELECT staging.swap_schemas('sw_cat', 'sw_cat_import');
+SELECT main_table, log_table FROM staging.changelog WHERE name = 'sw_cat_idx';
+SELECT count(*) AS copy_rows FROM sw_cat_import.sw_cat_idx_cl;
+SELECT entity_id FROM staging.next_batch('sw_cat_idx', 'idx');
+SELECT staging.finish_batch('sw_cat_idx', 'idx', batch_id)
+  FROM staging.next_batch('sw_cat_idx', 'idx') LIMIT 1;
+SELECT staging.swap_schemas('sw_cat', 'sw_cat_import');   -- back
+SELECT main_table, log_table FROM staging.changelog WHERE name = 'sw_cat_idx';
+SELECT staging.swap_schemas('sw_cat', 'sw_cat_import');   -- and forth
+DROP SCHEMA sw_cat_import CASCADE;
+SELECT main_table, log_table FROM staging.changelog WHERE name = 'sw_cat_idx';
+SELECT tbl FROM staging.changelog_subscription WHERE changelog = 'sw_cat_idx';
+UPDATE sw_cat.product SET price = 30 WHERE entity_id = 1;
+SELECT entity_id FROM staging.next_batch('sw_cat_idx', 'idx');
+SELECT staging.drop_changelog('sw_cat_idx');
+DROP SCHEMA sw_cat CASCADE;
+DELETE FROM staging.invalidations WHERE detail->>'live' = 'sw_cat';
+
 DEALLOCATE read_live;
 DEALLOCATE read_unqualified;
 DELETE FROM staging.versioned_table WHERE relid::text LIKE 'sw_%';

@@ -25,9 +25,9 @@ RESET ROLE;
 SELECT staging.create_changelog('sp_item', 'sp.item') IS NOT NULL AS created;
 
 -- The SECURITY DEFINER functions PUBLIC may execute: each checks its
--- caller or does only what is harmless (_record_swap only inside
--- swap_schemas; prune_changelog removes only what every consumer
--- finished).
+-- caller or does only what is harmless (_record_swap and _swap_changelogs
+-- only inside swap_schemas; prune_changelog removes only what every
+-- consumer finished).
 SELECT p.oid::regprocedure
   FROM pg_proc p
  WHERE p.pronamespace = 'staging'::regnamespace AND p.prosecdef
@@ -54,6 +54,9 @@ CREATE TABLE sp_clone.item (entity_id bigint);
 SELECT public.sp_try($$SELECT staging._changelog_clone('sp'::regnamespace, 'sp_clone'::regnamespace)$$);
 ROLLBACK;
 SELECT count(*) FROM staging.changelog_subscription WHERE changelog = 'sp_item';
+-- Moving another role's log table through the swap helper is refused.
+SELECT public.sp_try($$SELECT staging._swap_changelogs('sp'::regnamespace, 'sp_own'::regnamespace)$$);
+SELECT log_table FROM staging.changelog WHERE name = 'sp_item';
 -- staging.versioned_tables: counts of every version only for those who
 -- may read every version; NULL for the others, not an error.
 SELECT table_name, entities, rows FROM staging.versioned_tables WHERE table_name = 'sp.item'::regclass;

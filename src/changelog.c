@@ -839,14 +839,13 @@ moved_entity(Oid main_relid, int64 entity, bool remember)
 }
 
 /*
- * The trigger: log the entities whose live state this row change
- * changed (see the header of this file).
+ * Log the entities whose live state this row change changed (see the
+ * header of this file).  Connects to SPI only if needed (spi_connected).
  */
-Datum
-staging_changelog_trigger(PG_FUNCTION_ARGS)
+static void
+log_row_change(TriggerData *trigdata)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	TriggerEvent event;
+	TriggerEvent event = trigdata->tg_event;
 	WatchedTable *w;
 	int64		old_entity = 0;
 	int64		new_entity = 0;
@@ -855,13 +854,6 @@ staging_changelog_trigger(PG_FUNCTION_ARGS)
 	bool		has_old = false;
 	bool		has_new = false;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		elog(ERROR, "staging._changelog_trigger() must be an AFTER ROW trigger");
-	event = trigdata->tg_event;
-
-	spi_connected = false;		/* an error may have left it set */
 	w = watched_table(trigdata);
 
 	/*
@@ -933,8 +925,40 @@ staging_changelog_trigger(PG_FUNCTION_ARGS)
 		log_entity(w, new_entity);
 
 done:
-	if (spi_connected)
-		SPI_finish();
+	return;
+}
+
+/*
+ * The trigger.  It runs nested in itself when logging fires another
+ * changelog's trigger (a trigger of the owner's on a log table that writes
+ * a watched table): each call has its own SPI connection, and the caller's
+ * state is restored when it returns or fails.
+ */
+Datum
+staging_changelog_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	bool		caller_spi_connected = spi_connected;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "staging._changelog_trigger() must be an AFTER ROW trigger");
+
 	spi_connected = false;
+	PG_TRY();
+	{
+		log_row_change(trigdata);
+		if (spi_connected)
+			SPI_finish();
+	}
+	PG_CATCH();
+	{
+		/* the abort of the (sub)transaction closes our SPI connection */
+		spi_connected = caller_spi_connected;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	spi_connected = caller_spi_connected;
 	return PointerGetDatum(NULL);
 }

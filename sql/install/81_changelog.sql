@@ -75,6 +75,27 @@ $$;
 COMMENT ON FUNCTION staging._changelog_check_reader(staging.changelog) IS
     'Raises 42501 unless the current role may read the changelog''s log table.';
 
+-- Creating, subscribing, unsubscribing and dropping run with the caller's
+-- rights and write the registries: a clear error for those who may not.
+CREATE OR REPLACE FUNCTION staging._changelog_check_admin(name text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF NOT (has_table_privilege('staging.changelog', 'INSERT')
+            AND has_table_privilege('staging.changelog', 'DELETE')
+            AND has_table_privilege('staging.changelog_subscription', 'INSERT')
+            AND has_table_privilege('staging.changelog_subscription', 'UPDATE')
+            AND has_table_privilege('staging.changelog_subscription', 'DELETE')) THEN
+        RAISE EXCEPTION 'permission denied to change changelog "%"', name
+            USING ERRCODE = '42501',
+                  HINT = 'Creating, subscribing, unsubscribing and dropping changelogs is for the owner of the extension or a superuser.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_check_admin(text) IS
+    'Raises 42501 unless the current role may write the changelog registries.';
+
 -- First key of the advisory locks that keep prunes and new consumers apart
 -- (the second is the log table's OID).
 CREATE OR REPLACE FUNCTION staging._changelog_lock_key() RETURNS int
@@ -217,9 +238,40 @@ DECLARE
     kind text := staging.versioned_kind(tbl);
     missing name;
     entity_type regtype;
+    related regclass;
 BEGIN
+    PERFORM staging._changelog_check_admin(cl.name);
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p', 'f') THEN
+        RAISE EXCEPTION '% is not a table, so changelog "%" cannot watch it', tbl, name
+            USING ERRCODE = '22023',
+                  HINT = 'Subscribe the tables it reads from.';
+    END IF;
+    IF (SELECT relpersistence FROM pg_class WHERE oid = tbl) = 't' THEN
+        RAISE EXCEPTION 'table % is temporary, so changelog "%" cannot watch it', tbl, name
+            USING ERRCODE = '22023',
+                  HINT = 'A temporary table goes away with its session without a DROP TABLE that would forget it: watch a permanent table.';
+    END IF;
+    -- A partitioned table's trigger is cloned on its partitions: a table
+    -- and a partition of it cannot both be subscribed.
+    SELECT s.tbl INTO related FROM staging.changelog_subscription s
+     WHERE s.changelog = cl.name AND s.tbl <> subscribe.tbl
+       AND (s.tbl IN (SELECT relid FROM pg_partition_ancestors(subscribe.tbl))
+            OR s.tbl IN (SELECT relid FROM pg_partition_tree(subscribe.tbl)))
+     LIMIT 1;
+    IF related IS NOT NULL THEN
+        RAISE EXCEPTION 'table % is in one partition tree with table %, subscribed to changelog "%" already',
+                tbl, related, name
+            USING ERRCODE = '22023',
+                  HINT = format('A partitioned table''s subscription covers its partitions: subscribe either, '
+                                'after staging.unsubscribe(%L, %L) if needed.', name, related::text);
+    END IF;
+    IF tbl = cl.log_table THEN
+        RAISE EXCEPTION 'table % is the log table of changelog "%"', tbl, name
+            USING ERRCODE = '22023',
+                  HINT = 'Subscribe the tables whose changes it logs: the main table, its attribute tables or tables with the entity column.';
     END IF;
     IF kind = 'attribute' THEN
         IF (SELECT main_table FROM staging.attribute_table WHERE relid = tbl) <> cl.main_table THEN
@@ -240,6 +292,11 @@ BEGIN
             RAISE EXCEPTION 'entity column "%" of table % has type %, not an integer type', cl.entity_column, tbl, entity_type
                 USING ERRCODE = '22023';
         END IF;
+    END IF;
+    IF array_position(columns, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'columns of the subscription of % to changelog "%" must not contain NULL', tbl, name
+            USING ERRCODE = '22023',
+                  HINT = 'List column names, or pass NULL (not an array with NULL) for all columns.';
     END IF;
     IF columns IS NOT NULL THEN
         SELECT c INTO missing FROM unnest(columns) c
@@ -273,6 +330,7 @@ CREATE OR REPLACE FUNCTION staging.unsubscribe(name text, tbl regclass) RETURNS 
 DECLARE
     cl staging.changelog := staging._changelog(name);
 BEGIN
+    PERFORM staging._changelog_check_admin(cl.name);
     DELETE FROM staging.changelog_subscription s WHERE s.changelog = cl.name AND s.tbl = unsubscribe.tbl;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'table % is not subscribed to changelog "%"', tbl, name
@@ -306,6 +364,17 @@ BEGIN
         RAISE EXCEPTION 'changelog "%" already exists', name
             USING ERRCODE = '42710', HINT = 'Drop it with staging.drop_changelog first, or choose another name.';
     END IF;
+    PERFORM staging._changelog_check_admin(name);
+    -- <name>_cl must be free (a relation's row type takes its name too).
+    IF EXISTS (SELECT FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                WHERE n.nspname = schema AND t.typname = name || '_cl')
+       OR EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = schema AND c.relname = name || '_cl') THEN
+        RAISE EXCEPTION 'cannot create changelog "%": relation or type %.% already exists',
+                name, quote_ident(schema), quote_ident(name || '_cl')
+            USING ERRCODE = '42P07',
+                  HINT = 'The log table of a changelog is <name>_cl in the main table''s schema: choose another name, or rename or drop that object.';
+    END IF;
     -- The entity column: the registered one of a versioned table, else the
     -- single-column primary key, else entity_id.
     entity := coalesce(
@@ -314,6 +383,14 @@ BEGIN
                 ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
           WHERE i.indrelid = main_table AND i.indisprimary AND i.indnatts = 1),
         'entity_id');
+    IF NOT EXISTS (SELECT FROM pg_attribute a
+                    WHERE a.attrelid = main_table AND a.attname = entity AND a.attnum > 0
+                      AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'cannot create changelog "%": table % has no entity column', name, main_table
+            USING ERRCODE = '22023',
+                  HINT = 'The entity column is the one of a versioned table, else a single-column primary key, '
+                         'else a column entity_id: give the table one of them.';
+    END IF;
     EXECUTE format('CREATE TABLE %I.%I ('
                    'version_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, '
                    'entity_id bigint NOT NULL, '
@@ -340,11 +417,15 @@ DECLARE
     cl staging.changelog := staging._changelog(name);
     s record;
 BEGIN
+    PERFORM staging._changelog_check_admin(cl.name);
     FOR s IN SELECT tbl FROM staging.changelog_subscription WHERE changelog = cl.name LOOP
         PERFORM staging.unsubscribe(cl.name, s.tbl);
     END LOOP;
     DELETE FROM staging.changelog c WHERE c.name = cl.name;
-    EXECUTE format('DROP TABLE %s', cl.log_table);
+    -- (gone already if it was dropped without our event trigger)
+    IF EXISTS (SELECT FROM pg_class WHERE oid = cl.log_table) THEN
+        EXECUTE format('DROP TABLE %s', cl.log_table);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION staging.drop_changelog(text) IS

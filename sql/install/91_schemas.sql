@@ -266,6 +266,7 @@ BEGIN
         RAISE EXCEPTION 'cannot clone schema "%" into itself', source
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM staging._assert_user_schema(source);
     PERFORM staging._assert_user_schema(target);
     IF with_data IS NULL THEN
         RAISE EXCEPTION 'argument with_data must not be NULL' USING ERRCODE = 'invalid_parameter_value';
@@ -495,7 +496,13 @@ BEGIN
             ON v.view = c.oid
         UNION ALL
         -- Triggers (FK triggers are internal and came with the foreign keys).
-        SELECT 6, 0, c.relname, pg_get_triggerdef(t.oid, true), NULL
+        -- Those of changelogs by the caller: their functions are not the
+        -- owner's to run (creating a trigger runs nothing).
+        SELECT 6, 0,
+               CASE WHEN t.tgfoid IN ('staging._changelog_trigger()'::regprocedure,
+                                      'staging._changelog_truncate()'::regprocedure)
+                    THEN NULL ELSE c.relname END,
+               pg_get_triggerdef(t.oid, true), NULL
           FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
          WHERE c.relnamespace = source_oid AND NOT t.tgisinternal
         UNION ALL
@@ -884,6 +891,70 @@ $$;
 COMMENT ON FUNCTION staging._record_swap(oid, oid) IS
     'Inserts the invalidation row of a swap and queues NOTIFY staging_invalidation (delivered at commit).';
 
+-- After the schemas exchanged names: each changelog whose log table is in
+-- one of them keeps its log table and main table under the same names.
+-- The log table moves to the other schema (its identity sequence and
+-- indexes with it), and a table of that name there (the clone's copy)
+-- takes its place; the changelog's main table becomes the relation of the
+-- same name in the schema that now has the old schema name, if any.  So
+-- the log goes on with the live name and dropping the backup schema leaves
+-- it alone.  Runs as the extension's owner (who created the log tables); the
+-- caller must have taken the swap locks (and so own both schemas), as for
+-- _record_swap.
+CREATE OR REPLACE FUNCTION staging._swap_changelogs(live_oid oid, candidate_oid oid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cl record;
+    there oid;
+    other oid;
+    parking name;
+BEGIN
+    IF NOT staging._swap_locked(live_oid, candidate_oid) THEN
+        RAISE EXCEPTION 'staging._swap_changelogs() is only for staging.swap_schemas()'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    FOR cl IN
+        SELECT c.name, c.log_table, k.relname, k.relnamespace AS here,
+               m.relname AS main_name, m.relnamespace AS main_here
+          FROM staging.changelog c
+          JOIN pg_class k ON k.oid = c.log_table
+          LEFT JOIN pg_class m ON m.oid = c.main_table
+         WHERE k.relnamespace IN (live_oid, candidate_oid)
+            OR m.relnamespace IN (live_oid, candidate_oid)
+         ORDER BY c.name
+    LOOP
+        IF cl.here IN (live_oid, candidate_oid) THEN
+            there := CASE cl.here WHEN live_oid THEN candidate_oid ELSE live_oid END;
+            SELECT k.oid INTO other FROM pg_class k
+             WHERE k.relnamespace = there AND k.relname = cl.relname AND k.relkind IN ('r', 'p');
+            -- The copy's indexes and sequence have the same names as the
+            -- log table's: it waits in a schema of its own meanwhile.
+            IF other IS NOT NULL THEN
+                parking := 'staging_swap_' || cl.log_table::oid;
+                EXECUTE format('CREATE SCHEMA %I', parking);
+                EXECUTE format('ALTER TABLE %s SET SCHEMA %I', other::regclass, parking);
+            END IF;
+            EXECUTE format('ALTER TABLE %s SET SCHEMA %s', cl.log_table, there::regnamespace);
+            IF other IS NOT NULL THEN
+                EXECUTE format('ALTER TABLE %s SET SCHEMA %s', other::regclass, cl.here::regnamespace);
+                EXECUTE format('DROP SCHEMA %I', parking);
+            END IF;
+        END IF;
+        IF cl.main_here IN (live_oid, candidate_oid) THEN
+            UPDATE staging.changelog c SET main_table = k.oid
+              FROM pg_class k
+             WHERE c.name = cl.name AND k.relname = cl.main_name
+               AND k.relnamespace = CASE cl.main_here WHEN live_oid THEN candidate_oid ELSE live_oid END
+               AND k.relkind IN ('r', 'p', 'f');
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._swap_changelogs(oid, oid) IS
+    'Internal (staging.swap_schemas): keeps the log tables and main tables of changelogs under their names.';
+
 CREATE OR REPLACE FUNCTION staging.swap_schemas(live name, candidate name,
         max_difference_pct numeric DEFAULT NULL,
         lock_timeout interval DEFAULT '500ms',
@@ -973,6 +1044,7 @@ BEGIN
     EXECUTE format('ALTER SCHEMA %I RENAME TO %I', candidate, live);
     EXECUTE format('ALTER SCHEMA %I RENAME TO %I', parking, candidate);
 
+    PERFORM staging._swap_changelogs(live_oid, candidate_oid);
     PERFORM staging._record_swap(live_oid, candidate_oid);
     PERFORM staging._progress_end('swap_schemas', format('swapped schemas %I and %I', live, candidate));
 END
