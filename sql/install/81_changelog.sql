@@ -712,7 +712,7 @@ COMMENT ON FUNCTION staging._changelog_clone(oid, oid) IS
     'Subscribes the tables of a fresh schema clone to the changelogs of their source tables '
     '(for a member of the owners of both).';
 
--- Called by staging.advance (issue 4) in its transaction, after the live
+-- Called by staging.advance in its transaction, after the live
 -- version moved from from_version to to_version and once the writers at the
 -- versions going live are visible: logs, in every changelog that watches a
 -- versioned main table or one of its attribute tables, each entity having

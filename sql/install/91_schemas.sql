@@ -205,7 +205,7 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     -- In dependency order (attribute tables reference their main table).
-    -- Changelog subscriptions (issue 5): add their registry tables to this
+    -- Changelog subscriptions: add their registry tables to this
     -- list; their regclass columns are mapped to the clone like these.
     FOREACH registry IN ARRAY ARRAY['versioned_table', 'attribute_table']::name[] LOOP
         SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum),

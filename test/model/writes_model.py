@@ -32,7 +32,7 @@ The model:
 
 Usage: writes_model.py [--scenarios [NAME...]] [--seeds N] [--first S]
                        [--steps K] [--verbose]
-  --scenarios runs the named fixed scenarios (the repros of issue 13, A1 to
+  --scenarios runs the named fixed scenarios (reported lost-edit cases, A1 to
   F; all of them when no name follows) before the seeds; --seeds 0 runs
   only them.
 Connects with the libpq environment (PGHOST, PGPORT, PGUSER, PGDATABASE).
@@ -490,7 +490,7 @@ def run_sequence(db, ops, verbose=False):
     return None
 
 
-# The repros of issue 13, as fixed scenarios: versions are offsets from t0
+# Reported lost-edit cases, as fixed scenarios: versions are offsets from t0
 # (the start of the run plus 120 s); each ends with the issue's expected
 # result ('expect'), and every step is also compared with the model.
 D = DAY
