@@ -218,6 +218,10 @@ SELECT staging.live_only('sequence_product');
 CREATE VIEW orders_view AS SELECT * FROM orders;
 SELECT staging.live_only('orders_view');
 SELECT staging.live_only('no_such_table');
+-- The extension's own tables are written by its functions.
+SELECT staging.live_only('staging.updates');
+SELECT staging.live_only('staging.live_state');
+SELECT count(*) FROM staging.live_only_tables;
 \set VERBOSITY terse
 -- The guard is a statement trigger only.
 CREATE TRIGGER wrong BEFORE INSERT ON quotes FOR EACH ROW EXECUTE FUNCTION staging._live_only_guard();

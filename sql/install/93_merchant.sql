@@ -348,6 +348,7 @@ DECLARE
     c record;
     main regclass;
     parent regclass;
+    ext name;
     tables regclass[];
     t regclass;
 BEGIN
@@ -411,6 +412,16 @@ BEGIN
             RAISE EXCEPTION 'cannot mark % live-only: it is a versioned table', t
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'Writes to versioned tables go to the version the session reads; mark the tables whose writes are live side effects (orders, quotes).';
+        END IF;
+        SELECT x.extname INTO ext
+          FROM pg_catalog.pg_depend d
+          JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid
+         WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = t
+           AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e';
+        IF FOUND THEN
+            RAISE EXCEPTION 'cannot mark % live-only: it belongs to extension %', t, ext
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Mark the tables of your application whose writes are live side effects (orders, quotes); an extension''s tables are written by its functions.';
         END IF;
         SELECT v.relid INTO main FROM staging.versioned_table v WHERE v.sequence_table = t;
         IF FOUND THEN
