@@ -141,9 +141,9 @@ parse_version(const char *value, VersionSetting *result, bool *timestamp)
 
 		errno = 0;
 		v = strtoll(buf, &end, 10);
-		if (errno != 0 || *end != '\0' || v < 1)
+		if (errno != 0 || *end != '\0' || v < 1 || v >= STAGING_MAX_VERSION)
 		{
-			GUC_check_errdetail("Version numbers are UNIX epoch seconds from 1 to 9223372036854775807.");
+			GUC_check_errdetail("Version numbers are UNIX epoch seconds from 1 to 9223372036854775806; 9223372036854775807, staging.max_version(), is the open end, where no row is visible.");
 			return false;
 		}
 		result->kind = VERSION_FIXED;
