@@ -144,6 +144,10 @@ SELECT * FROM timeline WHERE entity_id = 3;
 SELECT count(*) AS attribute_rows FROM product_varchar;
 SELECT * FROM broken;
 SELECT staging.delete_update(:mistake);
+SELECT staging.delete_update(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT staging.reschedule_update(NULL, '2036-01-01 00:00+00');
+\echo :LAST_ERROR_SQLSTATE
 
 -- advance() makes due updates live: the sale starts, ...
 SELECT staging.live_version();

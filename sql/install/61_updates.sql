@@ -219,6 +219,11 @@ DECLARE
     s bigint;
     e bigint;
 BEGIN
+    IF reschedule_update.id IS NULL THEN
+        RAISE EXCEPTION 'staging.reschedule_update: the id of the update must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the id of an update (its start version) from staging.updates.';
+    END IF;
     LOCK TABLE staging.updates IN SHARE ROW EXCLUSIVE MODE;
     SELECT * INTO u FROM staging.updates WHERE updates.id = reschedule_update.id;
     IF NOT FOUND THEN
@@ -259,6 +264,11 @@ DECLARE
     tbls regclass[];
     entities bigint[];
 BEGIN
+    IF delete_update.id IS NULL THEN
+        RAISE EXCEPTION 'staging.delete_update: the id of the update must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the id of an update (its start version) from staging.updates.';
+    END IF;
     LOCK TABLE staging.updates IN SHARE ROW EXCLUSIVE MODE;
     SELECT * INTO u FROM staging.updates WHERE updates.id = delete_update.id;
     IF NOT FOUND THEN
