@@ -227,6 +227,18 @@ SELECT count(*) FROM staging.live_only_tables;
 CREATE TRIGGER wrong BEFORE INSERT ON quotes FOR EACH ROW EXECUTE FUNCTION staging._live_only_guard();
 INSERT INTO quotes VALUES (2);
 DROP TRIGGER wrong ON quotes;
+-- A trigger of the table's own that has the mark's name is neither taken
+-- for the mark nor dropped by unmarking.
+CREATE FUNCTION quotes_audit() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+CREATE TRIGGER staging_live_only AFTER INSERT ON quotes FOR EACH STATEMENT EXECUTE FUNCTION quotes_audit();
+\set VERBOSITY default
+SELECT staging.live_only('quotes');
+SELECT staging.live_only('quotes', false);
+\set VERBOSITY terse
+SELECT count(*) FROM pg_trigger WHERE tgrelid = 'quotes'::regclass AND tgname = 'staging_live_only';
+SELECT count(*) FROM staging.live_only_tables;
+DROP TRIGGER staging_live_only ON quotes;
+DROP FUNCTION quotes_audit();
 -- The trigger is the mark: clone_schema copies it with the table.
 CREATE SCHEMA mt_shop;
 CREATE TABLE mt_shop.carts (id int);

@@ -429,6 +429,14 @@ BEGIN
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'Entities created at a future version take their ids from it.';
         END IF;
+        IF EXISTS (SELECT FROM pg_catalog.pg_trigger g
+                    WHERE g.tgrelid = t AND g.tgname = 'staging_live_only'
+                      AND g.tgfoid <> 'staging._live_only_guard()'::pg_catalog.regprocedure) THEN
+            RAISE EXCEPTION 'cannot mark or unmark % live-only: it has a trigger of its own named staging_live_only', t
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'The mark is a trigger of that name calling staging._live_only_guard().',
+                      HINT = pg_catalog.format('Rename that trigger: ALTER TRIGGER staging_live_only ON %s RENAME TO ...', t);
+        END IF;
     END LOOP;
     FOREACH t IN ARRAY tables LOOP
         IF enabled THEN
