@@ -176,10 +176,10 @@ parse_version(const char *value, VersionSetting *result, bool *timestamp)
  * in time: the version's start, in UTC, in ISO form ("2035-01-01
  * 05:00:00+00"); NULL when out of memory.  A timestamp without a time zone
  * (or "now", "tomorrow") means what the session's TimeZone and clock say
- * when it is set, but parallel workers, and the end of a function or
- * subtransaction, parse the stored value again, in another time zone
- * perhaps (a worker restores staging.version before TimeZone), or later:
- * stored like this, it means the same version wherever it is parsed.
+ * when it is set, but the stored value is parsed again elsewhere: by
+ * parallel workers (which may restore staging.version before TimeZone),
+ * and by SQL that saves the setting as text and sets it back later.
+ * Stored like this, it means the same version wherever it is parsed.
  */
 static char *
 version_timestamp_text(int64 version)
