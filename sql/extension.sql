@@ -10,6 +10,10 @@ SELECT staging.max_version();
 SELECT staging.to_version('2026-11-27 00:00:00+00');
 SELECT staging.to_timestamp(1795737600) AT TIME ZONE 'UTC' AS starts;
 SELECT staging.to_version(staging.to_timestamp(1795737600)) = 1795737600 AS round_trip;
+-- The open end is infinity, both ways (a row that lasts forever ends at
+-- staging.to_timestamp(updated_in) = 'infinity').
+SELECT staging.to_timestamp(staging.max_version()) AS open_end;
+SELECT staging.to_version('infinity') = staging.max_version() AS open_end;
 SELECT staging.live_version();
 
 -- The prefix is reserved: a misspelt setting is an error, not a placeholder.

@@ -218,11 +218,27 @@ SELECT staging.live_only('sequence_product');
 CREATE VIEW orders_view AS SELECT * FROM orders;
 SELECT staging.live_only('orders_view');
 SELECT staging.live_only('no_such_table');
+-- The extension's own tables are written by its functions.
+SELECT staging.live_only('staging.updates');
+SELECT staging.live_only('staging.live_state');
+SELECT count(*) FROM staging.live_only_tables;
 \set VERBOSITY terse
 -- The guard is a statement trigger only.
 CREATE TRIGGER wrong BEFORE INSERT ON quotes FOR EACH ROW EXECUTE FUNCTION staging._live_only_guard();
 INSERT INTO quotes VALUES (2);
 DROP TRIGGER wrong ON quotes;
+-- A trigger of the table's own that has the mark's name is neither taken
+-- for the mark nor dropped by unmarking.
+CREATE FUNCTION quotes_audit() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+CREATE TRIGGER staging_live_only AFTER INSERT ON quotes FOR EACH STATEMENT EXECUTE FUNCTION quotes_audit();
+\set VERBOSITY default
+SELECT staging.live_only('quotes');
+SELECT staging.live_only('quotes', false);
+\set VERBOSITY terse
+SELECT count(*) FROM pg_trigger WHERE tgrelid = 'quotes'::regclass AND tgname = 'staging_live_only';
+SELECT count(*) FROM staging.live_only_tables;
+DROP TRIGGER staging_live_only ON quotes;
+DROP FUNCTION quotes_audit();
 -- The trigger is the mark: clone_schema copies it with the table.
 CREATE SCHEMA mt_shop;
 CREATE TABLE mt_shop.carts (id int);
@@ -238,6 +254,54 @@ SELECT staging.live_only('quotes');
 SELECT table_name FROM staging.live_only_tables;
 DROP TABLE quotes;
 SELECT count(*) FROM staging.live_only_tables;
+-- A partitioned table: its partitions are marked with it, so a write
+-- straight into a partition is refused too (a statement trigger of the
+-- partitioned table does not fire for it); unmarking unmarks them.
+CREATE TABLE payments (id int, region int) PARTITION BY LIST (region);
+CREATE TABLE payments_eu PARTITION OF payments FOR VALUES IN (1) PARTITION BY LIST (id);
+CREATE TABLE payments_eu_1 PARTITION OF payments_eu FOR VALUES IN (1);
+CREATE TABLE payments_us PARTITION OF payments FOR VALUES IN (2);
+SELECT staging.live_only('payments');
+SELECT table_name FROM staging.live_only_tables ORDER BY table_name::text;
+SET staging.version = :bf;
+INSERT INTO payments VALUES (1, 1);
+INSERT INTO payments_eu_1 VALUES (1, 1);
+INSERT INTO payments_us VALUES (1, 2);
+RESET staging.version;
+INSERT INTO payments_us VALUES (1, 2);
+-- A partition is marked and unmarked with its partitioned table only (a
+-- write through the partitioned table does not fire its trigger).
+\set VERBOSITY default
+SELECT staging.live_only('payments_eu_1', false);
+\set VERBOSITY terse
+SELECT staging.live_only('payments_us');
+-- A partition of another owner stops its owner, and nothing is marked.
+SELECT staging.live_only('payments', false);
+CREATE ROLE regress_mt_clerk;
+GRANT USAGE ON SCHEMA mt TO regress_mt_clerk;
+ALTER TABLE payments OWNER TO regress_mt_clerk;
+ALTER TABLE payments_eu OWNER TO regress_mt_clerk;
+ALTER TABLE payments_eu_1 OWNER TO regress_mt_clerk;
+ALTER TABLE payments_us OWNER TO regress_mt_shop;
+SET ROLE regress_mt_clerk;
+\set VERBOSITY default
+SELECT staging.live_only('payments');
+\set VERBOSITY terse
+RESET ROLE;
+SELECT count(*) FROM staging.live_only_tables;
+ALTER TABLE payments_us OWNER TO regress_mt_clerk;
+SET ROLE regress_mt_clerk;
+SELECT staging.live_only('payments');
+RESET ROLE;
+-- A partition created later is marked once live_only is called again.
+CREATE TABLE payments_ap PARTITION OF payments FOR VALUES IN (3);
+SELECT staging.live_only('payments');
+SELECT table_name FROM staging.live_only_tables ORDER BY table_name::text;
+SELECT staging.live_only('payments', false);
+SELECT count(*) FROM staging.live_only_tables;
+DROP TABLE payments;
+DROP OWNED BY regress_mt_clerk;
+DROP ROLE regress_mt_clerk;
 
 -- Going live: the statuses follow the live version, and history is for
 -- everyone to diff.

@@ -104,5 +104,18 @@ SELECT pp.total();
 RESET ROLE;
 RESET ALL;
 
+-- A timestamp without a time zone is read in the session's TimeZone when
+-- it is set, and means that version in the workers too (they parse the
+-- setting again, before they know the session's TimeZone): it is kept as
+-- the version's start in UTC.
+SELECT set_config(name, 'on', false) AS forced FROM pg_settings
+ WHERE name IN ('debug_parallel_query', 'force_parallel_mode');
+SET timezone = 'Asia/Tokyo';
+SET staging.version = '2035-01-01 14:00';
+SHOW staging.version;
+SELECT staging.current_version() = staging.to_version('2035-01-01 14:00+09') AS tokyo_time;
+SELECT pp.workers_launched('SELECT staging.current_version()') > 0 AS in_worker;
+RESET ALL;
+
 DROP SCHEMA pp CASCADE;
 DROP ROLE regress_pp_shopper;

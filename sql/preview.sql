@@ -80,6 +80,7 @@ SELECT :'sale_token' ~ '^4102444800\.[0-9]+\.[0-9a-f]{64}$' AS token_shape;
 SELECT split_part(:'sale_token', '.', 2)::bigint - extract(epoch FROM now())::bigint BETWEEN 3590 AND 3601 AS valid_for_an_hour;
 -- Bad arguments: 22023.
 SELECT staging.sign_preview(0);
+SELECT staging.sign_preview(staging.max_version());
 SELECT staging.sign_preview(4102444800, '-1 hour');
 SELECT staging.sign_preview(4102444800, '0 seconds');
 -- Editors cannot read the secret either.

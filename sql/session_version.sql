@@ -65,6 +65,8 @@ SET staging.version = 'tomorrow-ish';
 SET staging.version = -1;
 SET staging.version = 0;
 SET staging.version = 99999999999999999999;
+-- staging.max_version() is the open end: no row is visible there.
+SET staging.version = 9223372036854775807;
 SET staging.version = '1969-12-31 23:59:59+00';
 SET staging.version = '294277-01-01 00:00:00+00';
 SET staging.version = 'infinity';

@@ -69,6 +69,13 @@ SELECT staging.create_update('Backwards', '2035-11-23 00:00+00', '2035-11-22 00:
 SELECT staging.create_update('Same second', '2035-11-23 00:00+00', '2035-11-23 00:00:00.5+00');
 SELECT staging.create_update(NULL, '2035-11-23 00:00+00');
 SELECT staging.create_update('No start', NULL);
+SELECT staging.create_update('Forever', 'infinity');
+\echo :LAST_ERROR_SQLSTATE
+SELECT staging.create_update('Forever', '2035-11-23 00:00+00', 'infinity');
+\echo :LAST_ERROR_SQLSTATE
+SELECT staging.create_update('Always', '-infinity');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM staging.updates WHERE name IN ('Forever', 'Always');
 
 -- A temporary sale and a permanent price change.
 SELECT staging.create_update('Black Friday', '2035-11-23 00:00+00', '2035-11-26 00:00+00',
@@ -79,6 +86,10 @@ SELECT id = :sale AS is_sale, name, description, start_time, end_time,
   FROM staging.updates ORDER BY id;
 -- Another update may not start or end at the same second.
 SELECT staging.create_update('Clash', '2035-11-26 00:00:00.2+00');
+SELECT staging.reschedule_update(:sale, 'infinity');
+\echo :LAST_ERROR_SQLSTATE
+SELECT staging.reschedule_update(:sale, '2035-11-23 00:00+00', 'infinity');
+\echo :LAST_ERROR_SQLSTATE
 
 -- Writes at the updates' versions: the sale changes product 1 (its price
 -- and its name) from its start until its end, then the product is as
@@ -133,10 +144,18 @@ SELECT * FROM timeline WHERE entity_id = 3;
 SELECT count(*) AS attribute_rows FROM product_varchar;
 SELECT * FROM broken;
 SELECT staging.delete_update(:mistake);
+SELECT staging.delete_update(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT staging.reschedule_update(NULL, '2036-01-01 00:00+00');
+\echo :LAST_ERROR_SQLSTATE
 
 -- advance() makes due updates live: the sale starts, ...
 SELECT staging.live_version();
 SELECT staging.advance('2035-11-19 00:00+00') = 1 AS nothing_due;
+SELECT staging.advance('infinity');
+\echo :LAST_ERROR_SQLSTATE
+SELECT staging.advance('-infinity');
+\echo :LAST_ERROR_SQLSTATE
 SELECT staging.advance('2035-11-20 12:00+00') = :sale AS sale_live;
 SELECT staging.live_version() = :sale AS live_is_sale;
 SELECT staging.advance('2035-11-20 12:00+00') = :sale AS again_the_same;
@@ -144,6 +163,8 @@ SELECT staging.advance('2035-11-20 12:00+00') = :sale AS again_the_same;
 SELECT staging.reschedule_update(:sale, '2035-11-20 06:00+00', '2035-11-21 00:00+00');
 SELECT staging.delete_update(:sale);
 SELECT staging.reschedule_update(:sale, '2035-11-20 00:00+00', '2035-11-19 00:00+00');
+SELECT staging.reschedule_update(:sale, '2035-11-20 00:00+00', 'infinity');
+\echo :LAST_ERROR_SQLSTATE
 SELECT staging.reschedule_update(:sale, '2035-11-20 00:00+00', '2035-11-21 06:00+00');
 SELECT * FROM timeline WHERE entity_id = 1;
 -- ... then it ends, and later the new prices go live, both in one call.

@@ -76,13 +76,16 @@ object_aclcheck(Oid classid, Oid objectid, Oid roleid, AclMode mode)
 #endif
 
 /*
- * Since 16 the extra value of a GUC check hook must come from guc_malloc
- * (the GUC machinery frees it with guc_free); 15 uses malloc and free.
+ * Since 16 the extra value of a GUC check hook, and a new value it puts
+ * in place of the one given, must come from guc_malloc (the GUC machinery
+ * frees them with guc_free); 15 uses malloc and free.
  */
 #if PG_VERSION_NUM >= 160000
 #define compat_guc_malloc(size) guc_malloc(LOG, (size))
+#define compat_guc_free(ptr) guc_free(ptr)
 #else
 #define compat_guc_malloc(size) malloc(size)
+#define compat_guc_free(ptr) free(ptr)
 #endif
 
 /*

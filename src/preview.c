@@ -184,11 +184,11 @@ staging_sign_preview(PG_FUNCTION_ARGS)
 	TimestampTz expires;
 	char		hex[SIGNATURE_HEX + 1];
 
-	if (version < 1)
+	if (version < 1 || version >= STAGING_MAX_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot sign a preview of version %lld", (long long) version),
-				 errhint("Versions are UNIX epoch seconds, 1 or more; see staging.to_version().")));
+				 errhint("Versions are UNIX epoch seconds, 1 or more and less than staging.max_version(); see staging.to_version().")));
 	expires = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 													  TimestampTzGetDatum(now),
 													  IntervalPGetDatum(valid_for)));

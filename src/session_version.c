@@ -83,11 +83,12 @@ staging_timestamp_to_version(TimestampTz ts)
 
 /*
  * Parse a value of staging.version; false (with a detail message for the
- * GUC machinery) when it is not one.  Never throws: it runs in a GUC
- * check hook.
+ * GUC machinery) when it is not one.  *timestamp says whether it was a
+ * point in time (rather than 'live', 'all' or a number).  Never throws: it
+ * runs in a GUC check hook.
  */
 static bool
-parse_version(const char *value, VersionSetting *result)
+parse_version(const char *value, VersionSetting *result, bool *timestamp)
 {
 	char		buf[MAXDATELEN + 1];
 	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
@@ -101,6 +102,8 @@ parse_version(const char *value, VersionSetting *result)
 	TimestampTz ts;
 	const char *p;
 	size_t		len;
+
+	*timestamp = false;
 
 	/* Trim surrounding white space. */
 	while (*value && isspace((unsigned char) *value))
@@ -138,9 +141,9 @@ parse_version(const char *value, VersionSetting *result)
 
 		errno = 0;
 		v = strtoll(buf, &end, 10);
-		if (errno != 0 || *end != '\0' || v < 1)
+		if (errno != 0 || *end != '\0' || v < 1 || v >= STAGING_MAX_VERSION)
 		{
-			GUC_check_errdetail("Version numbers are UNIX epoch seconds from 1 to 9223372036854775807.");
+			GUC_check_errdetail("Version numbers are UNIX epoch seconds from 1 to 9223372036854775806; 9223372036854775807, staging.max_version(), is the open end, where no row is visible.");
 			return false;
 		}
 		result->kind = VERSION_FIXED;
@@ -164,26 +167,69 @@ parse_version(const char *value, VersionSetting *result)
 	}
 	result->kind = VERSION_FIXED;
 	result->version = staging_timestamp_to_version(ts);
+	*timestamp = true;
 	return true;
+}
+
+/*
+ * The value of staging.version that stands for a version given as a point
+ * in time: the version's start, in UTC, in ISO form ("2035-01-01
+ * 05:00:00+00"); NULL when out of memory.  A timestamp without a time zone
+ * (or "now", "tomorrow") means what the session's TimeZone and clock say
+ * when it is set, but the stored value is parsed again elsewhere: by
+ * parallel workers (which may restore staging.version before TimeZone),
+ * and by SQL that saves the setting as text and sets it back later.
+ * Stored like this, it means the same version wherever it is parsed.
+ */
+static char *
+version_timestamp_text(int64 version)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		buf[MAXDATELEN + 1];
+	char	   *result;
+	TimestampTz ts;
+
+	ts = (version - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY) *
+		USECS_PER_SEC;
+	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+		return NULL;
+	tm.tm_isdst = 0;			/* else EncodeDateTime leaves out the zone */
+	EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, buf);
+	result = compat_guc_malloc(strlen(buf) + 1);
+	if (result != NULL)
+		strcpy(result, buf);
+	return result;
 }
 
 /*
  * GUC check hook of staging.version: parse the value once and remember
  * who set it (the GUC machinery keeps this extra with the value, so a
  * value restored at the end of a function or subtransaction keeps its
- * setter).
+ * setter).  A point in time is stored as the start of its version in UTC
+ * (see version_timestamp_text).
  */
 static bool
 check_version(char **newval, void **extra, GucSource source)
 {
 	VersionSetting parsed;
 	VersionSetting *copy;
+	bool		timestamp;
 
-	if (!parse_version(*newval, &parsed))
+	if (!parse_version(*newval, &parsed, &timestamp))
 	{
 		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 		GUC_check_errhint("Use 'live', 'all', a version number (UNIX epoch seconds, 1 or more) or a timestamp with time zone.");
 		return false;
+	}
+	if (timestamp)
+	{
+		char	   *canonical = version_timestamp_text(parsed.version);
+
+		if (canonical == NULL)
+			return false;
+		compat_guc_free(*newval);
+		*newval = canonical;
 	}
 	parsed.setter = source >= PGC_S_INTERACTIVE ? GetUserId() : InvalidOid;
 	copy = compat_guc_malloc(sizeof(VersionSetting));

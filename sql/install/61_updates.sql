@@ -24,6 +24,16 @@ BEGIN
         RAISE EXCEPTION 'start time of update "%" must not be null', update_name
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF NOT pg_catalog.isfinite(start_time) THEN
+        RAISE EXCEPTION 'start time % of update "%" is not a point in time', start_time, update_name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Choose a finite start time in the future.';
+    END IF;
+    IF NOT pg_catalog.isfinite(end_time) THEN
+        RAISE EXCEPTION 'end time % of update "%" is not a point in time', end_time, update_name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Choose a finite end time, or NULL for a permanent update.';
+    END IF;
     start_version := staging.to_version(start_time);
     end_version := staging.to_version(end_time);
     IF start_time <= now() OR start_version <= live THEN
@@ -130,7 +140,7 @@ CREATE OR REPLACE FUNCTION staging._reschedule_running(u staging.updates, start_
 DECLARE
     e bigint;
 BEGIN
-    IF staging.to_version(start_time) IS DISTINCT FROM u.id THEN
+    IF NOT pg_catalog.isfinite(start_time) OR staging.to_version(start_time) IS DISTINCT FROM u.id THEN
         RAISE EXCEPTION 'update "%" already went live at %: only its end time can change',
                 u.name, u.start_time
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -140,6 +150,11 @@ BEGIN
         RAISE EXCEPTION 'update "%" already ended at %', u.name, u.end_time
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Create a new update instead.';
+    END IF;
+    IF NOT pg_catalog.isfinite(end_time) THEN
+        RAISE EXCEPTION 'end time % of update "%" is not a point in time', end_time, u.name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Choose a finite end time, or NULL for a permanent update.';
     END IF;
     e := staging.to_version(end_time);
     IF end_time IS NOT NULL AND (end_time <= now() OR e <= live) THEN
@@ -204,6 +219,11 @@ DECLARE
     s bigint;
     e bigint;
 BEGIN
+    IF reschedule_update.id IS NULL THEN
+        RAISE EXCEPTION 'staging.reschedule_update: the id of the update must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the id of an update (its start version) from staging.updates.';
+    END IF;
     LOCK TABLE staging.updates IN SHARE ROW EXCLUSIVE MODE;
     SELECT * INTO u FROM staging.updates WHERE updates.id = reschedule_update.id;
     IF NOT FOUND THEN
@@ -244,6 +264,11 @@ DECLARE
     tbls regclass[];
     entities bigint[];
 BEGIN
+    IF delete_update.id IS NULL THEN
+        RAISE EXCEPTION 'staging.delete_update: the id of the update must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the id of an update (its start version) from staging.updates.';
+    END IF;
     LOCK TABLE staging.updates IN SHARE ROW EXCLUSIVE MODE;
     SELECT * INTO u FROM staging.updates WHERE updates.id = delete_update.id;
     IF NOT FOUND THEN
@@ -283,9 +308,10 @@ DECLARE
     old_live bigint;
     new_live bigint;
 BEGIN
-    IF until IS NULL THEN
-        RAISE EXCEPTION 'advance() needs a point in time, not NULL'
-            USING ERRCODE = 'invalid_parameter_value';
+    IF until IS NULL OR NOT pg_catalog.isfinite(until) THEN
+        RAISE EXCEPTION 'advance() needs a point in time, not %', coalesce(until::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the time up to which updates go live, e.g. now() (the default).';
     END IF;
     -- One advance at a time, and none while the schedule changes.  The
     -- EXCLUSIVE lock on live_state waits for writers of versioned tables

@@ -336,6 +336,10 @@ COMMENT ON FUNCTION staging._live_only_guard() IS
 -- as its caller); called otherwise, it refuses.
 GRANT EXECUTE ON FUNCTION staging._live_only_guard() TO PUBLIC;
 
+-- A statement trigger of a table does not fire for a statement that names
+-- one of its partitions (or inheritance children), nor theirs for one
+-- that names the table: the mark goes on the table and every table that
+-- inherits from it, and only the topmost one is marked or unmarked.
 CREATE OR REPLACE FUNCTION staging.live_only(tbl regclass, enabled boolean DEFAULT true) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -343,55 +347,117 @@ CREATE OR REPLACE FUNCTION staging.live_only(tbl regclass, enabled boolean DEFAU
 DECLARE
     c record;
     main regclass;
+    parent regclass;
+    ext name;
+    tables regclass[];
+    t regclass;
 BEGIN
     IF tbl IS NULL OR enabled IS NULL THEN
         RAISE EXCEPTION 'staging.live_only: table and enabled must not be null'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'staging.live_only(''orders'') marks a table, staging.live_only(''orders'', false) unmarks it.';
     END IF;
-    SELECT r.relkind, r.relowner INTO c FROM pg_catalog.pg_class r WHERE r.oid = tbl;
-    IF NOT FOUND THEN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_class r WHERE r.oid = tbl) THEN
         RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid
             USING ERRCODE = 'undefined_table';
     END IF;
-    IF NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table % to mark it live-only', tbl
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Ask its owner to call staging.live_only.';
-    END IF;
-    IF c.relkind NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION 'cannot mark % live-only: it is not a table', tbl
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Mark the tables it writes to.';
-    END IF;
-    IF staging.versioned_kind(tbl) IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot mark % live-only: it is a versioned table', tbl
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Writes to versioned tables go to the version the session reads; mark the tables whose writes are live side effects (orders, quotes).';
-    END IF;
-    SELECT t.relid INTO main FROM staging.versioned_table t WHERE t.sequence_table = tbl;
+    SELECT i.inhparent::regclass INTO parent
+      FROM pg_catalog.pg_inherits i WHERE i.inhrelid = tbl
+     ORDER BY i.inhseqno LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'cannot mark % live-only: it is the sequence table of versioned table %', tbl, main
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Entities created at a future version take their ids from it.';
+        WITH RECURSIVE up(relid, depth) AS (
+            SELECT parent::oid, 0
+            UNION ALL
+            SELECT i.inhparent, up.depth + 1
+              FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.relid
+             WHERE i.inhseqno = 1)
+        SELECT up.relid::regclass INTO t FROM up ORDER BY up.depth DESC LIMIT 1;
+        RAISE EXCEPTION 'cannot mark or unmark % live-only on its own: it is a partition or child of %', tbl, parent
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A statement that writes to a table through its parent does not fire the table''s own mark.',
+                  HINT = pg_catalog.format('Call staging.live_only on %s: the tables that inherit from it are marked with it.', t);
     END IF;
-    IF enabled THEN
-        IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
-                        WHERE t.tgrelid = tbl AND t.tgname = 'staging_live_only') THEN
-            EXECUTE pg_catalog.format(
-                'CREATE TRIGGER staging_live_only
-                     BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s
-                     FOR EACH STATEMENT EXECUTE FUNCTION staging._live_only_guard()', tbl);
+    WITH RECURSIVE tree(relid, depth) AS (
+        SELECT tbl::oid, 0
+        UNION ALL
+        SELECT i.inhrelid, tree.depth + 1
+          FROM pg_catalog.pg_inherits i JOIN tree ON i.inhparent = tree.relid)
+    SELECT pg_catalog.array_agg(tree.relid::regclass ORDER BY tree.depth, tree.relid) INTO tables
+      FROM tree;
+    FOREACH t IN ARRAY tables LOOP
+        SELECT r.relkind, r.relowner INTO c FROM pg_catalog.pg_class r WHERE r.oid = t;
+        IF NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') THEN
+            IF t = tbl THEN
+                RAISE EXCEPTION 'must be owner of table % to mark it live-only', t
+                    USING ERRCODE = 'insufficient_privilege',
+                          HINT = 'Ask its owner to call staging.live_only.';
+            END IF;
+            RAISE EXCEPTION 'must be owner of table % to mark % live-only: it inherits from it', t, tbl
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'The partitions and inheritance children of a live-only table are marked with it.',
+                      HINT = pg_catalog.format('Give %s to the owner of %s (ALTER TABLE ... OWNER TO), or call it as a role that may act as both owners.', t, tbl);
         END IF;
-    ELSIF EXISTS (SELECT FROM pg_catalog.pg_trigger t
-                   WHERE t.tgrelid = tbl AND t.tgname = 'staging_live_only') THEN
-        EXECUTE pg_catalog.format('DROP TRIGGER staging_live_only ON %s', tbl);
-    END IF;
+        IF c.relkind NOT IN ('r', 'p') THEN
+            IF t = tbl THEN
+                RAISE EXCEPTION 'cannot mark % live-only: it is not a table', t
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'Mark the tables it writes to.';
+            END IF;
+            RAISE EXCEPTION 'cannot mark % live-only: % inherits from it and is not a table', tbl, t
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'The partitions and inheritance children of a live-only table are marked with it.',
+                      HINT = pg_catalog.format('Detach %s first.', t);
+        END IF;
+        IF staging.versioned_kind(t) IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot mark % live-only: it is a versioned table', t
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Writes to versioned tables go to the version the session reads; mark the tables whose writes are live side effects (orders, quotes).';
+        END IF;
+        SELECT x.extname INTO ext
+          FROM pg_catalog.pg_depend d
+          JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid
+         WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = t
+           AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e';
+        IF FOUND THEN
+            RAISE EXCEPTION 'cannot mark % live-only: it belongs to extension %', t, ext
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Mark the tables of your application whose writes are live side effects (orders, quotes); an extension''s tables are written by its functions.';
+        END IF;
+        SELECT v.relid INTO main FROM staging.versioned_table v WHERE v.sequence_table = t;
+        IF FOUND THEN
+            RAISE EXCEPTION 'cannot mark % live-only: it is the sequence table of versioned table %', t, main
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Entities created at a future version take their ids from it.';
+        END IF;
+        IF EXISTS (SELECT FROM pg_catalog.pg_trigger g
+                    WHERE g.tgrelid = t AND g.tgname = 'staging_live_only'
+                      AND g.tgfoid <> 'staging._live_only_guard()'::pg_catalog.regprocedure) THEN
+            RAISE EXCEPTION 'cannot mark or unmark % live-only: it has a trigger of its own named staging_live_only', t
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'The mark is a trigger of that name calling staging._live_only_guard().',
+                      HINT = pg_catalog.format('Rename that trigger: ALTER TRIGGER staging_live_only ON %s RENAME TO ...', t);
+        END IF;
+    END LOOP;
+    FOREACH t IN ARRAY tables LOOP
+        IF enabled THEN
+            IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger g
+                            WHERE g.tgrelid = t AND g.tgname = 'staging_live_only') THEN
+                EXECUTE pg_catalog.format(
+                    'CREATE TRIGGER staging_live_only
+                         BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s
+                         FOR EACH STATEMENT EXECUTE FUNCTION staging._live_only_guard()', t);
+            END IF;
+        ELSIF EXISTS (SELECT FROM pg_catalog.pg_trigger g
+                       WHERE g.tgrelid = t AND g.tgname = 'staging_live_only') THEN
+            EXECUTE pg_catalog.format('DROP TRIGGER staging_live_only ON %s', t);
+        END IF;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION staging.live_only(regclass, boolean) IS
-    'Marks a non-versioned table live-only (orders, quotes): its writes are refused with 25006 while the session '
-    'reads a version other than the live one; with enabled = false, unmarks it.  Only the table''s owner.';
+    'Marks a non-versioned table live-only (orders, quotes), with its partitions and inheritance children: their writes '
+    'are refused with 25006 while the session reads a version other than the live one; with enabled = false, unmarks '
+    'them.  Only the tables'' owner.';
 -- For everyone: it checks that the caller owns the table.
 GRANT EXECUTE ON FUNCTION staging.live_only(regclass, boolean) TO PUBLIC;
 
