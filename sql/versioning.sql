@@ -524,6 +524,31 @@ DROP SCHEMA "Staging Test" CASCADE;
 SELECT count(*) FROM staging.versioned_table WHERE relid::text LIKE '%Staging%' OR relid::text ~ '^[0-9]+$';
 SELECT staging.enable_versioning('catalog_product_entity');
 SELECT staging.add_attribute_table('catalog_product_entity_int', 'catalog_product_entity');
+-- The sequence table goes only with its versioned table (or after
+-- disable_versioning): dropped alone, with CASCADE, it would take the
+-- entity column's default and foreign key with it.
+DROP TABLE sequence_catalog_product_entity CASCADE;
+SELECT table_name, sequence_table, attribute_tables, entities FROM staging.versioned_tables
+ WHERE table_name::text LIKE 'catalog%';
+SELECT count(*) AS problems FROM staging.verify('catalog_product_entity');
+-- disable_versioning refuses a table with two rows of an entity at the
+-- live version (made here by skipping the exclusion constraint's check),
+-- and changes nothing.
+SET session_replication_role = replica;
+INSERT INTO catalog_product_entity (entity_id, sku, created_in, updated_in) VALUES (3, 'overlap', 1, 100);
+SET session_replication_role = origin;
+SELECT staging.disable_versioning('catalog_product_entity');
+SELECT staging.versioned_kind('catalog_product_entity'), staging.versioned_kind('catalog_product_entity_int');
+SELECT count(*) FROM catalog_product_entity WHERE entity_id = 3;
+SET session_replication_role = replica;
+DELETE FROM catalog_product_entity WHERE sku = 'overlap';
+SET session_replication_role = origin;
+SELECT count(*) AS problems FROM staging.verify('catalog_product_entity');
+-- Dropping both, or the main table and then the sequence table, works.
+BEGIN;
+DROP TABLE catalog_product_entity, sequence_catalog_product_entity CASCADE;
+SELECT count(*) FROM staging.versioned_table WHERE relid::text LIKE 'catalog%';
+ROLLBACK;
 DROP TABLE catalog_product_entity CASCADE;
 SELECT count(*) FROM staging.versioned_table v WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = v.relid);
 SELECT count(*) FROM staging.attribute_table a WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = a.relid);

@@ -122,10 +122,14 @@ CREATE OR REPLACE TRIGGER registry_guard
     FOR EACH ROW EXECUTE FUNCTION staging._registry_guard();
 
 -- DROP TABLE (and DROP SCHEMA ... CASCADE, DROP OWNED) forgets the
--- registrations of the dropped tables.
+-- registrations of the dropped tables.  A sequence table goes only with
+-- its versioned table: dropped alone (with CASCADE) it would take the
+-- entity column's default and foreign key with it.
 CREATE OR REPLACE FUNCTION staging._forget_dropped() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
+DECLARE
+    orphan record;
 BEGIN
     DELETE FROM staging.attribute_table a
      USING pg_catalog.pg_event_trigger_dropped_objects() d
@@ -135,10 +139,23 @@ BEGIN
      USING pg_catalog.pg_event_trigger_dropped_objects() d
      WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
        AND d.objsubid = 0 AND v.relid::pg_catalog.oid = d.objid;
+    SELECT v.relid, d.object_identity INTO orphan
+      FROM staging.versioned_table v
+      JOIN pg_catalog.pg_event_trigger_dropped_objects() d
+        ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid = 0 AND d.objid = v.sequence_table::pg_catalog.oid
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot drop table %, the sequence table of versioned table %',
+                        orphan.object_identity, orphan.relid
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = pg_catalog.format('Call staging.disable_versioning(%L) first, or drop table %s too.',
+                                           orphan.relid::text, orphan.relid);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION staging._forget_dropped() IS
-    'Event trigger: removes the registrations of dropped tables.';
+    'Event trigger: removes the registrations of dropped tables; refuses to drop the sequence table of a versioned table that stays.';
 REVOKE ALL ON FUNCTION staging._forget_dropped() FROM PUBLIC;
 -- (Re)created on every install and upgrade: nothing refers to it.
 DROP EVENT TRIGGER IF EXISTS staging_forget_dropped;

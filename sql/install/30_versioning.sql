@@ -951,6 +951,7 @@ DECLARE
     renumber boolean;
     attrs jsonb;
     last_id bigint;
+    dup text;
 BEGIN
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = tbl;
     IF NOT FOUND THEN
@@ -989,6 +990,18 @@ BEGIN
                               'AND staging._visible_at(m.created_in, m.updated_in, $1))',
                               reg.sequence_table, tbl, reg.entity_column) USING live;
     EXECUTE pg_catalog.format('DELETE FROM %s WHERE NOT staging._visible_at(created_in, updated_in, $1)', tbl) USING live;
+    -- Overlapping versions (possible only with the exclusion constraint
+    -- dropped or its check skipped) would fail the entity key below.
+    EXECUTE pg_catalog.format('SELECT %1$I::text FROM %2$s GROUP BY %1$I HAVING pg_catalog.count(*) > 1 ORDER BY %1$I LIMIT 1',
+                              reg.entity_column, tbl)
+        INTO dup;
+    IF dup IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot disable versioning of table %: entity % has more than one row at the live version %',
+                        tbl, dup, live
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = pg_catalog.format('staging.verify(%L) lists the overlapping versions: delete or fix them first.',
+                                           tbl::text);
+    END IF;
     EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s WHERE row_id <> %I)', tbl, reg.entity_column)
         INTO renumber;
 
