@@ -552,6 +552,10 @@ ROLLBACK;
 DROP TABLE catalog_product_entity CASCADE;
 SELECT count(*) FROM staging.versioned_table v WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = v.relid);
 SELECT count(*) FROM staging.attribute_table a WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = a.relid);
+-- The attribute table that stays is a plain table again: no trigger of
+-- the extension left (it would also keep DROP EXTENSION from working
+-- without CASCADE).
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'catalog_product_entity_int'::regclass AND NOT tgisinternal;
 
 RESET search_path;
 RESET staging.version;

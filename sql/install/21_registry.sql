@@ -130,7 +130,23 @@ CREATE OR REPLACE FUNCTION staging._forget_dropped() RETURNS event_trigger
     AS $$
 DECLARE
     orphan record;
+    kept regclass;
 BEGIN
+    -- Attribute tables that stay while their main table goes lose the
+    -- triggers of versioned writes, as with disable_versioning.
+    FOR kept IN
+        SELECT a.relid FROM staging.attribute_table a
+          JOIN pg_catalog.pg_event_trigger_dropped_objects() d
+            ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+           AND d.objsubid = 0 AND d.objid = a.main_table::pg_catalog.oid
+         WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger_dropped_objects() d2
+                            WHERE d2.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                              AND d2.objsubid = 0 AND d2.objid = a.relid::pg_catalog.oid)
+    LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS staging_write_rebuild ON %s', kept);
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS staging_write ON %s', kept);
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS staging_write_statement ON %s', kept);
+    END LOOP;
     DELETE FROM staging.attribute_table a
      USING pg_catalog.pg_event_trigger_dropped_objects() d
      WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -155,7 +171,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION staging._forget_dropped() IS
-    'Event trigger: removes the registrations of dropped tables; refuses to drop the sequence table of a versioned table that stays.';
+    'Event trigger: removes the registrations of dropped tables and the write triggers of attribute tables whose main table was dropped; refuses to drop the sequence table of a versioned table that stays.';
 REVOKE ALL ON FUNCTION staging._forget_dropped() FROM PUBLIC;
 -- (Re)created on every install and upgrade: nothing refers to it.
 DROP EVENT TRIGGER IF EXISTS staging_forget_dropped;
