@@ -544,6 +544,13 @@ SET session_replication_role = replica;
 DELETE FROM catalog_product_entity WHERE sku = 'overlap';
 SET session_replication_role = origin;
 SELECT count(*) AS problems FROM staging.verify('catalog_product_entity');
+-- verify() reports the foreign keys that keep entities in the sequence
+-- table and attribute rows attached, when they were dropped.
+BEGIN;
+ALTER TABLE catalog_product_entity DROP CONSTRAINT catalog_product_entity_entity_id_fkey;
+ALTER TABLE catalog_product_entity_int DROP CONSTRAINT catalog_product_entity_int_row_id_fkey;
+SELECT * FROM staging.verify('catalog_product_entity');
+ROLLBACK;
 -- Dropping both, or the main table and then the sequence table, works.
 BEGIN;
 DROP TABLE catalog_product_entity, sequence_catalog_product_entity CASCADE;

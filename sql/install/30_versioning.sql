@@ -1078,6 +1078,18 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c WHERE c.conrelid = tbl AND c.contype = 'x') THEN
         RETURN QUERY SELECT NULL::bigint, 'no exclusion constraint keeps versions from overlapping'::text;
     END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c
+                    WHERE c.conrelid = tbl AND c.contype = 'f' AND c.confrelid = reg.sequence_table) THEN
+        RETURN QUERY SELECT NULL::bigint,
+            pg_catalog.format('no foreign key keeps the entities of %s in the sequence table %s', tbl, reg.sequence_table);
+    END IF;
+    RETURN QUERY SELECT NULL::bigint,
+           pg_catalog.format('%s: no foreign key attaches its rows to rows of %s by row_id', a.relid, tbl)
+      FROM staging.attribute_table a
+     WHERE a.main_table = tbl
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c
+                        WHERE c.conrelid = a.relid AND c.contype = 'f' AND c.confrelid = tbl)
+     ORDER BY a.relid::text;
     RETURN QUERY EXECUTE pg_catalog.format(
         'SELECT %2$I::bigint, pg_catalog.format(''row_id %%s: created_in %%s is not before updated_in %%s'', row_id, created_in, updated_in) '
         '  FROM %1$s WHERE NOT (created_in < updated_in) '
