@@ -854,6 +854,7 @@ DECLARE
     k record;
     u jsonb;
     serial_seq text;
+    detail text;
 BEGIN
     FOR k IN SELECT c.conname FROM pg_catalog.pg_constraint c
               WHERE c.conrelid = tbl AND c.contype = 'f' AND c.confrelid = sequence_table
@@ -880,7 +881,17 @@ BEGIN
          WHERE i.indrelid = tbl AND c.relname = u->>'index';
         IF FOUND THEN
             EXECUTE pg_catalog.format('DROP INDEX %s', k.idx);
-            EXECUTE pg_catalog.regexp_replace(k.def, '^CREATE INDEX', 'CREATE UNIQUE INDEX');
+            BEGIN
+                EXECUTE pg_catalog.regexp_replace(k.def, '^CREATE INDEX', 'CREATE UNIQUE INDEX');
+            EXCEPTION WHEN unique_violation THEN
+                GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+                RAISE EXCEPTION 'cannot make index % of table % unique again', u->>'index', tbl
+                    USING ERRCODE = 'unique_violation', DETAIL = detail,
+                          CONSTRAINT = u->>'index', TABLE = tbl,
+                          HINT = pg_catalog.format('Entities share this value at the live version: change or delete all '
+                                                   'but one of them, then call staging.disable_versioning(%L) again.',
+                                                   tbl::text);
+            END;
             IF u->>'constraint' IS NOT NULL THEN
                 EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s USING INDEX %I', tbl, u->>'constraint',
                                           CASE u->>'type' WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END,
