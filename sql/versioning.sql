@@ -559,6 +559,14 @@ ALTER TABLE catalog_product_entity DROP CONSTRAINT catalog_product_entity_entity
 ALTER TABLE catalog_product_entity_int DROP CONSTRAINT catalog_product_entity_int_row_id_fkey;
 SELECT * FROM staging.verify('catalog_product_entity');
 ROLLBACK;
+-- and the triggers that make writes versioned, when dropped or disabled
+-- (a write at a future version would then change the live row).
+BEGIN;
+ALTER TABLE catalog_product_entity DISABLE TRIGGER staging_write;
+DROP TRIGGER staging_register_entity ON catalog_product_entity;
+ALTER TABLE catalog_product_entity_int DISABLE TRIGGER USER;
+SELECT * FROM staging.verify('catalog_product_entity');
+ROLLBACK;
 -- Dropping both, or the main table and then the sequence table, works.
 BEGIN;
 DROP TABLE catalog_product_entity, sequence_catalog_product_entity CASCADE;

@@ -1101,6 +1101,25 @@ BEGIN
        AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c
                         WHERE c.conrelid = a.relid AND c.contype = 'f' AND c.confrelid = tbl)
      ORDER BY a.relid::text;
+    -- The triggers that make writes versioned (without them a write at a
+    -- future version changes the live row).
+    RETURN QUERY SELECT NULL::bigint,
+           CASE WHEN t.oid IS NULL THEN pg_catalog.format('%s: trigger %I is missing', n.rel, n.name)
+                ELSE pg_catalog.format('%s: trigger %I is disabled (ALTER TABLE %s ENABLE TRIGGER %I)',
+                                       n.rel, n.name, n.rel, n.name) END
+      FROM (SELECT tbl AS rel, w.name, w.ord
+              FROM pg_catalog.unnest(ARRAY['staging_register_entity', 'staging_write', 'staging_write_statement',
+                                           'staging_write_after', 'A_staging_keep_history', 'staging_write_rebuild'])
+                   WITH ORDINALITY w(name, ord)
+            UNION ALL
+            SELECT a.relid, w.name, w.ord
+              FROM staging.attribute_table a,
+                   pg_catalog.unnest(ARRAY['staging_write', 'staging_write_statement', 'staging_write_rebuild'])
+                   WITH ORDINALITY w(name, ord)
+             WHERE a.main_table = tbl) n
+      LEFT JOIN pg_catalog.pg_trigger t ON t.tgrelid = n.rel AND t.tgname = n.name
+     WHERE t.oid IS NULL OR t.tgenabled IN ('D', 'R')
+     ORDER BY n.rel::text <> tbl::text, n.rel::text, n.ord;
     RETURN QUERY EXECUTE pg_catalog.format(
         'SELECT %2$I::bigint, pg_catalog.format(''row_id %%s: created_in %%s is not before updated_in %%s'', row_id, created_in, updated_in) '
         '  FROM %1$s WHERE NOT (created_in < updated_in) '
