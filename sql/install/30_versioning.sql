@@ -963,6 +963,8 @@ DECLARE
     attrs jsonb;
     last_id bigint;
     dup text;
+    rows_before bigint;
+    entities_gone bigint;
 BEGIN
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = tbl;
     IF NOT FOUND THEN
@@ -997,10 +999,23 @@ BEGIN
 
     -- Entities not live disappear (relation tables follow their foreign
     -- keys' ON DELETE), then the versions other than the live one.
+    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', tbl) INTO rows_before;
     EXECUTE pg_catalog.format('DELETE FROM %1$s s WHERE NOT EXISTS (SELECT FROM %2$s m WHERE m.%3$I = s.sequence_value '
                               'AND staging._visible_at(m.created_in, m.updated_in, $1))',
                               reg.sequence_table, tbl, reg.entity_column) USING live;
+    GET DIAGNOSTICS entities_gone = ROW_COUNT;
     EXECUTE pg_catalog.format('DELETE FROM %s WHERE NOT staging._visible_at(created_in, updated_in, $1)', tbl) USING live;
+    EXECUTE pg_catalog.format('SELECT %s - pg_catalog.count(*) FROM %s', rows_before, tbl) INTO rows_before;
+    IF entities_gone > 0 THEN
+        RAISE NOTICE 'disable_versioning: deleted % rows of % that are not valid at the live version % (history and future versions)',
+                     rows_before, tbl, live
+            USING DETAIL = pg_catalog.format('%s entities had no row at the live version: they are gone from %s '
+                                             '(relation tables followed their foreign keys'' ON DELETE).',
+                                             entities_gone, tbl);
+    ELSIF rows_before > 0 THEN
+        RAISE NOTICE 'disable_versioning: deleted % rows of % that are not valid at the live version % (history and future versions)',
+                     rows_before, tbl, live;
+    END IF;
     -- Overlapping versions (possible only with the exclusion constraint
     -- dropped or its check skipped) would fail the entity key below.
     EXECUTE pg_catalog.format('SELECT %1$I::text FROM %2$s GROUP BY %1$I HAVING pg_catalog.count(*) > 1 ORDER BY %1$I LIMIT 1',
