@@ -330,6 +330,20 @@ SELECT try($$SELECT staging.enable_versioning('partitioned')$$);
 SELECT try($$SELECT staging.enable_versioning('a_partition')$$);
 SELECT try($$SELECT staging.enable_versioning('a_temp_table')$$);
 SELECT try($$SELECT staging.enable_versioning('no_such_table')$$);
+-- a trigger of the user's with a name the extension uses is not replaced
+CREATE TABLE own_trigger (entity_id int PRIMARY KEY, note text);
+CREATE TABLE own_trigger_int (entity_id int REFERENCES own_trigger, value int);
+CREATE TRIGGER staging_write BEFORE UPDATE ON own_trigger
+    FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
+CREATE TRIGGER staging_write_rebuild BEFORE UPDATE ON own_trigger_int
+    FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
+SELECT try($$SELECT staging.enable_versioning('own_trigger')$$);
+DROP TRIGGER staging_write ON own_trigger;
+SELECT staging.enable_versioning('own_trigger');
+SELECT try($$SELECT staging.add_attribute_table('own_trigger_int', 'own_trigger')$$);
+SELECT tgname, tgfoid::regproc FROM pg_trigger
+ WHERE tgrelid = 'own_trigger_int'::regclass AND NOT tgisinternal;
+DROP TABLE own_trigger_int, own_trigger, sequence_own_trigger;
 SELECT try($$SELECT staging.disable_versioning('no_key')$$);
 SELECT try($$SELECT staging.verify('no_key')$$);
 SELECT try($$SELECT staging.add_attribute_table('attribute_without_fk', 'no_key')$$);

@@ -62,6 +62,24 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Versioning changes the table''s definition: run it as the table''s owner.';
     END IF;
+    -- The triggers of versioned writes are made with CREATE OR REPLACE:
+    -- a trigger of the user's of the same name would be replaced.
+    SELECT t.tgname INTO c
+      FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+     WHERE t.tgrelid = tbl AND NOT t.tgisinternal
+       AND p.pronamespace <> 'staging'::pg_catalog.regnamespace
+       AND t.tgname = ANY (CASE action
+               WHEN 'version' THEN ARRAY['staging_register_entity', 'staging_write', 'staging_write_statement',
+                                         'staging_write_after', 'A_staging_keep_history', 'staging_write_rebuild']
+               WHEN 'link' THEN ARRAY['staging_write', 'staging_write_statement', 'staging_write_rebuild']
+               END::name[])
+     ORDER BY 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot % %: it has a trigger % of its own, a name the extension uses', action, tbl,
+                        pg_catalog.quote_ident(c.tgname)
+            USING ERRCODE = 'duplicate_object',
+                  HINT = pg_catalog.format('Rename it first: ALTER TRIGGER %I ON %s RENAME TO ...', c.tgname, tbl);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION staging._check_table(regclass, text) IS
