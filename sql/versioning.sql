@@ -355,6 +355,7 @@ SELECT try($$SELECT staging.add_attribute_table('catalog_product_entity', 'catal
 SELECT staging.add_attribute_table('catalog_product_entity_int', 'catalog_product_entity');
 SELECT try($$SELECT staging.add_attribute_table('catalog_product_entity_int', 'catalog_product_entity')$$);
 SELECT try($$SELECT staging.enable_versioning('catalog_product_entity_int')$$);
+SELECT try($$SELECT staging.enable_versioning('sequence_catalog_product_entity', 'sequence_value')$$);
 SELECT try($$SELECT staging.disable_versioning('catalog_product_entity_int')$$);
 SELECT try($$SELECT staging.verify('catalog_product_entity_int')$$);
 -- attribute rows of an entity without any version row cannot be linked

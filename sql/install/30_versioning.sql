@@ -519,6 +519,11 @@ BEGIN
         RAISE EXCEPTION 'table % is an attribute table of a versioned table', tbl
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    SELECT v.relid INTO k FROM staging.versioned_table v WHERE v.sequence_table = tbl;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % is the sequence table of versioned table %', tbl, k.relid
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
     SELECT n.nspname, c.relname INTO nsp, rel
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = tbl;
