@@ -1255,6 +1255,25 @@ writes_on_conflict_end(List *saved)
 	on_conflict_relids = saved;
 }
 
+/*
+ * An UPDATE of the entity column that would be recorded (at an update's
+ * version, or live into an entity with a future): refused.
+ */
+static void
+refuse_entity_change(Relation rel, const VersionedRel *vr, int64 entity, int64 v, int64 live)
+{
+	const char *col = NameStr(TupleDescAttr(RelationGetDescr(rel), vr->entity_attno - 1)->attname);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot change column \"%s\" of entity " INT64_FORMAT " of versioned table \"%s\" at this version",
+					col, entity, RelationGetRelationName(rel)),
+			 v != live ?
+			 errdetail("At an update's version, an UPDATE changes what the update does to the entity; it cannot give it another id.") :
+			 errdetail("An update changes entity " INT64_FORMAT ", so a live edit of it is also an edit of its future versions, which keep its id.", entity),
+			 errhint("INSERT the entity with its new id and DELETE the old one.")));
+}
+
 /* A recorded INSERT into rel in an INSERT ... ON CONFLICT: refused. */
 static void
 refuse_recorded_on_conflict(Relation rel, int64 entity)
@@ -1561,6 +1580,21 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 			return PointerGetDatum(new);
 		}
 		recorded = v != live || entity_has_writes(relid, entity);
+
+		/*
+		 * A recorded write is a write to this entity: changing its id
+		 * would leave its other versions behind.
+		 */
+		if (recorded)
+		{
+			bool		null_new;
+			Datum		d = heap_getattr(new, vr->entity_attno, desc, &null_new);
+
+			if (null_new || !datumIsEqual(entity_datum, d,
+										  TupleDescAttr(desc, vr->entity_attno - 1)->attbyval,
+										  TupleDescAttr(desc, vr->entity_attno - 1)->attlen))
+				refuse_entity_change(rel, vr, entity, v, live);
+		}
 
 		/* The cheap path: a row created at the live version, no future. */
 		if (c == v && !recorded)
