@@ -344,6 +344,8 @@ static Oid	field_writes_index = InvalidOid;
  */
 static bool rebuilding_future = false;
 
+static void forget_pending_rebuilds(SubTransactionId subid);
+
 /* A subtransaction starts, commits or aborts (routed by hooks.c). */
 void
 writes_subxact_event(SubXactEvent event, SubTransactionId mySubid)
@@ -379,6 +381,7 @@ writes_subxact_event(SubXactEvent event, SubTransactionId mySubid)
 			{
 				forget_locked_rows();	/* the row locks it took are gone */
 				row_set_forget(&deleted_rows);	/* and its deletes */
+				forget_pending_rebuilds(mySubid);	/* and what they left to lay out */
 			}
 			break;
 		default:
@@ -969,7 +972,34 @@ typedef struct PendingRebuild
 	int64		entity;
 	int64		keep_row_id;	/* the live row a DELETE at a future version removed */
 	int64		keep_created_in;
+	SubTransactionId subid;		/* the subtransaction that wrote */
 } PendingRebuild;
+
+/*
+ * A subtransaction aborts: its writes are gone, and so must be what they
+ * left to lay out (ids are handed out in order, so the entries of the
+ * subtransaction and of those it started have ids >= its own).
+ */
+static void
+forget_pending_rebuilds(SubTransactionId subid)
+{
+	List	   *keep = NIL;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (pending_rebuilds == NIL)
+		return;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	foreach(lc, pending_rebuilds)
+	{
+		PendingRebuild *r = lfirst(lc);
+
+		if (r->subid < subid)
+			keep = lappend(keep, r);
+	}
+	MemoryContextSwitchTo(old);
+	pending_rebuilds = keep;
+}
 
 /* An entity to lay out, once per statement (staging_write_statement_after). */
 typedef struct RebuildKey
@@ -1086,6 +1116,7 @@ push_rebuild(Oid relid, int64 entity, int64 keep_row_id, int64 keep_created_in)
 	r->entity = entity;
 	r->keep_row_id = keep_row_id;
 	r->keep_created_in = keep_created_in;
+	r->subid = GetCurrentSubTransactionId();
 	pending_rebuilds = lappend(pending_rebuilds, r);
 	MemoryContextSwitchTo(old);
 }
