@@ -63,6 +63,31 @@ SELECT * FROM everything ORDER BY entity_id, from_;
 RESET staging.version;
 SELECT * FROM staging.verify('product');
 
+-- A layout that fails at a future version (entity 1's later version at
+-- the second update fails the check), rolled back to a savepoint: the
+-- live edits after it in the transaction are still logged in changelogs.
+CREATE TABLE offer (entity_id bigint PRIMARY KEY, price numeric, max_price numeric,
+                    CHECK (price <= max_price));
+INSERT INTO offer VALUES (1, 1, 10), (2, 1, 10);
+SELECT staging.enable_versioning('offer');
+SELECT staging.create_changelog('offer_idx', 'offer');
+SELECT staging.create_update('Raise', '2035-01-20 00:00+00') AS raise \gset
+SELECT staging.create_update('Cap', '2035-02-01 00:00+00') AS cap \gset
+SET staging.version = :cap;
+UPDATE offer SET max_price = 5 WHERE entity_id = 1;
+SET staging.version = :raise;
+BEGIN;
+SAVEPOINT s;
+\set VERBOSITY terse
+UPDATE offer SET price = 8 WHERE entity_id = 1;
+\set VERBOSITY default
+ROLLBACK TO s;
+RESET staging.version;
+UPDATE offer SET price = 2 WHERE entity_id = 2;
+COMMIT;
+SELECT entity_id FROM offer_idx_cl ORDER BY 1;
+SELECT * FROM staging.verify('offer');
+
 DROP VIEW everything;
 DELETE FROM staging.updates;
 SELECT staging.disable_versioning('product');

@@ -376,7 +376,11 @@ writes_subxact_event(SubXactEvent event, SubTransactionId mySubid)
 				pfree(mark);
 			}
 			else if (event == SUBXACT_EVENT_ABORT_SUB)
+			{
 				internal_depth = 0;
+				/* a layout that failed is over */
+				rebuilding_future = false;
+			}
 			if (event == SUBXACT_EVENT_ABORT_SUB)
 			{
 				forget_locked_rows();	/* the row locks it took are gone */
