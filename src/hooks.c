@@ -16,8 +16,10 @@
  *				CONFLICT DO UPDATE finds, put the filter first in the
  *				quals of every scan after planning (planner.c)
  *	executor	ExecutorStart_hook: hand the read version to parallel
- *				workers (version_filter.c); ExecutorRun_hook: errors of
- *				writes show no failing row the writer may not see, the
+ *				workers (version_filter.c); ExecutorRun_hook and
+ *				ExecutorFinish_hook (AFTER triggers, deferrable
+ *				constraints): errors of writes show no failing row
+ *				the writer may not see, the
  *				write triggers know the tables of INSERT ... ON CONFLICT
  *				(writes.c)
  *	utility		ProcessUtility_hook: refuse DDL and COPY that would break
@@ -57,6 +59,7 @@ static get_relation_info_hook_type prev_get_relation_info = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 /*
@@ -166,11 +169,53 @@ staging_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 		writes_on_conflict_end(outer_on_conflict);
 		MemoryContextSwitchTo(context_before);
 		if (hidden != NIL)
-			writes_rethrow_hiding_rows(hidden);
+			writes_rethrow_hiding_rows(hidden, false);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	writes_on_conflict_end(outer_on_conflict);
+}
+
+/*
+ * A plan finishes: its AFTER triggers run, among them the checks of
+ * deferrable constraints (the version constraint is DEFERRABLE INITIALLY
+ * IMMEDIATE, so its violations are raised here, showing the conflicting
+ * row's versions): errors show no failing row the writer may not see, as
+ * in staging_ExecutorRun().
+ */
+static void
+staging_ExecutorFinish(QueryDesc *queryDesc)
+{
+	List	   *relids = NIL;
+	List	   *hidden;
+	ListCell   *lc;
+	MemoryContext context_before = CurrentMemoryContext;
+
+	foreach(lc, queryDesc->plannedstmt->resultRelations)
+		relids = lappend_oid(relids, rt_fetch(lfirst_int(lc), queryDesc->plannedstmt->rtable)->relid);
+	hidden = writes_hidden_rows(relids);
+	if (hidden == NIL)
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+		return;
+	}
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context_before);
+		/* (errors of the layout, raised unnamed, are hidden already) */
+		writes_rethrow_hiding_rows(hidden, true);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -216,7 +261,7 @@ staging_run_utility(PlannedStmt *pstmt, const char *queryString,
 		if (hidden != NIL)
 		{
 			MemoryContextSwitchTo(context_before);
-			writes_rethrow_hiding_rows(hidden);
+			writes_rethrow_hiding_rows(hidden, false);
 		}
 		PG_RE_THROW();
 	}
@@ -303,6 +348,8 @@ hooks_init(void)
 	ExecutorStart_hook = staging_ExecutorStart;
 	prev_ExecutorRun = ExecutorRun_hook;
 	ExecutorRun_hook = staging_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = staging_ExecutorFinish;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = staging_ProcessUtility;
 

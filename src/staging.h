@@ -215,7 +215,7 @@ extern List *writes_on_conflict_begin(PlannedStmt *pstmt, bool *changed);
 extern void writes_on_conflict_end(List *saved);
 extern bool writes_rebuilding_future(void);
 extern List *writes_hidden_rows(List *relids);
-extern void writes_rethrow_hiding_rows(List *names);
+extern void writes_rethrow_hiding_rows(List *names, bool named_only);
 
 /* hide_next_version.c: updated_in beyond what the reader may know */
 extern bool reveals_next_version(Oid relid);

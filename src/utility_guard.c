@@ -20,12 +20,19 @@
  *	  or the client writes every version row (a backup, like pg_dump), so
  *	  it is only for roles that may read every version; others get 42501, as with row security and
  *	  row_security off.  COPY (SELECT ...) reads the session version.
+ *	- TRUNCATE of a versioned main table or an attribute table (named, an
+ *	  inheritance child of one named, or reached by CASCADE) removes every
+ *	  version row, history and future ones included: like laying out
+ *	  version rows by hand, it is only for the table's owner and roles that
+ *	  may read every version; others get 42501.
  *
  *-------------------------------------------------------------------------
  */
 #include "staging.h"
 
+#include "catalog/heap.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -221,6 +228,73 @@ check_copy(CopyStmt *copy)
 }
 
 /*
+ * TRUNCATE removes the history and future version rows of a versioned
+ * table along with its live ones: refuse it (42501) to anyone but the
+ * owner of each versioned or attribute table it would empty and roles
+ * that may read every version.  The tables are the ones named, their
+ * inheritance children (unless ONLY) and, with CASCADE, the tables that
+ * reference them, as ExecuteTruncate() finds them.
+ */
+static void
+check_truncate(TruncateStmt *stmt)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+	Oid			user = GetUserId();
+
+	if (staging_may_read_every_version(user))
+		return;
+	foreach(lc, stmt->relations)
+	{
+		RangeVar   *rv = lfirst_node(RangeVar, lc);
+		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+		if (!OidIsValid(relid))
+			continue;
+		if (rv->inh)
+			relids = list_concat_unique_oid(relids, find_all_inheritors(relid, NoLock, NULL));
+		else
+			relids = list_append_unique_oid(relids, relid);
+	}
+	if (stmt->behavior == DROP_CASCADE)
+	{
+		List	   *more = relids;
+
+		while (more != NIL)
+		{
+			List	   *found = heap_truncate_find_FKs(more);
+			List	   *added = NIL;
+
+			foreach(lc, found)
+				if (!list_member_oid(relids, lfirst_oid(lc)))
+				{
+					relids = lappend_oid(relids, lfirst_oid(lc));
+					added = lappend_oid(added, lfirst_oid(lc));
+				}
+			more = added;
+		}
+	}
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		const VersionedRel *entry = registry_lookup(relid);
+		char	   *name;
+
+		if (entry == NULL || object_ownercheck(RelationRelationId, relid, user))
+			continue;
+		name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+										  get_rel_name(relid));
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to truncate %s %s",
+						entry->kind == VERSIONED_MAIN ? "versioned table" : "attribute table",
+						name),
+				 errdetail("TRUNCATE removes every version row, history and future ones included; only the table's owner, superusers and roles that may execute staging.sign_preview() may."),
+				 errhint("DELETE FROM %s deletes the rows of the session version.", name)));
+	}
+}
+
+/*
  * Called by the ProcessUtility hook for every utility command: refuse
  * (with an error) what would break versioned tables; return otherwise.
  */
@@ -234,6 +308,7 @@ utility_guard_check(PlannedStmt *pstmt)
 		case T_AlterTableStmt:
 		case T_RenameStmt:
 		case T_CopyStmt:
+		case T_TruncateStmt:
 			break;
 		default:
 			return;
@@ -244,6 +319,8 @@ utility_guard_check(PlannedStmt *pstmt)
 		check_alter_table((AlterTableStmt *) parsetree);
 	else if (IsA(parsetree, RenameStmt))
 		check_rename((RenameStmt *) parsetree);
+	else if (IsA(parsetree, TruncateStmt))
+		check_truncate((TruncateStmt *) parsetree);
 	else
 		check_copy((CopyStmt *) parsetree);
 }

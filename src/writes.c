@@ -1368,8 +1368,11 @@ raise_hidden_layout_error(const char *relname, int64 entity)
  * failing row ("Failing row contains ..."), updated_in included: as the
  * BEFORE trigger placed the row, the start of its entity's next version
  * (a live edit of an entity that an update changes, an INSERT of an entity
- * that exists only in the future).  For a writer who may not read every
- * version of the table, the detail of these errors is left out, as
+ * that exists only in the future).  An exclusion violation shows the
+ * conflicting row's key: for the version constraint, the versions a
+ * hidden row of the entity spans (moving a live row to the entity id of
+ * one that exists only in the future).  For a writer who may not read
+ * every version of the table, the detail of these errors is left out, as
  * PostgreSQL leaves it out for tables with row-level security.
  *
  * The versioned main tables, among those a statement writes, whose
@@ -1411,18 +1414,20 @@ names_include(List *names, const char *name)
 /*
  * In PG_CATCH, in the caller's memory context, of a write to the tables
  * writes_hidden_rows() named: throw the error again, without the failing
- * row of those tables (see above).  Reads no catalog.
+ * row of those tables (see above); with named_only, only errors that name
+ * their table.  Reads no catalog.
  */
 void
-writes_rethrow_hiding_rows(List *names)
+writes_rethrow_hiding_rows(List *names, bool named_only)
 {
 	ErrorData  *edata = CopyErrorData();
 
 	if (edata->detail != NULL &&
 		(edata->sqlerrcode == ERRCODE_CHECK_VIOLATION ||
 		 edata->sqlerrcode == ERRCODE_NOT_NULL_VIOLATION ||
-		 edata->sqlerrcode == ERRCODE_WITH_CHECK_OPTION_VIOLATION) &&
-		(edata->table_name == NULL || names_include(names, edata->table_name)))
+		 edata->sqlerrcode == ERRCODE_WITH_CHECK_OPTION_VIOLATION ||
+		 edata->sqlerrcode == ERRCODE_EXCLUSION_VIOLATION) &&
+		(edata->table_name == NULL ? !named_only : names_include(names, edata->table_name)))
 	{
 		FlushErrorState();
 		edata->detail = NULL;
