@@ -130,6 +130,21 @@ staging_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 /*
+ * The versioned tables a plan writes whose failing rows the writer may
+ * not see (writes_hidden_rows), for the executor hooks below.
+ */
+static List *
+hidden_rows_of(PlannedStmt *pstmt)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, pstmt->resultRelations)
+		relids = lappend_oid(relids, rt_fetch(lfirst_int(lc), pstmt->rtable)->relid);
+	return writes_hidden_rows(relids);
+}
+
+/*
  * A plan runs: errors of its writes to versioned tables show no failing
  * row that the writer may not see, and the write triggers know the tables
  * it inserts into with ON CONFLICT (writes.c).
@@ -138,16 +153,11 @@ static void
 staging_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 					COMPAT_EXECUTE_ONCE_PARAM)
 {
-	List	   *relids = NIL;
-	List	   *hidden;
+	List	   *hidden = hidden_rows_of(queryDesc->plannedstmt);
 	List	   *outer_on_conflict;
 	bool		on_conflict_changed;
-	ListCell   *lc;
 	MemoryContext context_before = CurrentMemoryContext;
 
-	foreach(lc, queryDesc->plannedstmt->resultRelations)
-		relids = lappend_oid(relids, rt_fetch(lfirst_int(lc), queryDesc->plannedstmt->rtable)->relid);
-	hidden = writes_hidden_rows(relids);
 	outer_on_conflict = writes_on_conflict_begin(queryDesc->plannedstmt, &on_conflict_changed);
 	if (hidden == NIL && !on_conflict_changed)
 	{
@@ -176,6 +186,16 @@ staging_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 	writes_on_conflict_end(outer_on_conflict);
 }
 
+/* The previous ExecutorFinish hook, or PostgreSQL's. */
+static void
+call_ExecutorFinish(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+}
+
 /*
  * A plan finishes: its AFTER triggers run, among them the checks of
  * deferrable constraints (the version constraint is DEFERRABLE INITIALLY
@@ -186,28 +206,17 @@ staging_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 static void
 staging_ExecutorFinish(QueryDesc *queryDesc)
 {
-	List	   *relids = NIL;
-	List	   *hidden;
-	ListCell   *lc;
+	List	   *hidden = hidden_rows_of(queryDesc->plannedstmt);
 	MemoryContext context_before = CurrentMemoryContext;
 
-	foreach(lc, queryDesc->plannedstmt->resultRelations)
-		relids = lappend_oid(relids, rt_fetch(lfirst_int(lc), queryDesc->plannedstmt->rtable)->relid);
-	hidden = writes_hidden_rows(relids);
 	if (hidden == NIL)
 	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		call_ExecutorFinish(queryDesc);
 		return;
 	}
 	PG_TRY();
 	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		call_ExecutorFinish(queryDesc);
 	}
 	PG_CATCH();
 	{

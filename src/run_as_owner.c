@@ -315,9 +315,12 @@ staging_owner_jsonb(PG_FUNCTION_ARGS)
 										nargs, argtypes, values, nulls));
 }
 
-/* The schema-qualified, quoted name of a relation. */
-static char *
-qualified_name(Oid relid)
+/*
+ * The schema-qualified, quoted name of a relation, for SQL text and
+ * messages; an error when it is gone.
+ */
+char *
+relation_qualified_name(Oid relid)
 {
 	char	   *name = get_rel_name(relid);
 
@@ -541,12 +544,12 @@ claim_block(Oid seq, int n, int64 *ids)
 	if (p->claim == NULL)
 		p->claim = keep_plan(psprintf("INSERT INTO %s SELECT FROM pg_catalog.generate_series(1, $1) "
 									  "ON CONFLICT DO NOTHING RETURNING sequence_value",
-									  qualified_name(seq)),
+									  relation_qualified_name(seq)),
 							 1, argtypes);
 	for (;;)
 	{
 		if (SPI_execute_plan(p->claim, values, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "staging: could not claim an entity id of %s", qualified_name(seq));
+			elog(ERROR, "staging: could not claim an entity id of %s", relation_qualified_name(seq));
 		if (SPI_processed > 0)
 			break;
 		CHECK_FOR_INTERRUPTS();
@@ -557,7 +560,7 @@ claim_block(Oid seq, int n, int64 *ids)
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
 
 		if (isnull)
-			elog(ERROR, "staging: a null entity id in %s", qualified_name(seq));
+			elog(ERROR, "staging: a null entity id in %s", relation_qualified_name(seq));
 		ids[i] = integer_datum(d, SPI_gettypeid(SPI_tuptable->tupdesc, 1));
 	}
 	as_end(&st);
@@ -662,10 +665,10 @@ claims_statement_end(Oid seq)
 	p = plans_of_sequence(seq);
 	if (p->release == NULL)
 		p->release = keep_plan(psprintf("DELETE FROM %s WHERE sequence_value OPERATOR(pg_catalog.=) ANY ($1)",
-										qualified_name(seq)),
+										relation_qualified_name(seq)),
 							   1, argtypes);
 	if (SPI_execute_plan(p->release, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "staging: could not give back entity ids of %s", qualified_name(seq));
+		elog(ERROR, "staging: could not give back entity ids of %s", relation_qualified_name(seq));
 	as_end(&st);
 }
 
@@ -720,11 +723,11 @@ add_entity_id(Oid seq, int64 id)
 	p = plans_of_sequence(seq);
 	if (p->add == NULL)
 		p->add = keep_plan(psprintf("INSERT INTO %s (sequence_value) VALUES ($1) "
-									"ON CONFLICT DO NOTHING", qualified_name(seq)),
+									"ON CONFLICT DO NOTHING", relation_qualified_name(seq)),
 						   1, argtypes);
 	if (SPI_execute_plan(p->add, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "staging: could not register entity " INT64_FORMAT " in %s", id,
-			 qualified_name(seq));
+			 relation_qualified_name(seq));
 	added = SPI_processed;
 	as_end(&st);
 	if (added == 0 && claims_take(seq, id))
@@ -753,12 +756,12 @@ staging_next_entity_id(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s is not the sequence table of a versioned table",
-						OidIsValid(seq) ? qualified_name(seq) : "NULL")));
+						OidIsValid(seq) ? relation_qualified_name(seq) : "NULL")));
 	if (!allowed)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to take a new entity id from sequence table %s",
-						qualified_name(seq)),
+						relation_qualified_name(seq)),
 				 errdetail("New entity ids are for roles that may insert into the versioned table of that sequence table.")));
 	PG_RETURN_INT64(claim_entity_id(seq));
 }
@@ -821,7 +824,7 @@ staging_register_entity(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to register entity " INT64_FORMAT " of table %s", id,
-						qualified_name(relid))));
+						relation_qualified_name(relid))));
 	add_entity_id(vr->sequence_relid, id);
 	return PointerGetDatum(tuple);
 }
@@ -918,7 +921,7 @@ staging_run_as_clone_owner(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to run a statement as the owner of %s",
-						qualified_name(relid)),
+						relation_qualified_name(relid)),
 				 errdetail("Only roles with the privileges of the owner of a table run statements on it as its owner.")));
 	result = run_as(owner, true, search_path, sql, 0, NULL, NULL, NULL,
 					&isnull, &returns_rows, &processed);

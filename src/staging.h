@@ -68,6 +68,8 @@ extern void claims_xact_end(XactEvent event);
  * the sweep of kept statements of tables dropped since
  */
 extern SPIPlanPtr keep_plan(const char *sql, int nargs, Oid *argtypes);
+/* run_as_owner.c: the schema-qualified, quoted name of a relation */
+extern char *relation_qualified_name(Oid relid);
 /* run_as_owner.c: a row of a user's table as jsonb, made as its owner */
 extern Datum owner_row_jsonb(Oid relid, Datum row, Oid rowtype);
 extern void forget_dropped_relations(HTAB *hash, uint64 *swept,

@@ -215,8 +215,7 @@ check_copy(CopyStmt *copy)
 	entry = OidIsValid(relid) ? registry_lookup(relid) : NULL;
 	if (entry == NULL || staging_may_read_every_version(GetUserId()))
 		return;
-	name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
+	name = relation_qualified_name(relid);
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied to copy every version of %s %s",
@@ -282,8 +281,7 @@ check_truncate(TruncateStmt *stmt)
 
 		if (entry == NULL || object_ownercheck(RelationRelationId, relid, user))
 			continue;
-		name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-										  get_rel_name(relid));
+		name = relation_qualified_name(relid);
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to truncate %s %s",

@@ -47,14 +47,6 @@ PG_FUNCTION_INFO_V1(staging_version_box_sortsupport);
 PG_FUNCTION_INFO_V1(staging_version_box_consistent);
 PG_FUNCTION_INFO_V1(staging_version_box_penalty);
 
-/* The schema-qualified, quoted name of a relation, for SQL text. */
-static char *
-qualified_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
-}
-
 /*
  * True when every non-null value of column a of relation ra is also a value
  * of column b of relation rb (one anti-join of the two referenced tables,
@@ -69,8 +61,8 @@ values_contained(Oid ra, const char *a, Oid rb, const char *b)
 
 	query = psprintf("SELECT NOT EXISTS (SELECT FROM ONLY %s x WHERE x.%s IS NOT NULL "
 					 "AND NOT EXISTS (SELECT FROM ONLY %s y WHERE y.%s OPERATOR(pg_catalog.=) x.%s))",
-					 qualified_name(ra), quote_identifier(a),
-					 qualified_name(rb), quote_identifier(b), quote_identifier(a));
+					 relation_qualified_name(ra), quote_identifier(a),
+					 relation_qualified_name(rb), quote_identifier(b), quote_identifier(a));
 	if (SPI_execute(query, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "staging: could not compare %s with %s", get_rel_name(ra),
 			 get_rel_name(rb));
@@ -192,9 +184,9 @@ staging_move_foreign_key(PG_FUNCTION_ARGS)
 	}
 	query = psprintf("ALTER TABLE %s DROP CONSTRAINT %s, ADD CONSTRAINT %s "
 					 "FOREIGN KEY (%s) REFERENCES %s (%s)%s%s",
-					 qualified_name(relid), quote_identifier(conname),
+					 relation_qualified_name(relid), quote_identifier(conname),
 					 quote_identifier(conname), quote_identifier(column),
-					 qualified_name(target), quote_identifier(target_column),
+					 relation_qualified_name(target), quote_identifier(target_column),
 					 actions ? actions : "", proven ? " NOT VALID" : "");
 	if (SPI_execute(query, false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "staging: could not move foreign key \"%s\"", conname);
