@@ -143,9 +143,7 @@ BEGIN
                             WHERE d2.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
                               AND d2.objsubid = 0 AND d2.objid = a.relid::pg_catalog.oid)
     LOOP
-        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS staging_write_rebuild ON %s', kept);
-        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS staging_write ON %s', kept);
-        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS staging_write_statement ON %s', kept);
+        PERFORM staging._drop_attribute_write_triggers(kept);
     END LOOP;
     DELETE FROM staging.attribute_table a
      USING pg_catalog.pg_event_trigger_dropped_objects() d

@@ -68,11 +68,8 @@ BEGIN
       FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
      WHERE t.tgrelid = tbl AND NOT t.tgisinternal
        AND p.pronamespace <> 'staging'::pg_catalog.regnamespace
-       AND t.tgname = ANY (CASE action
-               WHEN 'version' THEN ARRAY['staging_register_entity', 'staging_write', 'staging_write_statement',
-                                         'staging_write_after', 'A_staging_keep_history', 'staging_write_rebuild']
-               WHEN 'link' THEN ARRAY['staging_write', 'staging_write_statement', 'staging_write_rebuild']
-               END::name[])
+       AND t.tgname = ANY (staging._write_trigger_names(CASE action WHEN 'version' THEN 'main'
+                                                                    WHEN 'link' THEN 'attribute' END))
      ORDER BY 1 LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'cannot % %: it has a trigger % of its own, a name the extension uses', action, tbl,
@@ -1146,14 +1143,11 @@ BEGIN
                 ELSE pg_catalog.format('%s: trigger %I is disabled (ALTER TABLE %s ENABLE TRIGGER %I)',
                                        n.rel, n.name, n.rel, n.name) END
       FROM (SELECT tbl AS rel, w.name, w.ord
-              FROM pg_catalog.unnest(ARRAY['staging_register_entity', 'staging_write', 'staging_write_statement',
-                                           'staging_write_after', 'A_staging_keep_history', 'staging_write_rebuild'])
-                   WITH ORDINALITY w(name, ord)
+              FROM pg_catalog.unnest(staging._write_trigger_names('main')) WITH ORDINALITY w(name, ord)
             UNION ALL
             SELECT a.relid, w.name, w.ord
               FROM staging.attribute_table a,
-                   pg_catalog.unnest(ARRAY['staging_write', 'staging_write_statement', 'staging_write_rebuild'])
-                   WITH ORDINALITY w(name, ord)
+                   pg_catalog.unnest(staging._write_trigger_names('attribute')) WITH ORDINALITY w(name, ord)
              WHERE a.main_table = tbl) n
       LEFT JOIN pg_catalog.pg_trigger t ON t.tgrelid = n.rel AND t.tgname = n.name
      WHERE t.oid IS NULL OR t.tgenabled IN ('D', 'R')

@@ -77,6 +77,37 @@ $$;
 COMMENT ON FUNCTION staging._enable_versioned_writes(regclass) IS
     'Installs the versioned-write triggers on a main table and its attribute tables.';
 
+-- The names of the triggers that make writes of a versioned main table
+-- ('main': staging_register_entity from _add_version_columns and those of
+-- _enable_versioned_writes) or of an attribute table ('attribute')
+-- versioned: what verify expects and what users' triggers may not be named.
+CREATE OR REPLACE FUNCTION staging._write_trigger_names(kind text) RETURNS name[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE kind
+        WHEN 'main' THEN ARRAY['staging_register_entity', 'staging_write', 'staging_write_statement',
+                               'staging_write_after', 'A_staging_keep_history', 'staging_write_rebuild']::name[]
+        WHEN 'attribute' THEN ARRAY['staging_write', 'staging_write_statement', 'staging_write_rebuild']::name[]
+    END;
+COMMENT ON FUNCTION staging._write_trigger_names(text) IS
+    'The names of the versioned-write triggers of a main table (''main'') or an attribute table (''attribute'').';
+
+-- The versioned-write triggers of an attribute table go: disable_versioning
+-- of its main table, or its main table dropped while it stays.
+CREATE OR REPLACE FUNCTION staging._drop_attribute_write_triggers(a regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t name;
+BEGIN
+    FOREACH t IN ARRAY staging._write_trigger_names('attribute') LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, a);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._drop_attribute_write_triggers(regclass) IS
+    'Removes the versioned-write triggers from an attribute table.';
+
 -- The reverse, for disable_versioning: afterwards writes go to the rows
 -- as given.
 CREATE OR REPLACE FUNCTION staging._disable_versioned_writes(tbl regclass) RETURNS void
@@ -92,9 +123,7 @@ BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS "A_staging_keep_history" ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS staging_write_rebuild ON %s', tbl);
     FOR a IN SELECT relid FROM staging.attribute_table WHERE main_table = tbl LOOP
-        EXECUTE format('DROP TRIGGER IF EXISTS staging_write_rebuild ON %s', a);
-        EXECUTE format('DROP TRIGGER IF EXISTS staging_write ON %s', a);
-        EXECUTE format('DROP TRIGGER IF EXISTS staging_write_statement ON %s', a);
+        PERFORM staging._drop_attribute_write_triggers(a);
     END LOOP;
 END
 $$;
