@@ -104,6 +104,36 @@ SELECT pp.total();
 RESET ROLE;
 RESET ALL;
 
+-- A PARALLEL SAFE function runs in the workers, which plan its query
+-- themselves: they read the registrations, the version and the right
+-- as the leader would, and so does a query on a table that is not
+-- versioned.
+SELECT set_config(name, 'on', false) AS forced FROM pg_settings
+ WHERE name IN ('debug_parallel_query', 'force_parallel_mode');
+CREATE TABLE pp.plain (price int);
+INSERT INTO pp.plain VALUES (1), (2);
+CREATE FUNCTION pp.total_safe() RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE
+    AS 'SELECT sum(price) FROM pp.item';
+CREATE FUNCTION pp.total_plpgsql() RETURNS bigint LANGUAGE plpgsql STABLE PARALLEL SAFE
+    AS $$BEGIN RETURN (SELECT sum(price) FROM pp.item); END$$;
+CREATE FUNCTION pp.plain_safe() RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE
+    AS 'SELECT sum(price) FROM pp.plain';
+GRANT SELECT ON pp.plain TO regress_pp_shopper;
+SELECT pp.workers_launched('SELECT pp.total_safe()') > 0 AS in_worker;
+SELECT pp.total_safe(), pp.total_plpgsql(), pp.plain_safe();
+SET staging.version = :sale;
+SELECT pp.total_safe(), pp.total_plpgsql(), pp.plain_safe();
+RESET staging.version;
+SET ROLE regress_pp_shopper;
+SELECT pp.total_safe(), pp.total_plpgsql(), pp.plain_safe();
+SET staging.version = :sale;
+SELECT pp.total_safe();
+SELECT pp.total_plpgsql();
+SELECT staging.preview(:'token') = :sale AS opened;
+SELECT pp.total_safe(), pp.total_plpgsql();
+RESET ROLE;
+RESET ALL;
+
 -- A timestamp without a time zone is read in the session's TimeZone when
 -- it is set, and means that version in the workers too (they parse the
 -- setting again, before they know the session's TimeZone): it is kept as

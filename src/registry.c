@@ -130,24 +130,25 @@ column_attno(Oid relid, const char *column)
 /*
  * Scan one registry table, calling add() for each row.  Rows whose
  * relation no longer exists are skipped (they are removed by the DROP
- * cleanup, but may be seen by a concurrent snapshot).
+ * cleanup, but may be seen by a concurrent snapshot).  The scan reads with
+ * a fresh catalog snapshot, as the catalogs the registrations refer to
+ * are read: unlike GetLatestSnapshot(), that may be taken in parallel
+ * mode, where a parallel worker plans the queries of the PARALLEL SAFE
+ * functions it runs.
  */
 static void
 scan_registry(Oid registry_relid,
 			  void (*add) (HeapTuple tuple, TupleDesc desc))
 {
 	Relation	rel;
-	TableScanDesc scan;
+	SysScanDesc scan;
 	HeapTuple	tuple;
-	Snapshot	snapshot;
 
 	rel = table_open(registry_relid, AccessShareLock);
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = table_beginscan(rel, snapshot, 0, NULL);
-	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while ((tuple = systable_getnext(scan)) != NULL)
 		add(tuple, RelationGetDescr(rel));
-	table_endscan(scan);
-	UnregisterSnapshot(snapshot);
+	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 }
 
