@@ -226,6 +226,22 @@ SET staging.version = 1000;
 FETCH ALL FROM c;
 SELECT entity_id, sku FROM sv.products ORDER BY entity_id;
 COMMIT;
+-- ... from DECLARE on, also when nothing was fetched before the change,
+-- and the attribute rows with them (as WITH HOLD cursors, filled at
+-- COMMIT, always did).
+SET staging.version = 999;
+BEGIN;
+DECLARE c CURSOR FOR SELECT entity_id, sku FROM sv.products ORDER BY entity_id;
+DECLARE a CURSOR FOR SELECT row_id, price FROM sv.prices ORDER BY row_id, store;
+SET staging.version = 1000;
+FETCH ALL FROM c;
+FETCH ALL FROM a;
+COMMIT;
+SET staging.version = 999;
+DECLARE h CURSOR WITH HOLD FOR SELECT entity_id, sku FROM sv.products ORDER BY entity_id;
+SET staging.version = 1000;
+FETCH ALL FROM h;
+CLOSE h;
 
 -- Prepared statements, custom and generic plans, over many changes.
 PREPARE by_entity(int) AS SELECT sku FROM sv.products WHERE entity_id = $1;

@@ -371,16 +371,16 @@ staging_may_read_every_version(Oid role)
 }
 
 /*
- * Raise 42501 unless the role that set staging.version may read this
- * version (STAGING_VERSION_ALL for every row).  Past and live versions,
- * and versions up to the current time, are for everyone; the future and
- * 'all' for superusers and roles that may execute staging.sign_preview(),
- * and a version opened by staging.preview() for this session.
+ * Raise 42501 unless role, the one that chose the version (see
+ * staging_version_setter()), may read this version (STAGING_VERSION_ALL
+ * for every row).  Past and live versions, and versions up to the current
+ * time, are for everyone; the future and 'all' for superusers and roles
+ * that may execute staging.sign_preview(), and a version opened by
+ * staging.preview() for this session.
  */
 void
-staging_check_read_privilege(int64 version)
+staging_check_read_privilege(int64 version, Oid role)
 {
-	Oid			role = staging_version_setter();
 
 	if (version != STAGING_VERSION_ALL &&
 		(version <= staging_live_version() ||
@@ -445,7 +445,7 @@ staging_session_version(void)
 {
 	int64		version = staging_setting_version();
 
-	staging_check_read_privilege(version);
+	staging_check_read_privilege(version, staging_version_setter());
 	return version;
 }
 

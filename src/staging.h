@@ -174,7 +174,7 @@ extern void live_version_invalidate(Oid relid);
 extern void session_version_init(void);
 extern int64 staging_session_version(void);
 extern int64 staging_setting_version(void);
-extern void staging_check_read_privilege(int64 version);
+extern void staging_check_read_privilege(int64 version, Oid role);
 extern Oid	staging_version_setter(void);
 extern int64 staging_previewed_version(void);
 extern bool staging_may_read_every_version(Oid role);
@@ -186,6 +186,7 @@ extern void staging_grant_preview(int64 version, TimestampTz expires,
 /* version_filter.c: the filter functions; hands versions to workers */
 extern void version_filter_init(void);
 extern void version_filter_executor_start(QueryDesc *queryDesc, int eflags);
+extern void version_filter_executor_started(QueryDesc *queryDesc, int eflags);
 
 /* planner.c: attaches the version filter to scans */
 extern void planner_filter_base_rel(PlannerInfo *root, Oid relid,

@@ -8,10 +8,10 @@
  *		AND updated_in > staging._version_filter_lower()
  * (indexable) or the single call
  *		staging._version_filter(created_in, updated_in).
- * They resolve the session version once per execution of a plan, not per
- * row: the range is kept per executor memory context, so a cursor keeps
- * its version across FETCHes and the next execution of a cached plan
- * follows a new staging.version.  The privilege check (session_version.c)
+ * They read the session version that was resolved when the execution of
+ * their plan started, not per row: the range is kept per executor memory
+ * context, so a cursor keeps the version of its DECLARE across FETCHes
+ * and the next execution of a cached plan follows a new staging.version.  The privilege check (session_version.c)
  * runs once per execution too, unless the function filters a table the
  * current user owns (the _owned variants, which the planner chooses for
  * owners; such plans are replanned for another role).
@@ -82,6 +82,7 @@ typedef struct QueryRange
 {
 	MemoryContext cxt;
 	int64		version;		/* or STAGING_VERSION_ALL */
+	Oid			setter;			/* the role that chose it */
 	bool		checked;		/* may the session read it? checked, or exempt */
 	int64		lower;			/* updated_in > lower */
 	int64		upper;			/* created_in <= upper */
@@ -157,46 +158,56 @@ forget_query_range(void *arg)
 }
 
 /*
- * The read range of the execution that calls a filter function: resolved
- * on the first call in that execution (the caller keeps it in fn_extra).
- * The privilege check runs once per execution, unless the function filters a
- * table the current user owns and reads at a version it chose itself
- * (owned: the planner chose the _owned variant).
+ * The read range of the execution whose per-query memory context is cxt:
+ * resolved when that execution started (version_filter_executor_started),
+ * or else now, on the first call of a filter function in it.
+ */
+static QueryRange *
+context_range(MemoryContext cxt)
+{
+	QueryRange *range;
+	bool		exempt;
+	int64		version;
+
+	for (range = query_ranges; range != NULL; range = range->next)
+		if (range->cxt == cxt)
+			return range;
+	version = read_version(&exempt);
+	range = MemoryContextAlloc(cxt, sizeof(QueryRange));
+	range->cxt = cxt;
+	range->version = version;
+	range->setter = staging_version_setter();
+	range->checked = exempt;
+	if (version == STAGING_VERSION_ALL)
+	{
+		range->lower = PG_INT64_MIN;
+		range->upper = PG_INT64_MAX;
+	}
+	else
+		range->lower = range->upper = version;
+	range->callback.func = forget_query_range;
+	range->callback.arg = range;
+	MemoryContextRegisterResetCallback(cxt, &range->callback);
+	range->next = query_ranges;
+	query_ranges = range;
+	return range;
+}
+
+/*
+ * The read range of the execution that calls a filter function (the
+ * caller keeps it in fn_extra).  The privilege check runs once per
+ * execution, for the role that chose the version, unless the function
+ * filters a table the current user owns and that user chose the version
+ * itself (owned: the planner chose the _owned variant).
  */
 static QueryRange *
 execution_range(FmgrInfo *flinfo, bool owned)
 {
-	QueryRange *range;
+	QueryRange *range = context_range(flinfo->fn_mcxt);
 
-	for (range = query_ranges; range != NULL; range = range->next)
-		if (range->cxt == flinfo->fn_mcxt)
-			break;
-	if (range == NULL)
+	if (!range->checked && !(owned && range->setter == GetUserId()))
 	{
-		bool		exempt;
-		int64		version = read_version(&exempt);
-
-		range = MemoryContextAlloc(flinfo->fn_mcxt, sizeof(QueryRange));
-		range->cxt = flinfo->fn_mcxt;
-		range->version = version;
-		range->checked = exempt;
-		if (version == STAGING_VERSION_ALL)
-		{
-			range->lower = PG_INT64_MIN;
-			range->upper = PG_INT64_MAX;
-		}
-		else
-			range->lower = range->upper = version;
-		range->callback.func = forget_query_range;
-		range->callback.arg = range;
-		MemoryContextRegisterResetCallback(flinfo->fn_mcxt, &range->callback);
-		range->next = query_ranges;
-		query_ranges = range;
-	}
-	if (!range->checked &&
-		!(owned && staging_version_setter() == GetUserId()))
-	{
-		staging_check_read_privilege(range->version);
+		staging_check_read_privilege(range->version, range->setter);
 		range->checked = true;
 	}
 	return range;
@@ -366,7 +377,7 @@ version_filter_executor_start(QueryDesc *queryDesc, int eflags)
 	version = read_version(&exempt);
 	if (!exempt && versioned_tables_of(stmt, &all_owned) > 0 && !all_owned)
 	{
-		staging_check_read_privilege(version);
+		staging_check_read_privilege(version, staging_version_setter());
 		exempt = true;
 	}
 	snprintf(value, sizeof(value), INT64_FORMAT "%s", version,
@@ -374,6 +385,34 @@ version_filter_executor_start(QueryDesc *queryDesc, int eflags)
 	if (strcmp(parallel_read, value) != 0)
 		(void) set_config_option("staging.parallel_read", value, PGC_SUSET,
 								 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
+}
+
+/*
+ * ExecutorStart (hooks.c), once the executor has started a plan that
+ * reads versioned main or attribute tables: resolve the version it reads
+ * now, so that a cursor reads the version of its DECLARE even when the
+ * setting changes before its first FETCH (the filter functions, which
+ * run in the plan's per-query memory context, find it there).  The right
+ * to read it is checked at the first read, for the role that chose it.
+ */
+void
+version_filter_executor_started(QueryDesc *queryDesc, int eflags)
+{
+	ListCell   *lc;
+
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || queryDesc->estate == NULL ||
+		!staging_extension_present() || !registry_any())
+		return;
+	foreach(lc, queryDesc->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && registry_lookup(rte->relid) != NULL)
+		{
+			(void) context_range(queryDesc->estate->es_query_cxt);
+			return;
+		}
+	}
 }
 
 /*
