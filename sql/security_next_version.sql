@@ -54,6 +54,37 @@ EXECUTE by_editor;
 RESET ROLE;
 DEALLOCATE by_editor;
 
+-- A plan made while the role that chose the version may see where
+-- versions end is not reused once a role that may not chose it: in a
+-- SECURITY DEFINER function (its plans run as its owner for every caller,
+-- as behind a pooler or PostgREST that SET ROLE per client), and after
+-- SET ROLE in one session.
+SET ROLE regress_snv_owner;
+CREATE FUNCTION snv.ends() RETURNS TABLE (entity_id bigint, lasts boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+BEGIN
+    RETURN QUERY SELECT i.entity_id, i.updated_in = staging.max_version() FROM snv.item i ORDER BY 1;
+END $$;
+GRANT EXECUTE ON FUNCTION snv.ends() TO regress_snv_editor, regress_snv_shop;
+RESET ROLE;
+SET ROLE regress_snv_editor;
+SELECT * FROM snv.ends();
+RESET ROLE;
+SET ROLE regress_snv_shop;
+SELECT * FROM snv.ends();
+RESET ROLE;
+-- The superuser chose the version (the shop reads with its right), then
+-- the shop chooses one itself.
+SET staging.version = 'live';
+SET ROLE regress_snv_shop;
+PREPARE by_shop AS SELECT entity_id, updated_in = staging.max_version() AS lasts FROM snv.item ORDER BY 1;
+EXECUTE by_shop;
+SET staging.version = 'live';
+EXECUTE by_shop;
+RESET ROLE;
+DEALLOCATE by_shop;
+RESET staging.version;
+
 DROP SCHEMA snv CASCADE;
 DELETE FROM staging.updates WHERE id = :sale;
 REVOKE EXECUTE ON FUNCTION staging.sign_preview(bigint, interval) FROM regress_snv_editor;

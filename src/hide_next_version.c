@@ -66,6 +66,22 @@ reveals_next_version(Oid relid)
 		staging_may_read_every_version(staging_version_setter());
 }
 
+/*
+ * May a plan made now leave updated_in of this table as it is?  Only when
+ * the reader may see all of it (reveals_next_version) and the role that
+ * chose the version is the current user: such a plan is kept for the
+ * current user (dependsOnRole), and the chooser may change while the
+ * current user stays (SET ROLE; the plans of a SECURITY DEFINER function
+ * run as its owner for every caller).  Elsewhere the reference is
+ * wrapped, and staging._visible_updated_in() decides when it runs.
+ */
+static bool
+plan_reveals_next_version(Oid relid)
+{
+	return writes_internal() ||
+		(staging_version_setter() == GetUserId() && reveals_next_version(relid));
+}
+
 /* What query_has_rte() looks for: a range table entry that passes test. */
 typedef struct RteSearch
 {
@@ -249,7 +265,7 @@ hide_mutator(Node *node, HideContext *cxt)
 		if (vr == NULL || vr->kind != VERSIONED_MAIN || var->varattno != vr->updated_in_attno)
 			return node;
 		cxt->seen = true;
-		if (reveals_next_version(rte->relid))
+		if (plan_reveals_next_version(rte->relid))
 			return node;
 		return (Node *) makeFuncExpr(cxt->funcid, INT8OID,
 									 list_make2(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
@@ -287,11 +303,13 @@ hide_next_versions(Query *parse)
 
 	/*
 	 * A reader who may see every version (a superuser, an editor, the
-	 * extension's own statements) is left alone, once per query; the plan
+	 * extension's own statements) and chose the version itself (see
+	 * plan_reveals_next_version) is left alone, once per query; the plan
 	 * depends on the role all the same.
 	 */
 	if (writes_internal() ||
-		staging_may_read_every_version(staging_version_setter()))
+		(staging_version_setter() == GetUserId() &&
+		 staging_may_read_every_version(GetUserId())))
 		return true;
 	cxt.funcid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
 								 CStringGetDatum("_visible_updated_in"),
