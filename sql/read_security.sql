@@ -127,6 +127,13 @@ COPY (SELECT value FROM rs.products_price) TO stdout;
 SET staging.version = 4102444800;
 SELECT value FROM rs.products_price;
 RESET staging.version;
+-- A materialized view stores what its REFRESH reads, as its owner: the
+-- future stays denied there too, and the view keeps what it had.
+CREATE MATERIALIZED VIEW rs.skus AS SELECT sku FROM rs.products;
+SET staging.version = 4102444800;
+REFRESH MATERIALIZED VIEW rs.skus;
+RESET staging.version;
+SELECT sku FROM rs.skus;
 RESET ROLE;
 -- Who may read the future sees it there.
 SET staging.version = 4102444800;

@@ -381,6 +381,18 @@ DELETE FROM staging.versioned_table WHERE relid = 'sv.versioned_child'::regclass
 DROP TABLE sv.plain_parent CASCADE;
 DROP TABLE sv.sequence_versioned_child;
 
+-- A materialized view holds what its CREATE or REFRESH read: the session
+-- version of the session that ran it, whatever its readers set.
+SET staging.version = 999;
+CREATE MATERIALIZED VIEW sv.skus AS SELECT entity_id, sku FROM sv.products;
+SET staging.version = 1000;
+SELECT * FROM sv.skus ORDER BY 1;
+REFRESH MATERIALIZED VIEW sv.skus;
+SET staging.version = 999;
+SELECT * FROM sv.skus ORDER BY 1;
+DROP MATERIALIZED VIEW sv.skus;
+SET staging.version = 1000;
+
 -- Unregistering takes effect at once, also for cached plans.
 PREPARE count_products AS SELECT count(*) FROM sv.products;
 EXECUTE count_products;
