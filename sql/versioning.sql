@@ -229,6 +229,17 @@ SELECT try('ALTER TABLE catalog_product_entity ALTER COLUMN created_in DROP NOT 
 SELECT try('ALTER TABLE catalog_product_entity_int DROP COLUMN row_id');
 SELECT try('ALTER TABLE catalog_product_entity_int ALTER COLUMN row_id TYPE int');
 SELECT try('ALTER TABLE catalog_product_entity_int RENAME row_id TO product_row');
+-- no inheritance: the rows of a child would be neither versioned nor
+-- filtered
+SELECT try('CREATE TABLE product_child () INHERITS (catalog_product_entity)');
+SELECT try('CREATE TABLE product_int_child () INHERITS (catalog_product_entity_int)');
+CREATE TABLE plain_parent (note text);
+SELECT try('ALTER TABLE catalog_product_entity INHERIT plain_parent');
+CREATE TABLE would_be_child (LIKE catalog_product_entity);
+SELECT try('ALTER TABLE would_be_child INHERIT catalog_product_entity');
+CREATE TABLE parted (LIKE catalog_product_entity) PARTITION BY RANGE (entity_id);
+SELECT try($$ALTER TABLE parted ATTACH PARTITION catalog_product_entity FOR VALUES FROM (1) TO (1000)$$);
+DROP TABLE plain_parent, would_be_child, parted;
 -- they keep the access method staging (heap's storage; refused to
 -- non-superusers when the library is not preloaded), the sequence table
 -- is heap
@@ -316,6 +327,8 @@ CREATE FOREIGN TABLE a_foreign_table (entity_id int) SERVER regress_staging_serv
 CREATE TABLE partitioned (entity_id int PRIMARY KEY) PARTITION BY RANGE (entity_id);
 CREATE TABLE a_partition PARTITION OF partitioned FOR VALUES FROM (1) TO (100);
 CREATE TEMPORARY TABLE a_temp_table (entity_id int PRIMARY KEY);
+CREATE TABLE a_parent (entity_id int PRIMARY KEY);
+CREATE TABLE a_child () INHERITS (a_parent);
 CREATE TABLE attribute_without_fk (value_id int PRIMARY KEY, entity_id int);
 CREATE TABLE two_fks (a int REFERENCES catalog_product_entity, b int REFERENCES catalog_product_entity);
 SELECT try($$SELECT staging.enable_versioning('no_entity')$$);
@@ -329,6 +342,8 @@ SELECT try($$SELECT staging.enable_versioning('a_foreign_table')$$);
 SELECT try($$SELECT staging.enable_versioning('partitioned')$$);
 SELECT try($$SELECT staging.enable_versioning('a_partition')$$);
 SELECT try($$SELECT staging.enable_versioning('a_temp_table')$$);
+SELECT try($$SELECT staging.enable_versioning('a_parent')$$);
+SELECT try($$SELECT staging.enable_versioning('a_child')$$);
 SELECT try($$SELECT staging.enable_versioning('no_such_table')$$);
 -- a trigger of the user's with a name the extension uses is not replaced
 CREATE TABLE own_trigger (entity_id int PRIMARY KEY, note text);

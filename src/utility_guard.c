@@ -20,6 +20,9 @@
  *	  or the client writes every version row (a backup, like pg_dump), so
  *	  it is only for roles that may read every version; others get 42501, as with row security and
  *	  row_security off.  COPY (SELECT ...) reads the session version.
+ *	- CREATE TABLE ... INHERITS, ALTER TABLE ... INHERIT and ATTACH
+ *	  PARTITION that would put a versioned main table or an attribute table
+ *	  into an inheritance hierarchy are refused (see refuse_inheritance).
  *	- TRUNCATE of a versioned main table or an attribute table (named, an
  *	  inheritance child of one named, or reached by CASCADE) removes every
  *	  version row, history and future ones included: like laying out
@@ -142,19 +145,89 @@ check_set_access_method(const VersionedRel *entry, Oid relid, AlterTableCmd *cmd
 }
 
 /*
+ * A versioned main table or an attribute table may not take part in table
+ * inheritance (as a parent, a child or a partition): the rows of a child
+ * would be neither versioned (no registration, no triggers of versioned
+ * writes) nor filtered when the child is read directly, and a write
+ * through a parent fires no statement trigger of a versioned child, so
+ * its writes would not be laid out.  enable_versioning refuses such
+ * tables; this refuses putting a registered one into a hierarchy.
+ */
+static void
+refuse_inheritance(const VersionedRel *entry, Oid relid)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("%s table %s cannot take part in table inheritance or partitioning",
+					entry->kind == VERSIONED_MAIN ? "versioned" : "attribute",
+					relation_qualified_name(relid)),
+			 errdetail("The rows of an inheritance child would be neither versioned nor filtered by the session version."),
+			 errhint("Call staging.disable_versioning(%s) first.",
+					 quote_literal_cstr(DatumGetCString(DirectFunctionCall1(regclassout,
+																			ObjectIdGetDatum(entry->main_relid)))))));
+}
+
+/* CREATE [FOREIGN] TABLE ... INHERITS (or PARTITION OF) a registered table. */
+static void
+check_create_table(CreateStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->inhRelations)
+	{
+		const VersionedRel *entry;
+		Oid			relid;
+
+		entry = lookup_rangevar(lfirst_node(RangeVar, lc), &relid);
+		if (entry != NULL)
+			refuse_inheritance(entry, relid);
+	}
+}
+
+/*
+ * ALTER TABLE ... INHERIT and ATTACH PARTITION: the registered table may
+ * be the child, the parent or the partition.
+ */
+static void
+check_alter_inheritance(const VersionedRel *entry, Oid relid, AlterTableCmd *cmd)
+{
+	const VersionedRel *other;
+	Oid			other_relid;
+
+	if (cmd->subtype == AT_AddInherit)
+	{
+		if (entry != NULL)
+			refuse_inheritance(entry, relid);
+		other = lookup_rangevar(castNode(RangeVar, cmd->def), &other_relid);
+		if (other != NULL)
+			refuse_inheritance(other, other_relid);
+	}
+	else if (cmd->subtype == AT_AttachPartition)
+	{
+		if (entry != NULL)
+			refuse_inheritance(entry, relid);
+		other = lookup_rangevar(castNode(PartitionCmd, cmd->def)->name, &other_relid);
+		if (other != NULL)
+			refuse_inheritance(other, other_relid);
+	}
+}
+
+/*
  * ALTER TABLE: no DROP COLUMN, ALTER TYPE or DROP NOT NULL on them, no
- * other access method.
+ * other access method, no inheritance.
  */
 static void
 check_alter_table(AlterTableStmt *stmt)
 {
 	const VersionedRel *entry;
-	Oid			relid;
+	Oid			relid = InvalidOid;
 	ListCell   *lc;
 
 	if (stmt->objtype != OBJECT_TABLE)
 		return;
 	entry = lookup_rangevar(stmt->relation, &relid);
+	foreach(lc, stmt->cmds)
+		check_alter_inheritance(entry, relid, lfirst_node(AlterTableCmd, lc));
 	if (entry == NULL)
 		return;
 	foreach(lc, stmt->cmds)
@@ -307,6 +380,8 @@ utility_guard_check(PlannedStmt *pstmt)
 		case T_RenameStmt:
 		case T_CopyStmt:
 		case T_TruncateStmt:
+		case T_CreateStmt:
+		case T_CreateForeignTableStmt:
 			break;
 		default:
 			return;
@@ -319,6 +394,10 @@ utility_guard_check(PlannedStmt *pstmt)
 		check_rename((RenameStmt *) parsetree);
 	else if (IsA(parsetree, TruncateStmt))
 		check_truncate((TruncateStmt *) parsetree);
+	else if (IsA(parsetree, CreateStmt))
+		check_create_table((CreateStmt *) parsetree);
+	else if (IsA(parsetree, CreateForeignTableStmt))
+		check_create_table(&((CreateForeignTableStmt *) parsetree)->base);
 	else
 		check_copy((CopyStmt *) parsetree);
 }

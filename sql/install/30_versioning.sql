@@ -50,6 +50,13 @@ BEGIN
     ELSIF c.relkind = 'p' OR c.relispartition THEN
         RAISE EXCEPTION 'cannot % %: partitioned tables and partitions are not supported', action, tbl
             USING ERRCODE = 'invalid_parameter_value';
+    ELSIF EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhrelid = tbl OR i.inhparent = tbl) THEN
+        -- Neither the rows of its children (no registration, no triggers
+        -- of versioned writes) nor, as a child, the writes through its
+        -- parent (no statement triggers) would be versioned.
+        RAISE EXCEPTION 'cannot % %: tables in an inheritance hierarchy are not supported', action, tbl
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Detach it from its parents and children first (ALTER TABLE ... NO INHERIT ...).';
     ELSIF c.relkind IS DISTINCT FROM 'r' THEN
         RAISE EXCEPTION 'cannot % %: it is not a table', action, tbl
             USING ERRCODE = 'invalid_parameter_value';
