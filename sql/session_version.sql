@@ -73,6 +73,11 @@ SET staging.version = 'infinity';
 SET staging.version = '';
 \set VERBOSITY terse
 SHOW staging.version;
+-- SHOW and current_setting() give each value in one spelling.
+SET staging.version = ' Live ';
+SHOW staging.version;
+SET staging.version = '+0001000';
+SELECT current_setting('staging.version');
 RESET staging.version;
 
 -- Plain scans at several versions.

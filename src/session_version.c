@@ -203,11 +203,35 @@ version_timestamp_text(int64 version)
 }
 
 /*
+ * The value of staging.version that stands for a parsed one, in one
+ * spelling ("live", "all", the version number), so that SHOW and
+ * current_setting() give what SQL can compare (' Live ' is "live");
+ * NULL when out of memory.
+ */
+static char *
+version_text(const VersionSetting *parsed)
+{
+	char		buf[32];
+	char	   *result;
+
+	if (parsed->kind == VERSION_LIVE)
+		strlcpy(buf, "live", sizeof(buf));
+	else if (parsed->kind == VERSION_ALL)
+		strlcpy(buf, "all", sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), INT64_FORMAT, parsed->version);
+	result = compat_guc_malloc(strlen(buf) + 1);
+	if (result != NULL)
+		strcpy(result, buf);
+	return result;
+}
+
+/*
  * GUC check hook of staging.version: parse the value once and remember
  * who set it (the GUC machinery keeps this extra with the value, so a
  * value restored at the end of a function or subtransaction keeps its
- * setter).  A point in time is stored as the start of its version in UTC
- * (see version_timestamp_text).
+ * setter).  The value is kept in one spelling (version_text); a point in
+ * time as the start of its version in UTC (see version_timestamp_text).
  */
 static bool
 check_version(char **newval, void **extra, GucSource source)
@@ -215,6 +239,7 @@ check_version(char **newval, void **extra, GucSource source)
 	VersionSetting parsed;
 	VersionSetting *copy;
 	bool		timestamp;
+	char	   *canonical;
 
 	if (!parse_version(*newval, &parsed, &timestamp))
 	{
@@ -222,12 +247,13 @@ check_version(char **newval, void **extra, GucSource source)
 		GUC_check_errhint("Use 'live', 'all', a version number (UNIX epoch seconds, 1 or more) or a timestamp with time zone.");
 		return false;
 	}
-	if (timestamp)
+	canonical = timestamp ? version_timestamp_text(parsed.version) : version_text(&parsed);
+	if (canonical == NULL)
+		return false;
+	if (strcmp(canonical, *newval) == 0)
+		compat_guc_free(canonical);
+	else
 	{
-		char	   *canonical = version_timestamp_text(parsed.version);
-
-		if (canonical == NULL)
-			return false;
 		compat_guc_free(*newval);
 		*newval = canonical;
 	}
