@@ -272,7 +272,9 @@ check_rename(RenameStmt *stmt)
 
 /*
  * COPY ... TO of a versioned main table or of an attribute table: only for
- * who may read every row.
+ * who may read every row: superusers, roles that may execute
+ * staging.sign_preview(), and the owner of the (main) table, who reads
+ * every version of it anyway (so pg_dump run by the owner works).
  */
 static void
 check_copy(CopyStmt *copy)
@@ -286,7 +288,8 @@ check_copy(CopyStmt *copy)
 		return;
 	relid = RangeVarGetRelid(copy->relation, NoLock, true);
 	entry = OidIsValid(relid) ? registry_lookup(relid) : NULL;
-	if (entry == NULL || staging_may_read_every_version(GetUserId()))
+	if (entry == NULL || staging_may_read_every_version(GetUserId()) ||
+		object_ownercheck(RelationRelationId, entry->main_relid, GetUserId()))
 		return;
 	name = relation_qualified_name(relid);
 	ereport(ERROR,
@@ -294,7 +297,7 @@ check_copy(CopyStmt *copy)
 			 errmsg("permission denied to copy every version of %s %s",
 					entry->kind == VERSIONED_MAIN ? "versioned table" : "attribute table",
 					name),
-			 errdetail("COPY of a table writes every version row; only superusers and roles that may execute staging.sign_preview() may read every version."),
+			 errdetail("COPY of a table writes every version row; only its owner, superusers and roles that may execute staging.sign_preview() may read every version."),
 			 errhint("COPY (SELECT * FROM %s) TO ... copies the rows of the session version.",
 					 name)));
 }
