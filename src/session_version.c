@@ -407,7 +407,6 @@ staging_may_read_every_version(Oid role)
 void
 staging_check_read_privilege(int64 version, Oid role)
 {
-
 	if (version != STAGING_VERSION_ALL &&
 		(version <= staging_live_version() ||
 		 version <= staging_timestamp_to_version(GetCurrentTransactionStartTimestamp())))

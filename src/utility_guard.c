@@ -18,8 +18,8 @@
  *	  untouched.
  *	- COPY of a versioned main table (or of an attribute table) TO a file
  *	  or the client writes every version row (a backup, like pg_dump), so
- *	  it is only for roles that may read every version; others get 42501, as with row security and
- *	  row_security off.  COPY (SELECT ...) reads the session version.
+ *	  it is only for roles that may read every version and the table's
+ *	  owner; others get 42501, as with row security and row_security off.  COPY (SELECT ...) reads the session version.
  *	- CREATE TABLE ... INHERITS, ALTER TABLE ... INHERIT and ATTACH
  *	  PARTITION that would put a versioned main table or an attribute table
  *	  into an inheritance hierarchy are refused (see refuse_inheritance).

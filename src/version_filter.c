@@ -11,10 +11,11 @@
  * They read the session version that was resolved when the execution of
  * their plan started, not per row: the range is kept per executor memory
  * context, so a cursor keeps the version of its DECLARE across FETCHes
- * and the next execution of a cached plan follows a new staging.version.  The privilege check (session_version.c)
- * runs once per execution too, unless the function filters a table the
- * current user owns (the _owned variants, which the planner chooses for
- * owners; such plans are replanned for another role).
+ * and the next execution of a cached plan follows a new staging.version.
+ * The privilege check (session_version.c) runs once per execution too,
+ * unless the function filters a table the current user owns (the _owned
+ * variants, which the planner chooses for owners; such plans are
+ * replanned for another role).
  *
  * Parallel workers do not resolve anything themselves: the leader
  * resolves and checks the version when a parallel plan starts
