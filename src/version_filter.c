@@ -45,6 +45,7 @@
 #include "nodes/parsenodes.h"
 #include "replication/walsender.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -119,6 +120,13 @@ version_filter_init(void)
  * resolved and checked; with row_security off (pg_dump sets it), every
  * row, for roles that may read 'all' (as row security does, the others get
  * an error); otherwise the session version.
+ *
+ * 'live' comes from a cache that the invalidation of staging.live_state
+ * drops (live_version.c).  PostgreSQL reads invalidations when it locks a
+ * relation anew or parses a statement; the execution of a prepared
+ * statement in a READ COMMITTED transaction that holds its locks already
+ * does neither, so they are read here: each statement reads the live
+ * version committed before it, as it reads the rows.
  */
 static int64
 read_version(bool *exempt)
@@ -139,6 +147,8 @@ read_version(bool *exempt)
 	}
 	if (!row_security)
 		return STAGING_VERSION_ALL;
+	if (!IsolationUsesXactSnapshot())
+		AcceptInvalidationMessages();
 	return staging_setting_version();
 }
 
