@@ -1,0 +1,29 @@
+-- The part of the upgrade from 1.0 to 1.1 that needs 1.1's code: it
+-- follows every code file of sql/install in staging--1.0--1.1.sql.
+
+-- The exclusion constraint of each table versioned under 1.0 gets the
+-- operator class that enable_versioning gives it under 1.1,
+-- staging.version_box_ops (30_versioning.sql): the same overlaps, found
+-- with fewer instructions, and an index built by sorting.  The constraint
+-- keeps its name and is checked again as its index is rebuilt, under the
+-- table's ACCESS EXCLUSIVE lock.
+DO $$
+DECLARE
+    k record;
+BEGIN
+    FOR k IN SELECT c.conrelid::regclass AS tbl, c.conname, v.entity_column
+               FROM staging.versioned_table v
+               JOIN pg_catalog.pg_constraint c ON c.conrelid = v.relid AND c.contype = 'x'
+               JOIN pg_catalog.pg_index i ON i.indexrelid = c.conindid
+              WHERE i.indclass[0] <> (SELECT o.oid FROM pg_catalog.pg_opclass o
+                                       WHERE o.opcname = 'version_box_ops'
+                                         AND o.opcnamespace = 'staging'::regnamespace) LOOP
+        EXECUTE pg_catalog.format(
+            'ALTER TABLE %1$s DROP CONSTRAINT %2$I, '
+            'ADD CONSTRAINT %2$I EXCLUDE USING gist ('
+            '    staging._version_box(%3$I, created_in, updated_in) staging.version_box_ops WITH OPERATOR(pg_catalog.&&)'
+            ') DEFERRABLE INITIALLY IMMEDIATE',
+            k.tbl, k.conname, k.entity_column);
+    END LOOP;
+END
+$$;
