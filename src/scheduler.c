@@ -344,7 +344,7 @@ staging_scheduler_database_main(Datum main_arg)
 	 */
 	snprintf(lock_wait, sizeof(lock_wait), "%d",
 			 Max(DatumGetInt32(main_arg), LOCK_WAIT_MIN_MS));
-	SetConfigOption("lock_timeout", lock_wait, PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", lock_wait, PGC_SUSET, PGC_S_SESSION);
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
