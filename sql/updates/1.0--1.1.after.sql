@@ -11,11 +11,17 @@ DO $$
 DECLARE
     k record;
 BEGIN
+    -- The versions' constraint is the one whose index uses _version_box
+    -- (the table's owner may have exclusion constraints of its own).
     FOR k IN SELECT c.conrelid::regclass AS tbl, c.conname, v.entity_column
                FROM staging.versioned_table v
                JOIN pg_catalog.pg_constraint c ON c.conrelid = v.relid AND c.contype = 'x'
                JOIN pg_catalog.pg_index i ON i.indexrelid = c.conindid
-              WHERE i.indclass[0] <> (SELECT o.oid FROM pg_catalog.pg_opclass o
+              WHERE EXISTS (SELECT FROM pg_catalog.pg_depend d
+                             WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.conindid
+                               AND d.refclassid = 'pg_catalog.pg_proc'::regclass
+                               AND d.refobjid = 'staging._version_box(bigint, bigint, bigint)'::regprocedure)
+                AND i.indclass[0] <> (SELECT o.oid FROM pg_catalog.pg_opclass o
                                        WHERE o.opcname = 'version_box_ops'
                                          AND o.opcnamespace = 'staging'::regnamespace) LOOP
         EXECUTE pg_catalog.format(
