@@ -12,8 +12,11 @@ DECLARE
     k record;
 BEGIN
     -- The versions' constraint is the one whose index uses _version_box
-    -- (the table's owner may have exclusion constraints of its own).
-    FOR k IN SELECT c.conrelid::regclass AS tbl, c.conname, v.entity_column
+    -- (the table's owner may have exclusion constraints of its own); its
+    -- key expression is taken as it is (it names the entity column).
+    FOR k IN SELECT c.conrelid::regclass AS tbl, c.conname,
+                    pg_catalog.pg_get_indexdef(c.conindid, 1, false) AS key,
+                    c.condeferrable, c.condeferred
                FROM staging.versioned_table v
                JOIN pg_catalog.pg_constraint c ON c.conrelid = v.relid AND c.contype = 'x'
                JOIN pg_catalog.pg_index i ON i.indexrelid = c.conindid
@@ -21,15 +24,17 @@ BEGIN
                              WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.conindid
                                AND d.refclassid = 'pg_catalog.pg_proc'::regclass
                                AND d.refobjid = 'staging._version_box(bigint, bigint, bigint)'::regprocedure)
+                AND i.indnatts = 1
                 AND i.indclass[0] <> (SELECT o.oid FROM pg_catalog.pg_opclass o
                                        WHERE o.opcname = 'version_box_ops'
                                          AND o.opcnamespace = 'staging'::regnamespace) LOOP
         EXECUTE pg_catalog.format(
             'ALTER TABLE %1$s DROP CONSTRAINT %2$I, '
-            'ADD CONSTRAINT %2$I EXCLUDE USING gist ('
-            '    staging._version_box(%3$I, created_in, updated_in) staging.version_box_ops WITH OPERATOR(pg_catalog.&&)'
-            ') DEFERRABLE INITIALLY IMMEDIATE',
-            k.tbl, k.conname, k.entity_column);
+            'ADD CONSTRAINT %2$I EXCLUDE USING gist (%3$s staging.version_box_ops WITH OPERATOR(pg_catalog.&&))%4$s',
+            k.tbl, k.conname, k.key,
+            CASE WHEN NOT k.condeferrable THEN ''
+                 WHEN k.condeferred THEN ' DEFERRABLE INITIALLY DEFERRED'
+                 ELSE ' DEFERRABLE INITIALLY IMMEDIATE' END);
     END LOOP;
 END
 $$;
