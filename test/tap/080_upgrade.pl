@@ -150,6 +150,16 @@ is($node->safe_psql('old', $access_methods),
 	'product=heap,product_idx_cl=heap,product_varchar=heap,sequence_product=heap', 'under 1.0 the tables are heap tables');
 my $filenodes_before = $node->safe_psql('old', $filenodes);
 
+# A dump of the 1.0 database, restored as the README says: the extension
+# at 1.0 first, then the dump, then the update.
+my $dump10 = $node->basedir . '/old10.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump10, 'old' ], 'pg_dump of the database at 1.0');
+$node->safe_psql('postgres', 'CREATE DATABASE restored10');
+$node->safe_psql('restored10', "CREATE EXTENSION staging VERSION '1.0'");
+$node->command_ok([ 'pg_restore', '--single-transaction', '--exit-on-error', '-d', 'restored10', $dump10 ],
+	'pg_restore of it into a database with the extension at 1.0');
+$node->safe_psql('restored10', 'ALTER EXTENSION staging UPDATE');
+
 $node->safe_psql('old', 'ALTER EXTENSION staging UPDATE');
 is($node->safe_psql('old', $access_methods),
 	'product=staging,product_idx_cl=heap,product_varchar=staging,sequence_product=heap',
@@ -296,6 +306,13 @@ my @only_fresh = grep { !$in_old{$_} } @fresh;
 ok(@old > 0 && !@only_old && !@only_fresh,
 	'tables versioned under 1.0 are defined as a fresh install versions them')
   or diag(join("\n", 'only after the update:', @only_old, 'only in a fresh install:', @only_fresh));
+is($node->safe_psql('restored10', $tables), $node->safe_psql('old', $tables),
+	'a 1.0 dump restored at 1.0 and updated has the same tables as the updated database');
+my $restored = read_versions('restored10');
+for my $k (qw(1 live all registry verify schedule))
+{
+	is($restored->{$k}, $before->{$k}, "the restored and updated 1.0 dump reads the same: $k");
+}
 
 $node->stop;
 done_testing();
