@@ -14,7 +14,8 @@ PGFILEDESC = "staging - content staging for PostgreSQL"
 # the previous one are built from sql/install (see sql/install/README):
 # the install script is every file there in name order, the upgrade script
 # the hand-written sql/updates/1.0--1.1.sql followed by every code file
-# (all but the NN_state_*.sql ones).  Install scripts of older versions are
+# (all but the NN_state_*.sql ones) and by sql/updates/1.0--1.1.after.sql
+# (changes of tables that need the new code).  Install scripts of older versions are
 # kept in sql/ as they shipped.
 EXT_VERSION = 1.1
 INSTALL_SQL = $(sort $(wildcard sql/install/*.sql))
@@ -51,5 +52,7 @@ endef
 $(EXTENSION)--$(EXT_VERSION).sql: $(INSTALL_SQL) Makefile
 	$(call concatenate,sql/install,\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit,$(INSTALL_SQL))
 
-$(EXTENSION)--1.0--$(EXT_VERSION).sql: sql/updates/1.0--$(EXT_VERSION).sql $(INSTALL_CODE_SQL) Makefile
-	$(call concatenate,sql/updates/1.0--$(EXT_VERSION).sql and sql/install,\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit,sql/updates/1.0--$(EXT_VERSION).sql $(INSTALL_CODE_SQL))
+UPDATE_SQL = sql/updates/1.0--$(EXT_VERSION).sql $(INSTALL_CODE_SQL) sql/updates/1.0--$(EXT_VERSION).after.sql
+
+$(EXTENSION)--1.0--$(EXT_VERSION).sql: $(UPDATE_SQL) Makefile
+	$(call concatenate,sql/updates and sql/install,\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit,$(UPDATE_SQL))

@@ -503,6 +503,26 @@ SELECT staging.disable_versioning('int_shop_copy.product');
 SELECT * FROM shape('int_shop_copy.product_int');
 SELECT * FROM int_shop_copy.product_int ORDER BY 1;
 DROP SCHEMA int_shop, int_shop_copy CASCADE;
+-- A serial entity column gets back the sequence it owns, also in a clone
+-- (which owns a copy of the sequence) and after its schema was renamed
+-- (as swap_schemas does), not the sequence its default named when the
+-- table was versioned.
+CREATE SCHEMA serial_shop;
+CREATE TABLE serial_shop.product (entity_id serial PRIMARY KEY, sku text);
+INSERT INTO serial_shop.product (sku) VALUES ('a'), ('b');
+SELECT staging.enable_versioning('serial_shop.product');
+SELECT staging.clone_schema('serial_shop', 'serial_shop_copy', true);
+SELECT staging.disable_versioning('serial_shop_copy.product');
+ALTER SCHEMA serial_shop RENAME TO serial_shop_renamed;
+SELECT staging.disable_versioning('serial_shop_renamed.product');
+SELECT c.oid::regclass AS tbl, pg_get_expr(d.adbin, d.adrelid) AS entity_default,
+       pg_get_serial_sequence(c.oid::regclass::text, 'entity_id') AS owned_sequence
+  FROM pg_class c JOIN pg_attrdef d ON d.adrelid = c.oid
+  JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum AND a.attname = 'entity_id'
+ WHERE c.relname = 'product' AND c.relnamespace::regnamespace::text LIKE 'serial_shop%'
+ ORDER BY 1::text;
+INSERT INTO serial_shop_copy.product (sku) VALUES ('c') RETURNING entity_id;
+DROP SCHEMA serial_shop_renamed, serial_shop_copy CASCADE;
 -- entity ids beyond the link column's type: disable_versioning widens it
 -- to renumber, and keeps it bigint
 CREATE TABLE big_product (entity_id bigint PRIMARY KEY);

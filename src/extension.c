@@ -84,10 +84,10 @@ staging_schema_oid(void)
 }
 
 /*
- * Called first by the install script: refuse CREATE EXTENSION unless the
- * library was loaded by shared_preload_libraries, because a session that
- * loaded it late would have read versioned tables without the version
- * filter.
+ * Called first by the install and upgrade scripts: refuse CREATE
+ * EXTENSION and ALTER EXTENSION UPDATE unless the library was loaded by
+ * shared_preload_libraries, because a session that loaded it late would
+ * have read versioned tables without the version filter.
  */
 Datum
 staging_assert_preloaded(PG_FUNCTION_ARGS)
@@ -97,7 +97,7 @@ staging_assert_preloaded(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"%s\" must be loaded via shared_preload_libraries",
 						STAGING_NAME),
-				 errhint("Add '%s' to shared_preload_libraries in postgresql.conf, restart the server, then run CREATE EXTENSION %s again.",
-						 STAGING_NAME, STAGING_NAME)));
+				 errhint("Add '%s' to shared_preload_libraries in postgresql.conf, restart the server, then run CREATE EXTENSION %s or ALTER EXTENSION %s UPDATE again.",
+						 STAGING_NAME, STAGING_NAME, STAGING_NAME)));
 	PG_RETURN_VOID();
 }

@@ -15,7 +15,12 @@
  *	- a database not listed is never connected to;
  *	- a database without the extension is connected to and left alone;
  *	- an error in one database (a missing database, a failing changelog
- *	  hook) is logged by that worker and does not stop the others;
+ *	  hook) is logged by that worker, with a CONTEXT line naming the
+ *	  database, and does not stop the others; the next round retries;
+ *	- a worker waits for locks at most its share of the naptime (at
+ *	  least LOCK_WAIT_MIN_MS): a transaction that holds staging.updates
+ *	  or staging.live_state in one database delays the others by that
+ *	  much, not until it ends;
  *	- the launcher needs max_worker_processes room for itself and one
  *	  more worker.
  * The launcher is restarted by the postmaster 10 s after it dies, and
@@ -69,6 +74,9 @@ static int	replay_wait_timeout = 10000;
 
 /* How often a worker publishes while invalidations wait for standbys. */
 #define PUBLISH_POLL_MS 100
+
+/* The least lock_timeout of a database worker's advance(). */
+#define LOCK_WAIT_MIN_MS 1000
 
 /*
  * Define the scheduler's settings (in every process that loads the
@@ -292,6 +300,16 @@ publish_invalidations(void)
 }
 
 /*
+ * Error context of a database worker: its messages in the server log say
+ * which database they concern (the default log_line_prefix does not).
+ */
+static void
+database_worker_error_context(void *arg)
+{
+	errcontext("staging scheduler worker for database \"%s\"", (const char *) arg);
+}
+
+/*
  * A database worker: make due updates live in one database, in one
  * transaction, then publish invalidations (staying for window_ms, the
  * argument, while they wait for standbys), then exit.  Databases without
@@ -304,13 +322,29 @@ staging_scheduler_database_main(Datum main_arg)
 	TimestampTz leave = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													DatumGetInt32(main_arg));
 	bool		present;
+	ErrorContextCallback errcallback;
+	char		lock_wait[32];
 
 	strlcpy(dbname, MyBgworkerEntry->bgw_extra, BGW_EXTRALEN);
+
+	errcallback.callback = database_worker_error_context;
+	errcallback.arg = dbname;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
 	pgstat_report_appname("staging scheduler");
+
+	/*
+	 * Wait for locks (a merchant's open transaction that created an update,
+	 * a long write at the live version) at most our share of the naptime:
+	 * the launcher waits for us before it serves the next database.
+	 */
+	snprintf(lock_wait, sizeof(lock_wait), "%d",
+			 Max(DatumGetInt32(main_arg), LOCK_WAIT_MIN_MS));
+	SetConfigOption("lock_timeout", lock_wait, PGC_SUSET, PGC_S_SESSION);
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -336,11 +370,14 @@ staging_scheduler_database_main(Datum main_arg)
 												   SPI_tuptable->tupdesc, 1, &isnull));
 			new_live = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 												   SPI_tuptable->tupdesc, 2, &isnull));
+			/* This one names the database in its own words. */
+			error_context_stack = errcallback.previous;
 			if (new_live != old_live)
 				ereport(LOG,
 						(errmsg("staging scheduler: live version of database \"%s\" advanced from "
 								INT64_FORMAT " to " INT64_FORMAT,
 								dbname, old_live, new_live)));
+			error_context_stack = &errcallback;
 		}
 		SPI_finish();
 	}

@@ -933,9 +933,16 @@ BEGIN
                                   CASE saved->>'entity_identity' WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END,
                                   coalesce(last_id, 0) + 1);
     ELSIF saved->>'entity_default' IS NOT NULL THEN
-        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s',
-                                  tbl, entity_column, saved->>'entity_default');
+        -- A serial's default names its sequence as it was named then; the
+        -- column still owns its sequence, by OID: a clone's own copy, or
+        -- the same one after a schema rename (a swap).
         serial_seq := pg_catalog.pg_get_serial_sequence(tbl::text, entity_column);
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s',
+                                  tbl, entity_column,
+                                  CASE WHEN serial_seq IS NOT NULL
+                                        AND saved->>'entity_default' ~ '^nextval\(''.*''::regclass\)$'
+                                       THEN pg_catalog.format('nextval(%L::regclass)', serial_seq)
+                                       ELSE saved->>'entity_default' END);
         IF serial_seq IS NOT NULL AND last_id IS NOT NULL THEN
             EXECUTE pg_catalog.format('SELECT pg_catalog.setval(%1$L, GREATEST(%2$s, (SELECT last_value FROM %1$s)))',
                                       serial_seq, last_id);

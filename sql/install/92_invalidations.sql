@@ -14,6 +14,33 @@ COMMENT ON COLUMN staging.invalidations.lagging IS
 COMMENT ON INDEX staging.invalidations_pending IS
     'The invalidations that staging.publish_invalidations() still has to publish or date with their commit LSN.';
 
+-- The NOTIFY payload of an invalidation: its row as JSON.  A payload must
+-- be shorter than 8000 bytes; a go-live of hundreds of updates at once (a
+-- server down for weeks, advance() far ahead) lists more ids than that,
+-- so then detail's lists are left out and detail says "truncated": true
+-- (the row keeps them: listeners read it by id).
+CREATE OR REPLACE FUNCTION staging._invalidation_payload(inv staging.invalidations)
+    RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    payload text := row_to_json(inv)::text;
+BEGIN
+    IF octet_length(payload) < 8000 THEN
+        RETURN payload;
+    END IF;
+    inv.detail := coalesce((SELECT jsonb_object_agg(d.key, d.value) FROM jsonb_each(inv.detail) d
+                             WHERE jsonb_typeof(d.value) <> 'array'), '{}')
+                  || '{"truncated": true}';
+    RETURN row_to_json(inv)::text;
+END
+$$;
+COMMENT ON FUNCTION staging._invalidation_payload(staging.invalidations) IS
+    'The NOTIFY staging_invalidation payload of an invalidation: its row as JSON, without detail''s lists '
+    '(and with "truncated": true) when that would not fit NOTIFY''s 8000 bytes.';
+REVOKE ALL ON FUNCTION staging._invalidation_payload(staging.invalidations) FROM PUBLIC;
+
 -- One place that records an invalidation: the row, and the NOTIFY in the
 -- same transaction unless invalidate_after_replay asks to wait for the
 -- standbys (then staging.publish_invalidations() sends it).  Called by
@@ -33,7 +60,7 @@ BEGIN
         UPDATE staging.invalidations i SET published_at = clock_timestamp()
          WHERE i.id = recorded.id
         RETURNING * INTO recorded;
-        PERFORM pg_notify('staging_invalidation', row_to_json(recorded)::text);
+        PERFORM pg_notify('staging_invalidation', staging._invalidation_payload(recorded));
     END IF;
     RETURN recorded;
 END
@@ -111,7 +138,7 @@ BEGIN
             RAISE LOG 'staging: invalidation % published after staging.replay_wait_timeout; standbys lagging: %',
                 inv.id, array_to_string(behind, ', ');
         END IF;
-        PERFORM pg_notify('staging_invalidation', row_to_json(inv)::text);
+        PERFORM pg_notify('staging_invalidation', staging._invalidation_payload(inv));
     END LOOP;
     RETURN (SELECT count(*) FROM staging.invalidations i WHERE i.published_at IS NULL);
 END

@@ -54,5 +54,19 @@ is($session->query_safe("SELECT staging.versioned_kind('products')"), 'main',
 	'a session sees the extension and registrations created after it connected');
 $session->quit;
 
+# ALTER EXTENSION staging UPDATE is refused the same way, and says so.
+$node->safe_psql('postgres', 'CREATE DATABASE old');
+$node->safe_psql('old', "CREATE EXTENSION staging VERSION '1.0'");
+$node->adjust_conf('postgresql.conf', 'shared_preload_libraries', "''");
+$node->restart;
+($ret, $stdout, $stderr) = $node->psql('old', "\\set VERBOSITY verbose\nALTER EXTENSION staging UPDATE;");
+isnt($ret, 0, 'ALTER EXTENSION staging UPDATE fails without preload');
+like($stderr, qr/55000: extension "staging" must be loaded via shared_preload_libraries/,
+	'with the same error');
+like($stderr, qr/HINT:  .*then run CREATE EXTENSION staging or ALTER EXTENSION staging UPDATE again/,
+	'and a hint that fits the command');
+is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'staging'"),
+	'1.0', 'the extension stays at 1.0');
+
 $node->stop;
 done_testing();

@@ -82,6 +82,21 @@ is($node->safe_psql('shop_restored', q{
 SELECT table_name, attribute_tables, entities, rows FROM staging.versioned_tables}),
 	'"Catalog"."Product"|{"\"Catalog\".\"Product Decimal\""}|100|101', 'versioned_tables after restore');
 
+# A parallel restore as the README describes it: the extension's data
+# alone first, then the rest with -j.
+$node->safe_psql('postgres', 'CREATE DATABASE shop_parallel');
+for my $step ([ '--section=pre-data' ], [ '--section=data', '-n', 'staging' ],
+	[ '-j', '4', '--section=data', '-N', 'staging' ], [ '-j', '4', '--section=post-data' ])
+{
+	$node->command_ok([ 'pg_restore', '--exit-on-error', @$step, '-d', 'shop_parallel', $dump ],
+		"parallel restore: pg_restore @$step");
+}
+for my $name (sort keys %checks)
+{
+	is($node->safe_psql('shop_parallel', $checks{$name}), $before{$name},
+		"restored in parallel as dumped: $name");
+}
+
 # The restored table behaves as a versioned one.
 is($node->safe_psql('shop_restored', q{
 INSERT INTO "Catalog"."Product" (sku) VALUES ('new') RETURNING entity_id, row_id}),

@@ -1,6 +1,7 @@
 # The background worker makes due updates live on time, in the databases
 # listed in staging.scheduler_databases only, and keeps doing so after a
-# server restart and a configuration reload.
+# server restart and a configuration reload; a lock held in one database
+# does not hold back the others, and the log names the database of errors.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -87,6 +88,32 @@ ok(defined went_live_after_start($id),
 	'a listed database without the extension does not stop the others');
 is($node->safe_psql('bare', "SELECT count(*) FROM pg_extension WHERE extname = 'staging'"),
 	'0', 'nothing is installed in a database without the extension');
+
+# A transaction that keeps staging.updates locked in one database (a
+# merchant's open transaction that created an update) holds the others
+# back for about a second per round, not until it ends; the blocked
+# database is retried each round, and the server log names it, as it
+# names a listed database that does not exist.
+my $holder = $node->background_psql('other');
+$holder->query_safe(q{BEGIN;
+SELECT staging.create_update('Held open', now() + interval '2 seconds')});
+my $held = $holder->query_safe('SELECT max(id) FROM staging.updates');
+$node->append_conf('postgresql.conf', "staging.scheduler_databases = 'other, nodb, shop'");
+$node->reload;
+$id = $node->safe_psql('shop',
+	"SELECT staging.create_update('Beside a held lock', now() + interval '2 seconds')");
+ok(defined went_live_after_start($id),
+	'a lock held in one listed database does not stop the others');
+ok($node->log_contains(
+		qr/ERROR:  canceling statement due to lock timeout\n(?:.*\n)*?.*\tstaging scheduler worker for database "other"$/m),
+	'the worker gives up waiting for the lock, and the log names the database');
+ok($node->log_contains(
+		qr/FATAL:  database "nodb" does not exist\n.*CONTEXT:  staging scheduler worker for database "nodb"$/m),
+	'the log names the scheduler as the one that could not connect');
+$holder->query_safe('COMMIT');
+$holder->quit;
+ok($node->poll_query_until('other', "SELECT staging.live_version() = $held"),
+	'once the lock is released, the next round serves that database');
 
 # The launcher stops with SIGTERM (a fast shutdown) without complaint.
 $node->stop('fast');

@@ -3,7 +3,8 @@
 # test), and the data written under 1.0 reads the same at every version:
 # database "old" is created at 1.0 with a versioned catalog, scheduled
 # updates, one of them live, and a changelog with a consumer holding an
-# unfinished batch, then updated; database "fresh" gets CREATE EXTENSION.
+# unfinished batch, then updated; database "fresh" gets CREATE EXTENSION
+# and the same catalog, whose tables must be defined as the updated ones.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -19,9 +20,9 @@ my $default = $node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'staging'");
 
 # -- 1.0, with data -------------------------------------------------------
-$node->safe_psql('postgres', 'CREATE DATABASE old');
-$node->safe_psql('old', q{
-CREATE EXTENSION staging VERSION '1.0';
+# The catalog, versioned under 1.0 here and under 1.1 in a fresh install
+# below.
+my $catalog_ddl = q{
 CREATE SCHEMA catalog;
 CREATE TABLE catalog.product (entity_id serial PRIMARY KEY, sku text NOT NULL UNIQUE);
 CREATE TABLE catalog.product_varchar (
@@ -34,10 +35,14 @@ SELECT 73, g, 'name ' || g FROM generate_series(1, 12) g;
 SET client_min_messages = warning;
 SELECT staging.enable_versioning('catalog.product');
 SELECT staging.add_attribute_table('catalog.product_varchar', 'catalog.product');
+-- An exclusion constraint of the table's owner, which the update leaves alone.
+ALTER TABLE catalog.product ADD CONSTRAINT product_row_excl EXCLUDE USING btree (row_id WITH =);
 SELECT staging.create_changelog('product_idx', 'catalog.product');
 SELECT staging.subscribe('product_idx', 'catalog.product_varchar');
 SELECT staging.add_consumer('product_idx', 'search');
-});
+};
+$node->safe_psql('postgres', 'CREATE DATABASE old');
+$node->safe_psql('old', "CREATE EXTENSION staging VERSION '1.0'; $catalog_ddl");
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'staging'"),
 	'1.0', 'database old starts at 1.0');
 
@@ -144,6 +149,16 @@ SELECT string_agg(format('%s=%s', c.relname, pg_relation_filenode(c.oid)), ',' O
 is($node->safe_psql('old', $access_methods),
 	'product=heap,product_idx_cl=heap,product_varchar=heap,sequence_product=heap', 'under 1.0 the tables are heap tables');
 my $filenodes_before = $node->safe_psql('old', $filenodes);
+
+# A dump of the 1.0 database, restored as the README says: the extension
+# at 1.0 first, then the dump, then the update.
+my $dump10 = $node->basedir . '/old10.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump10, 'old' ], 'pg_dump of the database at 1.0');
+$node->safe_psql('postgres', 'CREATE DATABASE restored10');
+$node->safe_psql('restored10', "CREATE EXTENSION staging VERSION '1.0'");
+$node->command_ok([ 'pg_restore', '--single-transaction', '--exit-on-error', '-d', 'restored10', $dump10 ],
+	'pg_restore of it into a database with the extension at 1.0');
+$node->safe_psql('restored10', 'ALTER EXTENSION staging UPDATE');
 
 $node->safe_psql('old', 'ALTER EXTENSION staging UPDATE');
 is($node->safe_psql('old', $access_methods),
@@ -259,6 +274,44 @@ for my $what (sort keys %catalog_queries)
 	ok(@old > 0, "$what: some found");
 	ok(!@only_old && !@only_fresh, "$what: the updated extension equals a fresh install")
 	  or diag(join("\n", 'only after the update:', @only_old, 'only in a fresh install:', @only_fresh));
+}
+
+# The tables versioned under 1.0 are defined as enable_versioning defines
+# them under 1.1 (columns, constraints and their operator classes,
+# indexes, triggers).
+$node->safe_psql('fresh', $catalog_ddl);
+my $tables = q{
+SELECT format('%s.%s #%s %s notnull=%s default=%s identity=%s', a.attrelid::regclass, a.attname,
+              a.attnum, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+              pg_get_expr(d.adbin, d.adrelid), a.attidentity)
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE c.relnamespace = 'catalog'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT format('%s %s %s', k.conrelid::regclass, k.conname, pg_get_constraintdef(k.oid))
+  FROM pg_constraint k WHERE k.connamespace = 'catalog'::regnamespace
+UNION ALL
+SELECT indexdef FROM pg_indexes WHERE schemaname = 'catalog'
+UNION ALL
+SELECT format('%s enabled=%s', pg_get_triggerdef(t.oid), t.tgenabled)
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace = 'catalog'::regnamespace AND NOT t.tgisinternal
+ORDER BY 1};
+my @old = split /\n/, $node->safe_psql('old', $tables);
+my @fresh = split /\n/, $node->safe_psql('fresh', $tables);
+my %in_fresh = map { $_ => 1 } @fresh;
+my %in_old = map { $_ => 1 } @old;
+my @only_old = grep { !$in_fresh{$_} } @old;
+my @only_fresh = grep { !$in_old{$_} } @fresh;
+ok(@old > 0 && !@only_old && !@only_fresh,
+	'tables versioned under 1.0 are defined as a fresh install versions them')
+  or diag(join("\n", 'only after the update:', @only_old, 'only in a fresh install:', @only_fresh));
+is($node->safe_psql('restored10', $tables), $node->safe_psql('old', $tables),
+	'a 1.0 dump restored at 1.0 and updated has the same tables as the updated database');
+my $restored = read_versions('restored10');
+for my $k (qw(1 live all registry verify schedule))
+{
+	is($restored->{$k}, $before->{$k}, "the restored and updated 1.0 dump reads the same: $k");
 }
 
 $node->stop;
