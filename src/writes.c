@@ -53,6 +53,7 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
@@ -933,7 +934,62 @@ check_row_written(Relation rel, int64 c, int64 u, int64 v, int64 live, bool filt
 				 errhint("Write rows as the session version shows them; for an attribute table, restrict the write to the row_id of rows visible at that version (join the main table).")));
 }
 
-/* Check that a trigger is the row trigger of a versioned main table. */
+/*
+ * Does the table have its enabled statement trigger of that name and
+ * timing?  The row triggers only record a write; the statement triggers
+ * check its version first and lay its rows out at the end.
+ */
+static bool
+has_statement_trigger(Relation rel, const char *tgname, bool before)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+
+	for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &trigdesc->triggers[i];
+
+		if (TRIGGER_FOR_ROW(trigger->tgtype) ||
+			(TRIGGER_FOR_BEFORE(trigger->tgtype) != 0) != before ||
+			trigger->tgenabled == TRIGGER_DISABLED ||
+			strcmp(trigger->tgname, tgname) != 0)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Refuse the write of a versioned main or attribute table that lacks a
+ * statement trigger of versioned writes (dropped or disabled by hand, or a
+ * table restored from a dump of extension version 1.0 into 1.1): without
+ * them a write would go unchecked, or stay where the row trigger put it
+ * and not reach the versions after it.
+ */
+static void
+check_statement_triggers(Relation rel, const VersionedRel *vr)
+{
+	const char *missing = NULL;
+
+	if (!has_statement_trigger(rel, "staging_write_statement", true))
+		missing = "staging_write_statement";
+	else if (!has_statement_trigger(rel, "staging_write_rebuild", false))
+		missing = "staging_write_rebuild";
+	if (missing == NULL)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("%s table %s lacks its trigger \"%s\" of versioned writes",
+					vr->kind == VERSIONED_MAIN ? "versioned" : "attribute",
+					relation_qualified_name(RelationGetRelid(rel)), missing),
+			 errdetail("Without it a write would not be placed at the session version and laid out into later versions."),
+			 errhint("The owner of the main table installs the triggers again with SELECT staging._enable_versioned_writes(%s); restore a dump of extension version 1.0 into 1.0 and run ALTER EXTENSION staging UPDATE.",
+					 quote_literal_cstr(relation_qualified_name(vr->main_relid)))));
+}
+
+/*
+ * Check that a trigger is the row trigger of a versioned table of that
+ * kind, whose statement triggers are in place.
+ */
 static const VersionedRel *
 trigger_target(FunctionCallInfo fcinfo, VersionedKind kind, const char *name)
 {
@@ -945,6 +1001,7 @@ trigger_target(FunctionCallInfo fcinfo, VersionedKind kind, const char *name)
 	vr = registry_lookup(RelationGetRelid(td->tg_relation));
 	if (vr == NULL || vr->kind != kind)
 		return NULL;
+	check_statement_triggers(td->tg_relation, vr);
 	return vr;
 }
 
