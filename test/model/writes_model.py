@@ -8,7 +8,8 @@ operations: campaigns (temporary and permanent), edits, inserts and deletes
 of entities and attribute rows at the live version and at updates'
 versions (one entity per statement, or every entity or attribute row in
 one statement; by UPDATE, INSERT, DELETE, MERGE and COPY FROM; setting a
-column to the value it has), writes where no update starts (an update's
+column to the value it has), writes undone (ROLLBACK, or ROLLBACK TO
+SAVEPOINT and COMMIT), writes where no update starts (an update's
 end, a second after its start), reschedules, deleted updates and
 go-lives (to an update's start or end).  After every step the visible
 data of both are compared at every interesting version, along with the
@@ -288,6 +289,14 @@ def generate(rng, steps, t0):
             # plus a second, or its end
             ops.append(('write_off', rng.randint(1, 9), rng.choice(['update_a', 'insert']),
                         rng.choice(ENTITIES), rng.randint(1000, 1999)))
+        elif r < 0.82:
+            # a write undone: rolled back, or to a savepoint (then the
+            # transaction commits)
+            which = 0 if rng.random() < 0.4 else rng.randint(1, 9)
+            kind = rng.choice(['update_a', 'insert', 'delete', 'attr_update',
+                               'attr_insert', 'attr_delete', 'update_all'])
+            ops.append(('undone', which, kind, rng.choice(ENTITIES), rng.choice(KEYS),
+                        rng.randint(1000, 1999), rng.choice(['rollback', 'savepoint'])))
         elif r < 0.87:
             ops.append(('reschedule', rng.randint(0, 9), rng.randint(-2, 12),
                         rng.choice([None, 1, 2, 4])))
@@ -476,6 +485,23 @@ def run_sequence(db, ops, verbose=False):
             db.run("RESET staging.version")
             desc = f"at {v}: {db.cur.mogrify(sql, args).decode()}"
             got = st
+        elif op[0] == 'undone':
+            # the same write in a transaction that undoes it: nothing
+            # changes, in the model or in the database
+            _, which, kind, e, k, x, mode = op
+            v = model.live if which == 0 or not model.updates else pick(model, which)
+            sql = WRITES[kind][0]
+            args = {'e': e, 'k': k, 'x': x}
+            db.run("BEGIN")
+            if mode == 'savepoint':
+                db.run("SAVEPOINT s")
+            db.at(v, sql, args)
+            db.run("ROLLBACK TO SAVEPOINT s" if mode == 'savepoint' else "ROLLBACK")
+            if mode == 'savepoint':
+                db.run("COMMIT")
+            db.run("RESET staging.version")
+            desc = f"at {v}, undone ({mode}): {db.cur.mogrify(sql, args).decode()}"
+            exp = got = None
         elif op[0] in ('write', 'write_at'):
             _, which, kind, e, k, x = op
             if op[0] == 'write_at':
