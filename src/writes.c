@@ -2044,15 +2044,20 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	}
 	/*
 	 * An INSERT of an attribute row for a version row that is not visible
-	 * at the session version completes a version row laid out by hand:
-	 * written as given, for those who may (check_by_hand).  UPDATE and
-	 * DELETE of such rows are refused below (attribute tables are not
-	 * filtered, so an unrestricted UPDATE would otherwise change other
-	 * versions, history included).
+	 * at the live version completes a version row laid out by hand (a
+	 * restore): written as given, for those who may (check_by_hand).  At
+	 * an update's version it is refused like an UPDATE or DELETE of such
+	 * rows below: the row_id is most likely one read before the entity's
+	 * first write there, i.e. the live row, which a session editing the
+	 * future must not change.  (Attribute tables are not filtered, so an
+	 * unrestricted UPDATE would otherwise change other versions, history
+	 * included.)
 	 */
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && !version_visible(c, u, v))
 	{
 		internal_end(&st);
+		if (v != live)
+			check_row_written(rel, c, u, v, live, false);
 		check_by_hand(rel, psprintf("insert rows for row_id " INT64_FORMAT ", a version row that version " INT64_FORMAT " does not show,",
 									row_id, v));
 		table_close(main_rel, NoLock);

@@ -6,11 +6,14 @@ A reference model of the documented write semantics (README, "Updates
 code, is run side by side with the extension on seeded random sequences of
 operations: campaigns (temporary and permanent), edits, inserts and deletes
 of entities and attribute rows at the live version and at updates'
-versions (one entity per statement, or every attribute row of every
-entity in one statement), reschedules, deleted updates and go-lives.
-After every step the visible data of both are compared at every
-interesting version, along with
-the SQLSTATE of each statement and the row counts of writes.  A failing
+versions (one entity per statement, or every entity or attribute row in
+one statement; by UPDATE, INSERT, DELETE, MERGE and COPY FROM; setting a
+column to the value it has), writes undone (ROLLBACK, or ROLLBACK TO
+SAVEPOINT and COMMIT), writes where no update starts (an update's
+end, a second after its start), reschedules, deleted updates and
+go-lives (to an update's start or end).  After every step the visible
+data of both are compared at every interesting version, along with the
+SQLSTATE of each statement and the row counts of writes.  A failing
 sequence is shrunk to a shortest repro.
 
 The model:
@@ -33,13 +36,14 @@ The model:
 Usage: writes_model.py [--scenarios [NAME...]] [--seeds N] [--first S]
                        [--steps K] [--verbose]
   --scenarios runs the named fixed scenarios (reported lost-edit cases, A1 to
-  F; all of them when no name follows) before the seeds; --seeds 0 runs
+  G; all of them when no name follows) before the seeds; --seeds 0 runs
   only them.
 Connects with the libpq environment (PGHOST, PGPORT, PGUSER, PGDATABASE).
 Prints "N passed, N failed" (one per sequence) and the shrunk repro of the
 first failure.
 """
 import argparse
+import io
 import random
 import sys
 import time
@@ -243,6 +247,16 @@ class Database:
         self.run("SELECT set_config('staging.version', %s, false)", (str(version),))
         return self.run(sql, args)
 
+    def copy_at(self, version, data):
+        """COPY t(entity_id, a, b) FROM STDIN at a version: (sqlstate
+        or None, rowcount)"""
+        self.run("SELECT set_config('staging.version', %s, false)", (str(version),))
+        try:
+            self.cur.copy_expert("COPY t(entity_id, a, b) FROM STDIN", io.StringIO(data))
+            return None, self.cur.rowcount
+        except psycopg2.Error as e:
+            return e.pgcode, 0
+
     def visible(self, v):
         _, _, rows = self.at(v, "SELECT entity_id, a, b FROM t")
         _, _, attrs = self.at(v, "SELECT t.entity_id, ta.attribute_id, ta.value"
@@ -265,16 +279,31 @@ def generate(rng, steps, t0):
             which = 0 if rng.random() < 0.4 else rng.randint(1, 9)
             kind = rng.choice(['update_a', 'update_b', 'insert', 'delete',
                                'attr_update', 'attr_insert', 'attr_delete',
-                               'attr_update_all', 'attr_insert_all'])
+                               'attr_update_all', 'attr_insert_all',
+                               'update_ab', 'update_same', 'update_all',
+                               'merge', 'copy', 'attr_delete_all', 'attr_same'])
             ops.append(('write', which, kind, rng.choice(ENTITIES),
                         rng.choice(KEYS), rng.randint(1000, 1999)))
+        elif r < 0.79:
+            # a write where no update starts (55000): an update's start
+            # plus a second, or its end
+            ops.append(('write_off', rng.randint(1, 9), rng.choice(['update_a', 'insert']),
+                        rng.choice(ENTITIES), rng.randint(1000, 1999)))
+        elif r < 0.82:
+            # a write undone: rolled back, or to a savepoint (then the
+            # transaction commits)
+            which = 0 if rng.random() < 0.4 else rng.randint(1, 9)
+            kind = rng.choice(['update_a', 'insert', 'delete', 'attr_update',
+                               'attr_insert', 'attr_delete', 'update_all'])
+            ops.append(('undone', which, kind, rng.choice(ENTITIES), rng.choice(KEYS),
+                        rng.randint(1000, 1999), rng.choice(['rollback', 'savepoint'])))
         elif r < 0.87:
             ops.append(('reschedule', rng.randint(0, 9), rng.randint(-2, 12),
                         rng.choice([None, 1, 2, 4])))
         elif r < 0.92:
             ops.append(('delete_update', rng.randint(0, 9)))
         else:
-            ops.append(('advance', rng.randint(0, 9), rng.choice([0, 1, 3600])))
+            ops.append(('advance', rng.randint(0, 9), rng.choice([0, 1, 3600, 'end'])))
     return ops
 
 
@@ -291,6 +320,20 @@ WRITES = {
                     " AND t.entity_id = %(e)s AND ta.attribute_id = %(k)s", None),
     # one statement for every attribute row of every entity (several rows
     # per product: the triggers' per-statement caches)
+    'update_ab': ("UPDATE t SET a = %(x)s, b = %(x)s + 2 WHERE entity_id = %(e)s",
+                  lambda x: {'a': x, 'b': x + 2}),
+    # setting a column to the value it has still sets it
+    'update_same': ("UPDATE t SET a = a WHERE entity_id = %(e)s", None),
+    # one statement for every entity
+    'attr_same': ("UPDATE ta SET value = value FROM t WHERE ta.row_id = t.row_id"
+                  " AND t.entity_id = %(e)s AND ta.attribute_id = %(k)s", None),
+    'update_all': ("UPDATE t SET b = %(x)s + entity_id", None),
+    'merge': ("MERGE INTO t USING (VALUES (%(e)s)) s(e) ON t.entity_id = s.e"
+              " WHEN MATCHED THEN UPDATE SET a = %(x)s"
+              " WHEN NOT MATCHED THEN INSERT (entity_id, a, b) VALUES (s.e, %(x)s, %(x)s + 1)", None),
+    'copy': ("COPY t(entity_id, a, b) FROM STDIN", None),
+    'attr_delete_all': ("DELETE FROM ta USING t WHERE ta.row_id = t.row_id"
+                        " AND ta.attribute_id = %(k)s", None),
     'attr_update_all': ("UPDATE ta SET value = %(x)s + t.entity_id * 10 + ta.attribute_id FROM t"
                         " WHERE ta.row_id = t.row_id", None),
     'attr_insert_all': ("INSERT INTO ta(row_id, attribute_id, value)"
@@ -330,9 +373,37 @@ def model_write(model, version, kind, e, k, x):
         for ent, keys in targets.items():
             model.write(v, ent, {('attr', key): x + ent * 10 + key for key in keys})
         return None, sum(len(keys) for keys in targets.values())
+    if kind in ('update_all', 'attr_delete_all'):
+        # every visible entity (with the attribute row); fails as a whole
+        # on an overlap
+        if kind == 'update_all':
+            targets = {ent: {'b': x + ent} for ent in ENTITIES
+                       if model.value(ent, 'exists', v)}
+        else:
+            targets = {ent: {('attr', k): None} for ent in ENTITIES
+                       if model.value(ent, 'exists', v)
+                       and model.value(ent, ('attr', k), v) is not None}
+        if v != model.live and any(model.overlaps(v, v, model.updates[v], ent)
+                                   for ent in targets):
+            return '23P01', 0
+        for ent, sets in targets.items():
+            model.write(v, ent, sets)
+        return None, len(targets)
     exists = model.value(e, 'exists', v)
     attr = model.value(e, ('attr', k), v) if exists else None
-    if kind in ('update_a', 'update_b'):
+    if kind == 'merge':
+        kind = 'update_a' if exists else 'insert'
+    if kind == 'copy':
+        kind = 'insert'
+    if kind == 'update_same':
+        if not exists:
+            return None, 0
+        return model.write(v, e, {'a': model.value(e, 'a', v)})
+    if kind == 'attr_same':
+        if attr is None:
+            return None, 0
+        return model.write(v, e, {('attr', k): attr})
+    if kind in ('update_a', 'update_b', 'update_ab'):
         if not exists:
             return None, 0
         return model.write(v, e, WRITES[kind][1](x))
@@ -394,6 +465,43 @@ def run_sequence(db, ops, verbose=False):
                               " staging.to_timestamp(%s))", (start, end))
             desc = f"create_update(start={start}, end={end})"
             got = st
+        elif op[0] == 'write_off':
+            # a write at a future version where no update starts: refused
+            _, which, kind, e, x = op
+            u = pick(model, which)
+            if u is None:
+                continue
+            end = model.updates[u]
+            v = end if end is not None and which % 2 else u + 1
+            if v < model.live:
+                exp = '25006'
+            elif v == model.live or v in model.updates:
+                continue
+            else:
+                exp = '55000'
+            sql = WRITES[kind][0]
+            args = {'e': e, 'k': 1, 'x': x}
+            st, _, _ = db.at(v, sql, args)
+            db.run("RESET staging.version")
+            desc = f"at {v}: {db.cur.mogrify(sql, args).decode()}"
+            got = st
+        elif op[0] == 'undone':
+            # the same write in a transaction that undoes it: nothing
+            # changes, in the model or in the database
+            _, which, kind, e, k, x, mode = op
+            v = model.live if which == 0 or not model.updates else pick(model, which)
+            sql = WRITES[kind][0]
+            args = {'e': e, 'k': k, 'x': x}
+            db.run("BEGIN")
+            if mode == 'savepoint':
+                db.run("SAVEPOINT s")
+            db.at(v, sql, args)
+            db.run("ROLLBACK TO SAVEPOINT s" if mode == 'savepoint' else "ROLLBACK")
+            if mode == 'savepoint':
+                db.run("COMMIT")
+            db.run("RESET staging.version")
+            desc = f"at {v}, undone ({mode}): {db.cur.mogrify(sql, args).decode()}"
+            exp = got = None
         elif op[0] in ('write', 'write_at'):
             _, which, kind, e, k, x = op
             if op[0] == 'write_at':
@@ -405,7 +513,10 @@ def run_sequence(db, ops, verbose=False):
             sql = WRITES[kind][0]
             args = {'e': e, 'k': k, 'x': x}
             exp, exp_rows = model_write(model, v, kind, e, k, x)
-            st, rows, _ = db.at(v, sql, args)
+            if kind == 'copy':
+                st, rows = db.copy_at(v, f"{e}\t{x}\t{x + 1}\n")
+            else:
+                st, rows, _ = db.at(v, sql, args)
             db.run("RESET staging.version")
             desc = f"at {v}: {db.cur.mogrify(sql, args).decode()}"
             got = st
@@ -444,7 +555,12 @@ def run_sequence(db, ops, verbose=False):
                 u = pick(model, op[1])
                 if u is None:
                     continue
-                until = u + op[2]
+                if op[2] == 'end':
+                    if model.updates[u] is None:
+                        continue
+                    until = model.updates[u]
+                else:
+                    until = u + op[2]
             exp = None
             new_live = model.advance(until)
             st, _, rows = db.run("SELECT staging.advance(staging.to_timestamp(%s))", (until,))
@@ -558,6 +674,16 @@ SCENARIOS = {
           ('write_at', None, 'attr_insert', 3, 2, 1302),
           ('expect', None, ATTRS + " WHERE t.entity_id = 3", [(3, 2, 1302)]),
           ('expect', 5 * D, ATTRS + " WHERE t.entity_id = 3", [(3, 2, 1302)])],
+    # Setting a field to the value it has still sets it: an update inside
+    # a temporary one that sets the sale price to itself keeps it after
+    # the sale ends, and an attribute row likewise.
+    'G': [('create', 2 * D, 6 * D), ('create', 4 * D, None),
+          ('write_at', 2 * D, 'update_a', 1, 1, 555),
+          ('write_at', 2 * D, 'attr_update', 1, 2, 1555),
+          ('write_at', 4 * D, 'update_same', 1, 1, 0),
+          ('write_at', 4 * D, 'attr_same', 1, 2, 0),
+          ('expect', 6 * D, ROWS + " WHERE entity_id = 1", [(1, 555, 102)]),
+          ('expect', 6 * D, ATTRS + " WHERE t.entity_id = 1", [(1, 1, 111), (1, 2, 1555)])],
 }
 
 
