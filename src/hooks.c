@@ -321,11 +321,15 @@ staging_relcache_callback(Datum arg, Oid relid)
 	writes_invalidate(relid);
 }
 
-/* pg_proc changed: the planner looks up its filter functions again. */
+/*
+ * pg_proc changed: the planner looks up its filter functions again, the
+ * write triggers the functions of their statement triggers.
+ */
 static void
 staging_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	planner_invalidate_functions();
+	writes_invalidate_functions();
 }
 
 /* A transaction ends. */

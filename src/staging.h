@@ -212,6 +212,7 @@ extern void restore_rethrow_with_hint(const char *hint);
 /* writes.c: versioned write triggers */
 extern void writes_xact_end(XactEvent event);
 extern void writes_invalidate(Oid relid);
+extern void writes_invalidate_functions(void);
 extern void writes_subxact_event(SubXactEvent event, SubTransactionId subid);
 extern bool writes_internal(void);
 extern List *writes_on_conflict_begin(PlannedStmt *pstmt, bool *changed);

@@ -959,6 +959,20 @@ has_statement_trigger(Relation rel, const char *tgname, bool before)
 }
 
 /*
+ * Does this database have the statement triggers' functions (1 or 0, -1
+ * not looked up yet)?  A database whose extension is still at 1.0, under
+ * a newer library, has neither them nor the triggers.
+ */
+static int	statement_triggers_expected = -1;
+
+/* pg_proc changed (routed by hooks.c): look the function up again. */
+void
+writes_invalidate_functions(void)
+{
+	statement_triggers_expected = -1;
+}
+
+/*
  * Refuse the write of a versioned main or attribute table that lacks a
  * statement trigger of versioned writes (dropped or disabled by hand, or a
  * table restored from a dump of extension version 1.0 into 1.1): without
@@ -970,6 +984,19 @@ check_statement_triggers(Relation rel, const VersionedRel *vr)
 {
 	const char *missing = NULL;
 
+	if (statement_triggers_expected < 0)
+	{
+		Oid			none[1] = {InvalidOid};
+
+		/* (0 while the database still runs the 1.0 SQL objects) */
+		statement_triggers_expected =
+			OidIsValid(GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+									   CStringGetDatum("_write_statement_after"),
+									   PointerGetDatum(buildoidvector(none, 0)),
+									   ObjectIdGetDatum(staging_schema_oid())));
+	}
+	if (!statement_triggers_expected)
+		return;
 	if (!has_statement_trigger(rel, "staging_write_statement", true))
 		missing = "staging_write_statement";
 	else if (!has_statement_trigger(rel, "staging_write_rebuild", false))
