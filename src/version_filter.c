@@ -472,6 +472,13 @@ attribute_visible(FunctionCallInfo fcinfo, bool owned)
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("relation with OID %u is not a versioned table", main_relid)));
 		}
+		/*
+		 * The planner gives the _owned variant to the main table's owner
+		 * only, but anyone may call it: for another role, or a version
+		 * someone else chose, the version is checked as for the other.
+		 */
+		if (owned && !staging_owner_reads_freely(main_relid))
+			owned = false;
 		probe = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(AttributeProbe));
 		probe->range = execution_range(flinfo, owned);
 		probe->main_relid = main_relid;
@@ -511,7 +518,10 @@ staging_attribute_visible(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(attribute_visible(fcinfo, false));
 }
 
-/* SQL: the same, for an attribute table of a table the current user owns. */
+/*
+ * SQL: the same, for an attribute table of a table the current user owns
+ * (checked again here: PUBLIC may call it).
+ */
 Datum
 staging_attribute_visible_owned(PG_FUNCTION_ARGS)
 {
