@@ -54,6 +54,7 @@ typedef struct VersionSetting
 	int64		version;		/* VERSION_FIXED only */
 	Oid			setter;			/* role that set it; InvalidOid: the
 								 * configuration files */
+	Oid			setter_outer;	/* the session's role (SET ROLE) then */
 } VersionSetting;
 
 /* A future version opened by staging.preview(), for one role. */
@@ -65,7 +66,7 @@ typedef struct PreviewGrant
 } PreviewGrant;
 
 static char *version_string = NULL;
-static VersionSetting setting = {VERSION_LIVE, 0, InvalidOid};
+static VersionSetting setting = {VERSION_LIVE, 0, InvalidOid, InvalidOid};
 
 static char *grant_string = NULL;
 static PreviewGrant grant = {0, 0, InvalidOid};
@@ -232,6 +233,7 @@ check_version(char **newval, void **extra, GucSource source)
 		*newval = canonical;
 	}
 	parsed.setter = source >= PGC_S_INTERACTIVE ? GetUserId() : InvalidOid;
+	parsed.setter_outer = source >= PGC_S_INTERACTIVE ? GetOuterUserId() : InvalidOid;
 	copy = compat_guc_malloc(sizeof(VersionSetting));
 	if (copy == NULL)
 		return false;
@@ -347,11 +349,24 @@ staging_previewed_version(void)
 	return 0;
 }
 
-/* The role whose right to read the session version counts. */
+/*
+ * The role whose right to read the session version counts: the role that
+ * set staging.version (also inside a SECURITY DEFINER function, which
+ * leaves the session's role as it is), as long as the session's role is
+ * the one it was then.  After SET ROLE or SET SESSION AUTHORIZATION (a
+ * login role that runs each request as the user's role), and for a value
+ * from the configuration, the session's role: a choice made for one role
+ * does not let the next read ahead.  (A parallel worker, whose roles are
+ * set after its settings, keeps the setter as before: its leader checks
+ * the read when the plan starts, see version_filter_executor_start.)
+ */
 Oid
 staging_version_setter(void)
 {
-	return OidIsValid(setting.setter) ? setting.setter : GetOuterUserId();
+	if (OidIsValid(setting.setter) &&
+		(setting.setter_outer == GetOuterUserId() || IsParallelWorker()))
+		return setting.setter;
+	return GetOuterUserId();
 }
 
 /* May this role read every version, like an editor? */
