@@ -118,7 +118,11 @@ staging_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	planner_filter_member_rel(root, rel, rte);
 }
 
-/* A plan starts: parallel workers learn the version to read. */
+/*
+ * A plan starts: parallel workers learn the version to read; a foreign
+ * key's query and the write triggers' own statements are marked to read
+ * every row.
+ */
 static void
 staging_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
@@ -127,6 +131,7 @@ staging_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+	version_filter_executor_started(queryDesc, eflags);
 }
 
 /*

@@ -186,6 +186,8 @@ extern void staging_grant_preview(int64 version, TimestampTz expires,
 /* version_filter.c: the filter functions; hands versions to workers */
 extern void version_filter_init(void);
 extern void version_filter_executor_start(QueryDesc *queryDesc, int eflags);
+extern void version_filter_executor_started(QueryDesc *queryDesc, int eflags);
+extern const char *version_filter_internal_statement(const char *source);
 
 /* planner.c: attaches the version filter to scans */
 extern void planner_filter_base_rel(PlannerInfo *root, Oid relid,

@@ -36,6 +36,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "access/xact.h"
 #include "executor/executor.h"
@@ -43,6 +44,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "replication/walsender.h"
+#include "utils/acl.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/fmgroids.h"
@@ -91,6 +93,28 @@ typedef struct QueryRange
 
 static QueryRange *query_ranges = NULL;
 
+/*
+ * The executions that read every row without a check: those PostgreSQL
+ * runs for a foreign key (its checks and cascades, as the table's owner,
+ * exempt from row security) and the write triggers' own statements.  Kept
+ * by their per-query memory context, forgotten when that context goes.
+ * Only those: what runs inside them (a trigger that a cascade fires, the
+ * functions it calls) starts executions of its own, which read at the
+ * session version as everywhere else.
+ */
+typedef struct ExemptExecution
+{
+	MemoryContext cxt;
+	bool		foreign_key;	/* a foreign key's, not the write triggers' */
+	struct ExemptExecution *next;
+	MemoryContextCallback callback;
+} ExemptExecution;
+
+static ExemptExecution *exempt_executions = NULL;
+
+/* The source text of the write triggers' statement being run, or NULL. */
+static const char *internal_source = NULL;
+
 /* staging.parallel_read: the version a parallel leader resolved, or "" */
 static char *parallel_read = NULL;
 
@@ -109,20 +133,139 @@ version_filter_init(void)
 							   NULL, NULL, NULL);
 }
 
+/* Memory context callback: an exempt execution ended, forget it. */
+static void
+forget_exempt_execution(void *arg)
+{
+	ExemptExecution **link;
+
+	for (link = &exempt_executions; *link != NULL; link = &(*link)->next)
+	{
+		if (*link == (ExemptExecution *) arg)
+		{
+			*link = (*link)->next;
+			break;
+		}
+	}
+}
+
+/* Is the execution with this per-query memory context an exempt one? */
+static bool
+execution_exempt(MemoryContext cxt)
+{
+	ExemptExecution *e;
+
+	if (!InNoForceRLSOperation())
+		return false;
+	for (e = exempt_executions; e != NULL; e = e->next)
+		if (e->cxt == cxt)
+			return true;
+	return false;
+}
+
+/*
+ * Does the current user own every versioned main table and attribute table
+ * (or its main table) that a plan reads?  A foreign key's queries run as
+ * the owner of the table they read.
+ */
+static bool
+owns_versioned_tables_of(PlannedStmt *stmt)
+{
+	Oid			user = GetUserId();
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		const VersionedRel *entry;
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		entry = registry_lookup(rte->relid);
+		if (entry == NULL)
+			continue;
+		if (!object_ownercheck(RelationRelationId, rte->relid, user) &&
+			(entry->kind == VERSIONED_MAIN ||
+			 !object_ownercheck(RelationRelationId, entry->main_relid, user)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * ExecutorStart (hooks.c), once the executor state exists: remember the
+ * executions that read every row without a check.  In the context that
+ * exempts a foreign key's queries from row security (which the write
+ * triggers also use for their own statements), only
+ *	- the write triggers' statement being run (writes_run_internal), and
+ *	- a foreign key's own query: ri_triggers.c runs it through SPI without
+ *	  firing triggers at its end, as the owner of the tables it reads,
+ *	  and never inside another one (its cascades fire after it);
+ * not what runs inside them, which starts executions of its own (a user's
+ * trigger fired by a cascade, and every query it runs, even a set-returning
+ * SQL function evaluated without triggers too, or an owner's function).
+ */
+void
+version_filter_executor_started(QueryDesc *queryDesc, int eflags)
+{
+	ExemptExecution *e;
+	bool		internal;
+	bool		foreign_key;
+
+	if (!InNoForceRLSOperation() || queryDesc->estate == NULL ||
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) || !staging_extension_present())
+		return;
+	internal = internal_source != NULL && queryDesc->sourceText == internal_source;
+	foreign_key = false;
+	if (!internal && (eflags & EXEC_FLAG_SKIP_TRIGGERS))
+	{
+		foreign_key = true;
+		for (e = exempt_executions; e != NULL; e = e->next)
+			if (e->foreign_key)
+				foreign_key = false;
+		foreign_key = foreign_key && owns_versioned_tables_of(queryDesc->plannedstmt);
+	}
+	if (!internal && !foreign_key)
+		return;
+	e = MemoryContextAlloc(queryDesc->estate->es_query_cxt, sizeof(ExemptExecution));
+	e->cxt = queryDesc->estate->es_query_cxt;
+	e->foreign_key = foreign_key;
+	e->callback.func = forget_exempt_execution;
+	e->callback.arg = e;
+	MemoryContextRegisterResetCallback(e->cxt, &e->callback);
+	e->next = exempt_executions;
+	exempt_executions = e;
+}
+
+/*
+ * The write triggers run one of their own statements (source: its source
+ * text, as its executions carry it), or none (NULL); returns the previous
+ * one, to restore.
+ */
+const char *
+version_filter_internal_statement(const char *source)
+{
+	const char *previous = internal_source;
+
+	internal_source = source;
+	return previous;
+}
+
 /*
  * The version a new execution reads, and whether reading it needs no
- * privilege check: every row for referential integrity checks (they run
- * as the table owner, exempt from row security too) and for walsenders
- * (replication copies every row); in a parallel worker, what its leader
- * resolved and checked; with row_security off (pg_dump sets it), every
- * row, for roles that may read 'all' (as row security does, the others get
- * an error); otherwise the session version.
+ * privilege check: every row for a foreign key's queries and the write
+ * triggers' own statements (exempt_execution: see
+ * version_filter_executor_started) and for walsenders (replication copies
+ * every row); in a parallel worker, what its leader resolved and checked;
+ * with row_security off (pg_dump sets it), every row, for roles that may
+ * read 'all' (as row security does, the others get an error); otherwise
+ * the session version.
  */
 static int64
-read_version(bool *exempt)
+read_version(bool exempt_execution, bool *exempt)
 {
 	*exempt = false;
-	if (InNoForceRLSOperation() || am_walsender)
+	if (exempt_execution || am_walsender)
 	{
 		*exempt = true;
 		return STAGING_VERSION_ALL;
@@ -174,7 +317,7 @@ execution_range(FmgrInfo *flinfo, bool owned)
 	if (range == NULL)
 	{
 		bool		exempt;
-		int64		version = read_version(&exempt);
+		int64		version = read_version(execution_exempt(flinfo->fn_mcxt), &exempt);
 
 		range = MemoryContextAlloc(flinfo->fn_mcxt, sizeof(QueryRange));
 		range->cxt = flinfo->fn_mcxt;
@@ -363,7 +506,7 @@ version_filter_executor_start(QueryDesc *queryDesc, int eflags)
 	if (!stmt->parallelModeNeeded || (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
 		IsParallelWorker() || IsInParallelMode() || !staging_extension_present())
 		return;
-	version = read_version(&exempt);
+	version = read_version(false, &exempt);
 	if (!exempt && versioned_tables_of(stmt, &all_owned) > 0 && !all_owned)
 	{
 		staging_check_read_privilege(version);

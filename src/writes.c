@@ -73,6 +73,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
@@ -743,12 +744,30 @@ writes_internal(void)
 	return internal_depth > 0;
 }
 
-/* Execute a prepared statement, expecting the given result. */
+/*
+ * Execute a prepared statement, expecting the given result.  Its execution
+ * reads every row (see version_filter_executor_started); what runs inside
+ * it (the owner's triggers) does not.
+ */
 static void
 run(SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
 {
-	int			ret = SPI_execute_plan(plan, values, nulls, false, 0);
+	List	   *sources = SPI_plan_get_plan_sources(plan);
+	const char *previous;
+	int			ret = 0;
 
+	previous = version_filter_internal_statement(sources != NIL ?
+												 ((CachedPlanSource *) linitial(sources))->query_string :
+												 NULL);
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan, values, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		(void) version_filter_internal_statement(previous);
+	}
+	PG_END_TRY();
 	if (ret != expected)
 		elog(ERROR, "staging: internal statement failed: %s", SPI_result_code_string(ret));
 }

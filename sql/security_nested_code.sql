@@ -1,0 +1,85 @@
+-- Foreign key checks and cascades read every version row (an attribute
+-- row may belong to a future version row): PostgreSQL runs them as the
+-- table's owner, exempt from row security.  What runs inside them does
+-- not share that exemption: a shopper's trigger fired by a cascade of its
+-- own temporary tables (any role may create them), and whatever that
+-- trigger calls, reads at the shopper's version, as everywhere else.
+SET timezone = 'UTC';
+CREATE ROLE regress_snc_owner;
+CREATE ROLE regress_snc_shop;
+CREATE SCHEMA snc AUTHORIZATION regress_snc_owner;
+GRANT USAGE ON SCHEMA snc TO regress_snc_shop;
+SET ROLE regress_snc_owner;
+CREATE TABLE snc.item (entity_id bigint PRIMARY KEY, sku text NOT NULL);
+CREATE TABLE snc.item_text (value_id serial PRIMARY KEY,
+                            entity_id bigint NOT NULL REFERENCES snc.item ON DELETE CASCADE,
+                            value text, UNIQUE (entity_id));
+INSERT INTO snc.item VALUES (1, 'mug');
+INSERT INTO snc.item_text (entity_id, value) VALUES (1, 'a mug');
+SELECT staging.enable_versioning('snc.item');
+SELECT staging.add_attribute_table('snc.item_text', 'snc.item');
+GRANT SELECT ON snc.item, snc.item_text TO regress_snc_shop;
+-- the owner's API: a set-returning SQL function with the owner's rights
+CREATE FUNCTION snc.skus() RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER
+    AS 'SELECT sku FROM snc.item';
+GRANT EXECUTE ON FUNCTION snc.skus() TO regress_snc_shop;
+RESET ROLE;
+SELECT staging.create_update('snc sale', now() + interval '1 day') AS sale \gset
+SET ROLE regress_snc_owner;
+SET staging.version = :sale;
+UPDATE snc.item SET sku = 'mug SECRET';
+UPDATE snc.item_text SET value = 'text SECRET';
+INSERT INTO snc.item VALUES (2, 'NEW SECRET');
+RESET staging.version;
+RESET ROLE;
+
+SET ROLE regress_snc_shop;
+CREATE TEMP TABLE parent (id int PRIMARY KEY);
+CREATE TEMP TABLE child (id int REFERENCES parent ON DELETE CASCADE ON UPDATE CASCADE);
+-- what the trigger reads, in plpgsql, in SQL functions (evaluated lazily,
+-- as PostgreSQL runs a foreign key's queries), through the owner's API
+CREATE FUNCTION pg_temp.lazy_skus() RETURNS SETOF text LANGUAGE sql
+    AS 'SELECT sku FROM snc.item';
+CREATE FUNCTION pg_temp.peek() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE 'plpgsql: %', (SELECT string_agg(sku, ', ' ORDER BY sku) FROM snc.item);
+    RAISE NOTICE 'attribute rows: %', (SELECT string_agg(value, ', ' ORDER BY value) FROM snc.item_text);
+    RAISE NOTICE 'sql function: %', (SELECT string_agg(s, ', ' ORDER BY s) FROM pg_temp.lazy_skus() s);
+    RAISE NOTICE 'owner''s api: %', (SELECT string_agg(s, ', ' ORDER BY s) FROM snc.skus() s);
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER peek BEFORE DELETE OR UPDATE ON child FOR EACH ROW EXECUTE FUNCTION pg_temp.peek();
+INSERT INTO parent VALUES (1), (2);
+INSERT INTO child VALUES (1), (2);
+-- at the live version, outside any foreign key
+SELECT string_agg(sku, ', ' ORDER BY sku) AS skus FROM snc.item;
+-- a cascade of an UPDATE, of a DELETE
+UPDATE parent SET id = 3 WHERE id = 1;
+DELETE FROM parent WHERE id = 2;
+DROP TABLE child, parent;
+DROP FUNCTION pg_temp.peek(), pg_temp.lazy_skus();
+RESET ROLE;
+
+-- The foreign keys of versioned tables still see every version row: the
+-- check of an attribute row of a future version row, the cascade of its
+-- removal.
+SET ROLE regress_snc_owner;
+SET staging.version = :sale;
+INSERT INTO snc.item_text (row_id, value) SELECT row_id, 'new text' FROM snc.item WHERE entity_id = 2;
+RESET staging.version;
+SET staging.version = 'all';
+SELECT i.entity_id, i.sku, t.value FROM snc.item i LEFT JOIN snc.item_text t USING (row_id)
+ ORDER BY i.entity_id, i.created_in;
+SET staging.version = :sale;
+DELETE FROM snc.item WHERE entity_id = 2;
+SET staging.version = 'all';
+SELECT i.entity_id, i.sku, t.value FROM snc.item i LEFT JOIN snc.item_text t USING (row_id)
+ ORDER BY i.entity_id, i.created_in;
+SELECT count(*) AS attribute_rows FROM snc.item_text;
+RESET staging.version;
+RESET ROLE;
+
+DROP SCHEMA snc CASCADE;
+DELETE FROM staging.updates WHERE id = :sale;
+DROP ROLE regress_snc_owner, regress_snc_shop;
