@@ -57,8 +57,21 @@ SELECT string_agg(sku, ', ' ORDER BY sku) AS skus FROM snc.item;
 -- a cascade of an UPDATE, of a DELETE
 UPDATE parent SET id = 3 WHERE id = 1;
 DELETE FROM parent WHERE id = 2;
+-- a rule's actions, run by the cascade's own SPI call after it
+DROP TRIGGER peek ON child;
+CREATE FUNCTION pg_temp.say(what text, val text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE '%: %', what, val;
+    RETURN val;
+END
+$$;
+CREATE RULE peek AS ON DELETE TO child
+    DO ALSO SELECT pg_temp.say('rule', string_agg(s, ', ' ORDER BY s)) FROM snc.skus() s;
+INSERT INTO parent VALUES (4);
+INSERT INTO child VALUES (4);
+DELETE FROM parent WHERE id = 4;
 DROP TABLE child, parent;
-DROP FUNCTION pg_temp.peek(), pg_temp.lazy_skus();
+DROP FUNCTION pg_temp.peek(), pg_temp.lazy_skus(), pg_temp.say(text, text);
 RESET ROLE;
 
 -- The foreign keys of versioned tables still see every version row: the

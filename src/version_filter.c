@@ -198,9 +198,10 @@ owns_versioned_tables_of(PlannedStmt *stmt)
  * exempts a foreign key's queries from row security (which the write
  * triggers also use for their own statements), only
  *	- the write triggers' statement being run (writes_run_internal), and
- *	- a foreign key's own query: ri_triggers.c runs it through SPI without
- *	  firing triggers at its end, as the owner of the tables it reads,
- *	  and never inside another one (its cascades fire after it);
+ *	- a foreign key's own query: ri_triggers.c runs it through SPI
+ *	  (DestSPI) without firing triggers at its end, as the owner of the
+ *	  tables it reads, and never inside another one (its cascades fire
+ *	  after it);
  * not what runs inside them, which starts executions of its own (a user's
  * trigger fired by a cascade, and every query it runs, even a set-returning
  * SQL function evaluated without triggers too, or an owner's function).
@@ -217,7 +218,8 @@ version_filter_executor_started(QueryDesc *queryDesc, int eflags)
 		return;
 	internal = internal_source != NULL && queryDesc->sourceText == internal_source;
 	foreign_key = false;
-	if (!internal && (eflags & EXEC_FLAG_SKIP_TRIGGERS))
+	if (!internal && (eflags & EXEC_FLAG_SKIP_TRIGGERS) &&
+		queryDesc->dest != NULL && queryDesc->dest->mydest == DestSPI)
 	{
 		foreign_key = true;
 		for (e = exempt_executions; e != NULL; e = e->next)
