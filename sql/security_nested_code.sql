@@ -36,8 +36,9 @@ RESET ROLE;
 SET ROLE regress_snc_shop;
 CREATE TEMP TABLE parent (id int PRIMARY KEY);
 CREATE TEMP TABLE child (id int REFERENCES parent ON DELETE CASCADE ON UPDATE CASCADE);
--- what the trigger reads, in plpgsql, in SQL functions (evaluated lazily,
--- as PostgreSQL runs a foreign key's queries), through the owner's API
+-- what the trigger reads: in plpgsql, in a set-returning SQL function
+-- (whose query PostgreSQL runs, as a foreign key's, without firing
+-- triggers at its end), through the owner's API
 CREATE FUNCTION pg_temp.lazy_skus() RETURNS SETOF text LANGUAGE sql
     AS 'SELECT sku FROM snc.item';
 CREATE FUNCTION pg_temp.peek() RETURNS trigger LANGUAGE plpgsql AS $$
