@@ -176,6 +176,7 @@ extern int64 staging_session_version(void);
 extern int64 staging_setting_version(void);
 extern void staging_check_read_privilege(int64 version);
 extern Oid	staging_version_setter(void);
+extern void staging_set_version_for_role(const char *value);
 extern int64 staging_previewed_version(void);
 extern bool staging_may_read_every_version(Oid role);
 extern bool staging_owner_reads_freely(Oid relid);
