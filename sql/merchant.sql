@@ -320,6 +320,24 @@ SELECT * FROM staging.diff('product', 1, :bf);
 SELECT count(*) AS since_bf FROM staging.diff('product', :bf, staging.live_version());
 RESET ROLE;
 
+-- An attribute table whose unique key on row_id holds all its columns
+-- (a product's categories): a row is there or not, its value 'present'.
+CREATE TABLE product_category (
+    entity_id   bigint NOT NULL REFERENCES sequence_product,
+    category_id int NOT NULL,
+    UNIQUE (entity_id, category_id)
+);
+\o /dev/null
+SELECT staging.add_attribute_table('product_category', 'product');
+\o
+INSERT INTO product_category SELECT row_id, 10 FROM product WHERE entity_id = 5;
+SELECT staging.create_update('Summer', '2101-06-01 00:00+00') AS summer \gset
+SET staging.version = :summer;
+INSERT INTO product_category SELECT row_id, 20 FROM product WHERE entity_id = 5;
+DELETE FROM product_category WHERE category_id = 10;
+RESET staging.version;
+SELECT * FROM staging.diff('product', staging.live_version(), :summer);
+
 -- Clean up: this database's live version goes back to the beginning for
 -- the tests that follow.
 DELETE FROM staging.updates;

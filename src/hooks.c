@@ -119,8 +119,9 @@ staging_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 }
 
 /*
- * A plan starts: parallel workers learn the version to read, and the
- * version the plan reads is fixed from its start on.
+ * A plan starts: parallel workers learn the version to read; a foreign
+ * key's query and the write triggers' own statements are marked to read
+ * every row, and the version the plan reads is fixed from its start on.
  */
 static void
 staging_ExecutorStart(QueryDesc *queryDesc, int eflags)

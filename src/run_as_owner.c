@@ -83,8 +83,9 @@ typedef struct AsRole
 /*
  * Become role, as a security-restricted operation when restricted, under
  * a new GUC nest level with search_path (NULL: the safe pg_catalog,
- * pg_temp) and staging.version = 'all' chosen by that role (so that the
- * statements, and any trigger they fire, read ahead only where role may),
+ * pg_temp) and staging.version = 'all' chosen for that role (so that the
+ * statements, and the triggers they fire, read ahead only where role may;
+ * code running as another role inside them, where that role may),
  * connected to SPI.  An error on the way is undone by the (sub)transaction's
  * abort, as for a SECURITY DEFINER function.
  */
@@ -99,9 +100,7 @@ as_begin(Oid role, bool restricted, const char *search_path, AsRole *st)
 							 search_path ? search_path : "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	(void) set_config_option("staging.version", "all",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	staging_set_version_for_role("all");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "staging: SPI_connect failed");
 }

@@ -54,6 +54,9 @@ typedef struct VersionSetting
 	int64		version;		/* VERSION_FIXED only */
 	Oid			setter;			/* role that set it; InvalidOid: the
 								 * configuration files */
+	Oid			setter_outer;	/* the session's role (SET ROLE) then */
+	bool		for_role_only;	/* chosen for the code that runs as setter
+								 * (staging_set_version_for_role) */
 } VersionSetting;
 
 /* A future version opened by staging.preview(), for one role. */
@@ -65,7 +68,10 @@ typedef struct PreviewGrant
 } PreviewGrant;
 
 static char *version_string = NULL;
-static VersionSetting setting = {VERSION_LIVE, 0, InvalidOid};
+static VersionSetting setting = {VERSION_LIVE, 0, InvalidOid, InvalidOid, false};
+
+/* Is staging_set_version_for_role() setting staging.version? */
+static bool choosing_for_role = false;
 
 static char *grant_string = NULL;
 static PreviewGrant grant = {0, 0, InvalidOid};
@@ -258,6 +264,8 @@ check_version(char **newval, void **extra, GucSource source)
 		*newval = canonical;
 	}
 	parsed.setter = source >= PGC_S_INTERACTIVE ? GetUserId() : InvalidOid;
+	parsed.setter_outer = source >= PGC_S_INTERACTIVE ? GetOuterUserId() : InvalidOid;
+	parsed.for_role_only = choosing_for_role && OidIsValid(parsed.setter);
 	copy = compat_guc_malloc(sizeof(VersionSetting));
 	if (copy == NULL)
 		return false;
@@ -373,11 +381,56 @@ staging_previewed_version(void)
 	return 0;
 }
 
-/* The role whose right to read the session version counts. */
+/*
+ * The role whose right to read the session version counts: the role that
+ * set staging.version (also inside a SECURITY DEFINER function, which
+ * leaves the session's role as it is), as long as the session's role is
+ * the one it was then.  After SET ROLE or SET SESSION AUTHORIZATION (a
+ * login role that runs each request as the user's role), and for a value
+ * from the configuration, the session's role: a choice made for one role
+ * does not let the next read ahead.  A value chosen for one role only
+ * (staging_set_version_for_role) counts for the role running the code.
+ * (A parallel worker, whose roles are set after its settings, keeps the
+ * setter as before: its leader checks the read when the plan starts, see
+ * version_filter_executor_start.)
+ */
 Oid
 staging_version_setter(void)
 {
-	return OidIsValid(setting.setter) ? setting.setter : GetOuterUserId();
+	if (!OidIsValid(setting.setter))
+		return GetOuterUserId();
+	if (IsParallelWorker())
+		return setting.setter;
+	if (setting.for_role_only)
+		return GetUserId();
+	if (setting.setter_outer == GetOuterUserId())
+		return setting.setter;
+	return GetOuterUserId();
+}
+
+/*
+ * SET staging.version at the current GUC nest level for the code that runs
+ * as the current role only: the statements the extension runs as a
+ * table's owner (run_as_owner.c), and the owner's triggers they fire, read
+ * that version where the owner may; code that runs as another role inside
+ * them (the trigger of a table that a foreign key cascades to, as that
+ * table's owner) is checked for that role.
+ */
+void
+staging_set_version_for_role(const char *value)
+{
+	choosing_for_role = true;
+	PG_TRY();
+	{
+		(void) set_config_option("staging.version", value,
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	}
+	PG_FINALLY();
+	{
+		choosing_for_role = false;
+	}
+	PG_END_TRY();
 }
 
 /* May this role read every version, like an editor? */

@@ -176,6 +176,7 @@ extern int64 staging_session_version(void);
 extern int64 staging_setting_version(void);
 extern void staging_check_read_privilege(int64 version, Oid role);
 extern Oid	staging_version_setter(void);
+extern void staging_set_version_for_role(const char *value);
 extern int64 staging_previewed_version(void);
 extern bool staging_may_read_every_version(Oid role);
 extern bool staging_owner_reads_freely(Oid relid);
@@ -187,6 +188,7 @@ extern void staging_grant_preview(int64 version, TimestampTz expires,
 extern void version_filter_init(void);
 extern void version_filter_executor_start(QueryDesc *queryDesc, int eflags);
 extern void version_filter_executor_started(QueryDesc *queryDesc, int eflags);
+extern const char *version_filter_internal_statement(const char *source);
 
 /* planner.c: attaches the version filter to scans */
 extern void planner_filter_base_rel(PlannerInfo *root, Oid relid,

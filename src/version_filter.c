@@ -37,6 +37,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "access/xact.h"
 #include "executor/executor.h"
@@ -44,6 +45,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "replication/walsender.h"
+#include "utils/acl.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -94,6 +96,28 @@ typedef struct QueryRange
 
 static QueryRange *query_ranges = NULL;
 
+/*
+ * The executions that read every row without a check: those PostgreSQL
+ * runs for a foreign key (its checks and cascades, as the table's owner,
+ * exempt from row security) and the write triggers' own statements.  Kept
+ * by their per-query memory context, forgotten when that context goes.
+ * Only those: what runs inside them (a trigger that a cascade fires, the
+ * functions it calls) starts executions of its own, which read at the
+ * session version as everywhere else.
+ */
+typedef struct ExemptExecution
+{
+	MemoryContext cxt;
+	bool		foreign_key;	/* a foreign key's, not the write triggers' */
+	struct ExemptExecution *next;
+	MemoryContextCallback callback;
+} ExemptExecution;
+
+static ExemptExecution *exempt_executions = NULL;
+
+/* The source text of the write triggers' statement being run, or NULL. */
+static const char *internal_source = NULL;
+
 /* staging.parallel_read: the version a parallel leader resolved, or "" */
 static char *parallel_read = NULL;
 
@@ -112,14 +136,134 @@ version_filter_init(void)
 							   NULL, NULL, NULL);
 }
 
+/* Memory context callback: an exempt execution ended, forget it. */
+static void
+forget_exempt_execution(void *arg)
+{
+	ExemptExecution **link;
+
+	for (link = &exempt_executions; *link != NULL; link = &(*link)->next)
+	{
+		if (*link == (ExemptExecution *) arg)
+		{
+			*link = (*link)->next;
+			break;
+		}
+	}
+}
+
+/* Is the execution with this per-query memory context an exempt one? */
+static bool
+execution_exempt(MemoryContext cxt)
+{
+	ExemptExecution *e;
+
+	if (!InNoForceRLSOperation())
+		return false;
+	for (e = exempt_executions; e != NULL; e = e->next)
+		if (e->cxt == cxt)
+			return true;
+	return false;
+}
+
+/*
+ * Does the current user own every versioned main table and attribute table
+ * (or its main table) that a plan reads?  A foreign key's queries run as
+ * the owner of the table they read.
+ */
+static bool
+owns_versioned_tables_of(PlannedStmt *stmt)
+{
+	Oid			user = GetUserId();
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		const VersionedRel *entry;
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		entry = registry_lookup(rte->relid);
+		if (entry == NULL)
+			continue;
+		if (!object_ownercheck(RelationRelationId, rte->relid, user) &&
+			(entry->kind == VERSIONED_MAIN ||
+			 !object_ownercheck(RelationRelationId, entry->main_relid, user)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Once the executor state of a plan exists: remember the executions that
+ * read every row without a check.  In the context that
+ * exempts a foreign key's queries from row security (which the write
+ * triggers also use for their own statements), only
+ *	- the write triggers' statement being run (writes_run_internal), and
+ *	- a foreign key's own query: ri_triggers.c runs it through SPI
+ *	  (DestSPI) without firing triggers at its end, as the owner of the
+ *	  tables it reads, and never inside another one (its cascades fire
+ *	  after it);
+ * not what runs inside them, which starts executions of its own (a user's
+ * trigger fired by a cascade, and every query it runs, even a set-returning
+ * SQL function evaluated without triggers too, or an owner's function).
+ */
+static void
+mark_exempt_execution(QueryDesc *queryDesc, int eflags)
+{
+	ExemptExecution *e;
+	bool		internal;
+	bool		foreign_key;
+
+	if (!InNoForceRLSOperation() || queryDesc->estate == NULL ||
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) || !staging_extension_present())
+		return;
+	internal = internal_source != NULL && queryDesc->sourceText == internal_source;
+	foreign_key = false;
+	if (!internal && (eflags & EXEC_FLAG_SKIP_TRIGGERS) &&
+		queryDesc->dest != NULL && queryDesc->dest->mydest == DestSPI)
+	{
+		foreign_key = true;
+		for (e = exempt_executions; e != NULL; e = e->next)
+			if (e->foreign_key)
+				foreign_key = false;
+		foreign_key = foreign_key && owns_versioned_tables_of(queryDesc->plannedstmt);
+	}
+	if (!internal && !foreign_key)
+		return;
+	e = MemoryContextAlloc(queryDesc->estate->es_query_cxt, sizeof(ExemptExecution));
+	e->cxt = queryDesc->estate->es_query_cxt;
+	e->foreign_key = foreign_key;
+	e->callback.func = forget_exempt_execution;
+	e->callback.arg = e;
+	MemoryContextRegisterResetCallback(e->cxt, &e->callback);
+	e->next = exempt_executions;
+	exempt_executions = e;
+}
+
+/*
+ * The write triggers run one of their own statements (source: its source
+ * text, as its executions carry it), or none (NULL); returns the previous
+ * one, to restore.
+ */
+const char *
+version_filter_internal_statement(const char *source)
+{
+	const char *previous = internal_source;
+
+	internal_source = source;
+	return previous;
+}
+
 /*
  * The version a new execution reads, and whether reading it needs no
- * privilege check: every row for referential integrity checks (they run
- * as the table owner, exempt from row security too) and for walsenders
- * (replication copies every row); in a parallel worker, what its leader
- * resolved and checked; with row_security off (pg_dump sets it), every
- * row, for roles that may read 'all' (as row security does, the others get
- * an error); otherwise the session version.
+ * privilege check: every row for a foreign key's queries and the write
+ * triggers' own statements (exempt_execution: see mark_exempt_execution)
+ * and for walsenders (replication copies every row); in a parallel worker,
+ * what its leader resolved and checked; with row_security off (pg_dump
+ * sets it), every row, for roles that may read 'all' (as row security
+ * does, the others get an error); otherwise the session version.
  *
  * 'live' comes from a cache that the invalidation of staging.live_state
  * drops (live_version.c).  PostgreSQL reads invalidations when it locks a
@@ -129,10 +273,10 @@ version_filter_init(void)
  * version committed before it, as it reads the rows.
  */
 static int64
-read_version(bool *exempt)
+read_version(bool exempt_execution, bool *exempt)
 {
 	*exempt = false;
-	if (InNoForceRLSOperation() || am_walsender)
+	if (exempt_execution || am_walsender)
 	{
 		*exempt = true;
 		return STAGING_VERSION_ALL;
@@ -183,7 +327,7 @@ context_range(MemoryContext cxt)
 	for (range = query_ranges; range != NULL; range = range->next)
 		if (range->cxt == cxt)
 			return range;
-	version = read_version(&exempt);
+	version = read_version(execution_exempt(cxt), &exempt);
 	range = MemoryContextAlloc(cxt, sizeof(QueryRange));
 	range->cxt = cxt;
 	range->version = version;
@@ -385,7 +529,7 @@ version_filter_executor_start(QueryDesc *queryDesc, int eflags)
 	if (!stmt->parallelModeNeeded || (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
 		IsParallelWorker() || IsInParallelMode() || !staging_extension_present())
 		return;
-	version = read_version(&exempt);
+	version = read_version(false, &exempt);
 	if (!exempt && versioned_tables_of(stmt, &all_owned) > 0 && !all_owned)
 	{
 		staging_check_read_privilege(version, staging_version_setter());
@@ -399,9 +543,10 @@ version_filter_executor_start(QueryDesc *queryDesc, int eflags)
 }
 
 /*
- * ExecutorStart (hooks.c), once the executor has started a plan that
- * reads versioned main or attribute tables: resolve the version it reads
- * now, so that a cursor reads the version of its DECLARE even when the
+ * ExecutorStart (hooks.c), once the executor has started a plan: mark it
+ * if it is one of the executions that read every row (see
+ * mark_exempt_execution); if it reads versioned main or attribute tables,
+ * resolve the version it reads now, so that a cursor reads the version of its DECLARE even when the
  * setting changes before its first FETCH (the filter functions, which
  * run in the plan's per-query memory context, find it there).  The right
  * to read it is checked at the first read, for the role that chose it.
@@ -411,6 +556,7 @@ version_filter_executor_started(QueryDesc *queryDesc, int eflags)
 {
 	ListCell   *lc;
 
+	mark_exempt_execution(queryDesc, eflags);
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || queryDesc->estate == NULL ||
 		!staging_extension_present() || !registry_any())
 		return;
@@ -522,6 +668,13 @@ attribute_visible(FunctionCallInfo fcinfo, bool owned)
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("relation with OID %u is not a versioned table", main_relid)));
 		}
+		/*
+		 * The planner gives the _owned variant to the main table's owner
+		 * only, but anyone may call it: for another role, or a version
+		 * someone else chose, the version is checked as for the other.
+		 */
+		if (owned && !staging_owner_reads_freely(main_relid))
+			owned = false;
 		probe = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(AttributeProbe));
 		probe->range = execution_range(flinfo, owned);
 		probe->main_relid = main_relid;
@@ -561,7 +714,10 @@ staging_attribute_visible(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(attribute_visible(fcinfo, false));
 }
 
-/* SQL: the same, for an attribute table of a table the current user owns. */
+/*
+ * SQL: the same, for an attribute table of a table the current user owns
+ * (checked again here: PUBLIC may call it).
+ */
 Datum
 staging_attribute_visible_owned(PG_FUNCTION_ARGS)
 {

@@ -69,10 +69,12 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
@@ -743,12 +745,30 @@ writes_internal(void)
 	return internal_depth > 0;
 }
 
-/* Execute a prepared statement, expecting the given result. */
+/*
+ * Execute a prepared statement, expecting the given result.  Its execution
+ * reads every row (see version_filter_executor_started); what runs inside
+ * it (the owner's triggers) does not.
+ */
 static void
 run(SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
 {
-	int			ret = SPI_execute_plan(plan, values, nulls, false, 0);
+	List	   *sources = SPI_plan_get_plan_sources(plan);
+	const char *previous;
+	int			ret = 0;
 
+	previous = version_filter_internal_statement(sources != NIL ?
+												 ((CachedPlanSource *) linitial(sources))->query_string :
+												 NULL);
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan, values, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		(void) version_filter_internal_statement(previous);
+	}
+	PG_END_TRY();
 	if (ret != expected)
 		elog(ERROR, "staging: internal statement failed: %s", SPI_result_code_string(ret));
 }
@@ -1448,6 +1468,25 @@ raise_hidden_layout_error(const char *relname, int64 entity)
 }
 
 /*
+ * Messages below ERROR raised while an entity's rows are laid out for a
+ * writer who may not read every version (a NOTICE of the owner's trigger
+ * on a future version row, say) would show that version's values, as its
+ * errors would (see raise_hidden_layout_error): they are kept from the
+ * client (the server log still gets them) until the caller pops the GUC
+ * nest level returned.
+ */
+static int
+hide_layout_messages(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("client_min_messages", "error",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
  * The check, not-null and view check option errors of a write show the
  * failing row ("Failing row contains ..."), updated_in included: as the
  * BEFORE trigger placed the row, the start of its entity's next version
@@ -1588,6 +1627,7 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 		Int64GetDatum(e->keep ? e->keep->keep_created_in : 0)};
 
 		MemoryContext cxt = CurrentMemoryContext;
+		int			nestlevel = e->hidden_from != NULL ? hide_layout_messages() : -1;
 
 		PG_TRY();
 		{
@@ -1603,6 +1643,8 @@ staging_write_statement_after(PG_FUNCTION_ARGS)
 			raise_hidden_layout_error(e->hidden_from, e->key.entity);
 		}
 		PG_END_TRY();
+		if (nestlevel >= 0)
+			AtEOXact_GUC(true, nestlevel);
 	}
 	internal_end(&st);
 	rebuilding_future = false;

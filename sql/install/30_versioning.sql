@@ -623,8 +623,9 @@ BEGIN
     IF n = 0 THEN
         RAISE EXCEPTION 'table % has no foreign key to the entity column of %', attribute_table, main_table
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = pg_catalog.format('An attribute table refers to its entity with FOREIGN KEY (...) REFERENCES %s (%I).',
-                                           main_table, entity_column);
+                  HINT = pg_catalog.format('An attribute table refers to its entity with FOREIGN KEY (...) REFERENCES %s (sequence_value) '
+                                           '(or REFERENCES %s (%I) before enable_versioning, which moves that key).',
+                                           sequence_table, main_table, entity_column);
     ELSIF n > 1 THEN
         RAISE EXCEPTION 'table % has % foreign keys to the entity column of %', attribute_table, n, main_table
             USING ERRCODE = 'invalid_parameter_value',

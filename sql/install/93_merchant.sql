@@ -124,7 +124,7 @@ BEGIN
         IF pg_catalog.cardinality(vals) = 1 THEN
             valexpr := pg_catalog.format('x.%I::text', vals[1]);
         ELSIF pg_catalog.cardinality(vals) = 0 THEN
-            valexpr := '''present''';
+            valexpr := '''present''::text';
         ELSE
             SELECT pg_catalog.string_agg(pg_catalog.format('%L || coalesce(x.%I::text, ''NULL'')', c || '=', c),
                                          ' || '', '' || ')
