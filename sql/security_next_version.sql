@@ -73,8 +73,10 @@ RESET ROLE;
 SET ROLE regress_snv_shop;
 SELECT * FROM snv.ends();
 RESET ROLE;
--- The superuser chose the version (the shop reads with its right), then
--- the shop chooses one itself.
+-- The superuser chose the version, then SET ROLE made the session the
+-- shop's: the shop's own right counts (a choice made for one role does not
+-- carry over to the next, as behind a pooler), and so when the shop
+-- chooses one itself.
 SET staging.version = 'live';
 SET ROLE regress_snv_shop;
 PREPARE by_shop AS SELECT entity_id, updated_in = staging.max_version() AS lasts FROM snv.item ORDER BY 1;
