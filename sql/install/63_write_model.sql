@@ -64,6 +64,59 @@ COMMENT ON FUNCTION staging._attribute_split(regclass, jsonb) IS
     'Splits an attribute row into its key and its value columns, as the write record keeps them.';
 REVOKE ALL ON FUNCTION staging._attribute_split(regclass, jsonb) FROM PUBLIC;
 
+-- The base of an entity's attribute rows (position 0, a live write): the
+-- rows of its version row at the live version (rid when the caller has
+-- read it) in each attribute table that the record does not name for the
+-- entity at all.  That is every attribute table at the entity's first
+-- recorded write (staging._write_base), and later an attribute table
+-- registered after it: add_attribute_table copied its rows to every
+-- version row, and without a base the next layout of the entity would
+-- remove them.  An attribute table the record names is left alone: its
+-- rows at the live version may hold writes of an update.
+CREATE OR REPLACE FUNCTION staging._attribute_base(tbl regclass, entity bigint, live bigint,
+        rid bigint DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    SET staging.version = 'all'
+    AS $$
+DECLARE
+    a regclass;
+    attr jsonb;
+    s record;
+BEGIN
+    FOR a IN SELECT t.relid FROM staging.attribute_table t
+              WHERE t.main_table = tbl
+                AND NOT EXISTS (SELECT FROM staging.field_writes w
+                                 WHERE w.main_table = tbl AND w.entity_id = entity
+                                   AND w.attribute_table = t.relid)
+              ORDER BY t.relid::oid LOOP
+        IF rid IS NULL THEN
+            rid := ((staging._owner_jsonb(tbl,
+                        format('SELECT pg_catalog.to_jsonb(t.row_id) FROM %s t
+                                 WHERE %I OPERATOR(pg_catalog.=) $1
+                                   AND created_in OPERATOR(pg_catalog.<=) $2 AND updated_in OPERATOR(pg_catalog.>) $2',
+                               tbl, (SELECT v.entity_column FROM staging.versioned_table v WHERE v.relid = tbl)),
+                        ARRAY[entity, live]))[1])::text::bigint;
+            EXIT WHEN rid IS NULL;
+        END IF;
+        FOR attr IN SELECT pg_catalog.unnest(staging._owner_jsonb(a,
+                        format('SELECT pg_catalog.to_jsonb(x) FROM %s x WHERE row_id OPERATOR(pg_catalog.=) $1', a),
+                        ARRAY[rid]))
+        LOOP
+            s := staging._attribute_split(a, attr);
+            INSERT INTO staging.field_writes (main_table, entity_id, owner, position,
+                                              attribute_table, field, value)
+            VALUES (tbl, entity, 0, 0, a, s.key, s.value);
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION staging._attribute_base(regclass, bigint, bigint, bigint) IS
+    'Records the attribute rows of an entity at the live version as the base of the attribute tables the record does not name for it.';
+REVOKE ALL ON FUNCTION staging._attribute_base(regclass, bigint, bigint, bigint) FROM PUBLIC;
+
+
 -- The entity's base: what it is at the live version, recorded before its
 -- first recorded write (position 0, a live write).
 CREATE OR REPLACE FUNCTION staging._write_base(tbl regclass, entity bigint, live bigint)
@@ -75,9 +128,6 @@ CREATE OR REPLACE FUNCTION staging._write_base(tbl regclass, entity bigint, live
 DECLARE
     ent name := (SELECT v.entity_column FROM staging.versioned_table v WHERE v.relid = tbl);
     doc jsonb;
-    a regclass;
-    attr jsonb;
-    s record;
 BEGIN
     -- (rows of users' tables are read as jsonb made by their owners, see
     -- staging._owner_jsonb)
@@ -94,17 +144,7 @@ BEGIN
     END IF;
     INSERT INTO staging.field_writes (main_table, entity_id, owner, position, field, value)
     SELECT tbl, entity, 0, 0, f, doc -> f FROM unnest(staging._main_fields(tbl)) f;
-    FOR a IN SELECT t.relid FROM staging.attribute_table t WHERE t.main_table = tbl ORDER BY t.relid::oid LOOP
-        FOR attr IN SELECT pg_catalog.unnest(staging._owner_jsonb(a,
-                        format('SELECT pg_catalog.to_jsonb(x) FROM %s x WHERE row_id OPERATOR(pg_catalog.=) $1', a),
-                        ARRAY[(doc ->> 'row_id')::bigint]))
-        LOOP
-            s := staging._attribute_split(a, attr);
-            INSERT INTO staging.field_writes (main_table, entity_id, owner, position,
-                                              attribute_table, field, value)
-            VALUES (tbl, entity, 0, 0, a, s.key, s.value);
-        END LOOP;
-    END LOOP;
+    PERFORM staging._attribute_base(tbl, entity, live, (doc ->> 'row_id')::bigint);
 END
 $$;
 COMMENT ON FUNCTION staging._write_base(regclass, bigint, bigint) IS
@@ -306,6 +346,8 @@ BEGIN
             RETURN false;
         END IF;
         PERFORM staging._write_base(tbl, entity, live);
+    ELSE
+        PERFORM staging._attribute_base(tbl, entity, live);
     END IF;
     IF kind <> 'insert' THEN
         SELECT s.key INTO old_key FROM staging._attribute_split(a, old_doc) s;
@@ -495,6 +537,9 @@ DECLARE
     cols text;
     vals text;
 BEGIN
+    -- (an attribute table registered after the entity's first recorded
+    -- write gets its base first, see _attribute_base)
+    PERFORM staging._attribute_base(tbl, entity, live);
     -- The versions where the entity may change: the live one, the
     -- positions of later writes, the ends of the temporary updates that
     -- wrote it.
