@@ -541,8 +541,24 @@ DECLARE
         ' WHERE (txid, version_id) > ($1, $2) AND txid < pg_snapshot_xmax($3) '
         '   AND pg_visible_in_snapshot(txid, $3) AND NOT pg_visible_in_snapshot(txid, $4) '
         ' ORDER BY txid, version_id LIMIT $5';
+    -- Of the first $5 rows of the window: the last row before the first
+    -- row of the ($6 + 1)-th distinct entity, its position, how many rows
+    -- were read and how many distinct entities they hold.
+    batch_end constant text :=
+        'WITH r AS ('
+        '  SELECT txid, version_id, n, sum(f) OVER (ORDER BY n) AS d FROM ('
+        '    SELECT txid, version_id, n,'
+        '           (row_number() OVER (PARTITION BY entity_id ORDER BY n) = 1)::int AS f FROM ('
+        '      SELECT txid, version_id, entity_id,'
+        '             row_number() OVER (ORDER BY txid, version_id) AS n'
+        '        FROM (' || window_rows || ') w) a) b) '
+        'SELECT l.txid, l.version_id, l.n, (SELECT count(*) FROM r), (SELECT max(d) FROM r) '
+        '  FROM (SELECT * FROM r WHERE d <= $6 ORDER BY n DESC LIMIT 1) l';
     last_txid xid8;
     last_id bigint;
+    scan bigint;
+    scanned bigint;
+    entities bigint;
 BEGIN
     IF max_entities IS NULL OR max_entities < 1 THEN
         RAISE EXCEPTION 'max_entities must be at least 1, not %', max_entities
@@ -557,12 +573,19 @@ BEGIN
                 c.done_txid := pg_snapshot_xmin(c.finished);
                 c.done_id := 0;
             END IF;
-            EXECUTE format('SELECT txid, version_id, n FROM ('
-                           '  SELECT txid, version_id, row_number() OVER (ORDER BY txid, version_id) AS n'
-                           '    FROM (' || window_rows || ') w) l '
-                           'ORDER BY n DESC LIMIT 1', cl.log_table)
-               INTO last_txid, last_id, c.batch_rows
-              USING c.done_txid, c.done_id, c.window_end, c.finished, max_entities;
+            -- A batch holds up to max_entities distinct entities: rows of
+            -- an entity logged again and again do not make it smaller.
+            -- Read max_entities rows, and more (at most 64 times as many)
+            -- while they hold fewer entities and the window has more rows.
+            scan := max_entities;
+            LOOP
+                EXECUTE format(batch_end, cl.log_table)
+                   INTO last_txid, last_id, c.batch_rows, scanned, entities
+                  USING c.done_txid, c.done_id, c.window_end, c.finished, scan, max_entities;
+                EXIT WHEN last_txid IS NULL OR scanned < scan OR entities >= max_entities
+                          OR scan >= 64::bigint * max_entities OR scan >= 2147483647;
+                scan := least(scan * 4, 64::bigint * max_entities, 2147483647);
+            END LOOP;
             EXIT WHEN last_txid IS NOT NULL;
             -- The window is exhausted: everything in it is finished.
             c.finished := c.window_end;
