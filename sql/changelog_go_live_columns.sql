@@ -14,11 +14,11 @@ INSERT INTO clc.item SELECT g, 's' || g, g, NULL FROM generate_series(1, 8) g;
 INSERT INTO clc.item_tag (entity_id, k, v) SELECT g, 'color', 'c' || g FROM generate_series(1, 8) g;
 SELECT staging.enable_versioning('clc.item');
 SELECT staging.add_attribute_table('clc.item_tag', 'clc.item');
--- all: the main table, every column; sku: the main table's sku and note;
--- tag: the attribute table's v.
+-- all: the main table, every column; sku: the main table's sku and note
+-- (sku listed twice); tag: the attribute table's v.
 SELECT staging.create_changelog('clc_all', 'clc.item');
 SELECT staging.create_changelog('clc_sku', 'clc.item');
-SELECT staging.subscribe('clc_sku', 'clc.item', ARRAY['sku', 'note']);
+SELECT staging.subscribe('clc_sku', 'clc.item', ARRAY['sku', 'note', 'sku']);
 SELECT staging.create_changelog('clc_tag', 'clc.item');
 SELECT staging.unsubscribe('clc_tag', 'clc.item');
 SELECT staging.subscribe('clc_tag', 'clc.item_tag', ARRAY['v']);

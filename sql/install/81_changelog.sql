@@ -793,7 +793,8 @@ BEGIN
                   FROM pg_catalog.pg_attribute a
                  WHERE a.attrelid = w.tbl AND a.attnum > 0 AND NOT a.attisdropped
                    AND a.attname = ANY (w.columns);
-                IF cols IS NOT NULL AND pg_catalog.cardinality(w.columns) >
+                IF cols IS NOT NULL AND
+                   (SELECT pg_catalog.count(DISTINCT l) FROM pg_catalog.unnest(w.columns) l) >
                    (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
                      WHERE a.attrelid = w.tbl AND a.attnum > 0 AND NOT a.attisdropped
                        AND a.attname = ANY (w.columns)) THEN
