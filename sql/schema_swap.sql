@@ -100,6 +100,8 @@ SELECT staging.swap_schemas('sw_live', 'sw_import', max_difference_pct => 20);
 \echo :LAST_ERROR_SQLSTATE
 SELECT staging.swap_schemas('sw_live', 'sw_import', max_difference_pct => -1);
 \echo :LAST_ERROR_SQLSTATE
+SELECT staging.swap_schemas('sw_live', 'sw_import', max_difference_pct => 'NaN');
+\echo :LAST_ERROR_SQLSTATE
 DROP TABLE sw_import.only_here;
 -- Outside objects that depend on the schemas' objects: 2BP01 naming them.
 CREATE VIEW public.sw_view AS SELECT id FROM sw_live.item;

@@ -333,6 +333,20 @@ staging_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
 	writes_invalidate_functions();
 }
 
+/*
+ * pg_namespace changed (a schema renamed, e.g. by swap_schemas): the
+ * statements the write triggers and the changelogs prepared name their
+ * tables by schema, and a plan made again would find the other schema's
+ * table under that name, so each module forgets them as for a changed
+ * registration.
+ */
+static void
+staging_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	registry_invalidate(InvalidOid);
+	changelog_invalidate(InvalidOid);
+}
+
 /* A transaction ends. */
 static void
 staging_xact_callback(XactEvent event, void *arg)
@@ -373,6 +387,7 @@ hooks_init(void)
 
 	CacheRegisterRelcacheCallback(staging_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, staging_proc_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, staging_namespace_callback, (Datum) 0);
 	RegisterXactCallback(staging_xact_callback, NULL);
 	RegisterSubXactCallback(staging_subxact_callback, NULL);
 }

@@ -101,7 +101,7 @@ BEGIN
             EXIT WHEN rid IS NULL;
         END IF;
         FOR attr IN SELECT pg_catalog.unnest(staging._owner_jsonb(a,
-                        format('SELECT pg_catalog.to_jsonb(x) FROM %s x WHERE row_id OPERATOR(pg_catalog.=) $1', a),
+                        format('SELECT pg_catalog.to_jsonb(x.*) FROM %s x WHERE row_id OPERATOR(pg_catalog.=) $1', a),
                         ARRAY[rid]))
         LOOP
             s := staging._attribute_split(a, attr);
@@ -132,7 +132,7 @@ BEGIN
     -- (rows of users' tables are read as jsonb made by their owners, see
     -- staging._owner_jsonb)
     doc := (staging._owner_jsonb(tbl,
-                format('SELECT pg_catalog.to_jsonb(t) FROM %s t
+                format('SELECT pg_catalog.to_jsonb(t.*) FROM %s t
                          WHERE %I OPERATOR(pg_catalog.=) $1
                            AND created_in OPERATOR(pg_catalog.<=) $2 AND updated_in OPERATOR(pg_catalog.>) $2',
                        tbl, ent),
@@ -446,7 +446,7 @@ BEGIN
         want := coalesce(attrs -> (a::oid::text), '{}');
         have := '{}';
         FOR doc IN SELECT pg_catalog.unnest(staging._owner_jsonb(a,
-                       format('SELECT pg_catalog.to_jsonb(x) FROM %s x WHERE row_id OPERATOR(pg_catalog.=) $1', a),
+                       format('SELECT pg_catalog.to_jsonb(x.*) FROM %s x WHERE row_id OPERATOR(pg_catalog.=) $1', a),
                        ARRAY[rid]))
         LOOP
             s := staging._attribute_split(a, doc);
@@ -570,7 +570,7 @@ BEGIN
     FOR r IN SELECT (d.doc ->> 'row_id')::bigint AS row_id, (d.doc ->> 'created_in')::bigint AS created_in,
                     (d.doc ->> 'updated_in')::bigint AS updated_in, d.doc
                FROM unnest(staging._owner_jsonb(tbl,
-                        format('SELECT pg_catalog.to_jsonb(t) FROM %s t
+                        format('SELECT pg_catalog.to_jsonb(t.*) FROM %s t
                                  WHERE %I OPERATOR(pg_catalog.=) $1 AND updated_in OPERATOR(pg_catalog.>) $2
                                  ORDER BY created_in', tbl, ent),
                         ARRAY[entity, live])) WITH ORDINALITY d(doc, n)

@@ -541,8 +541,24 @@ DECLARE
         ' WHERE (txid, version_id) > ($1, $2) AND txid < pg_snapshot_xmax($3) '
         '   AND pg_visible_in_snapshot(txid, $3) AND NOT pg_visible_in_snapshot(txid, $4) '
         ' ORDER BY txid, version_id LIMIT $5';
+    -- Of the first $5 rows of the window: the last row before the first
+    -- row of the ($6 + 1)-th distinct entity, its position, how many rows
+    -- were read and how many distinct entities they hold.
+    batch_end constant text :=
+        'WITH r AS ('
+        '  SELECT txid, version_id, n, sum(f) OVER (ORDER BY n) AS d FROM ('
+        '    SELECT txid, version_id, n,'
+        '           (row_number() OVER (PARTITION BY entity_id ORDER BY n) = 1)::int AS f FROM ('
+        '      SELECT txid, version_id, entity_id,'
+        '             row_number() OVER (ORDER BY txid, version_id) AS n'
+        '        FROM (' || window_rows || ') w) a) b) '
+        'SELECT l.txid, l.version_id, l.n, (SELECT count(*) FROM r), (SELECT max(d) FROM r) '
+        '  FROM (SELECT * FROM r WHERE d <= $6 ORDER BY n DESC LIMIT 1) l';
     last_txid xid8;
     last_id bigint;
+    scan bigint;
+    scanned bigint;
+    entities bigint;
 BEGIN
     IF max_entities IS NULL OR max_entities < 1 THEN
         RAISE EXCEPTION 'max_entities must be at least 1, not %', max_entities
@@ -557,12 +573,19 @@ BEGIN
                 c.done_txid := pg_snapshot_xmin(c.finished);
                 c.done_id := 0;
             END IF;
-            EXECUTE format('SELECT txid, version_id, n FROM ('
-                           '  SELECT txid, version_id, row_number() OVER (ORDER BY txid, version_id) AS n'
-                           '    FROM (' || window_rows || ') w) l '
-                           'ORDER BY n DESC LIMIT 1', cl.log_table)
-               INTO last_txid, last_id, c.batch_rows
-              USING c.done_txid, c.done_id, c.window_end, c.finished, max_entities;
+            -- A batch holds up to max_entities distinct entities: rows of
+            -- an entity logged again and again do not make it smaller.
+            -- Read max_entities rows, and more (at most 64 times as many)
+            -- while they hold fewer entities and the window has more rows.
+            scan := max_entities;
+            LOOP
+                EXECUTE format(batch_end, cl.log_table)
+                   INTO last_txid, last_id, c.batch_rows, scanned, entities
+                  USING c.done_txid, c.done_id, c.window_end, c.finished, scan, max_entities;
+                EXIT WHEN last_txid IS NULL OR scanned < scan OR entities >= max_entities
+                          OR scan >= 64::bigint * max_entities OR scan >= 2147483647;
+                scan := least(scan * 4, 64::bigint * max_entities, 2147483647);
+            END LOOP;
             EXIT WHEN last_txid IS NOT NULL;
             -- The window is exhausted: everything in it is finished.
             c.finished := c.window_end;
@@ -716,46 +739,107 @@ COMMENT ON FUNCTION staging._changelog_clone(oid, oid) IS
 -- version moved from from_version to to_version and once the writers at the
 -- versions going live are visible: logs, in every changelog that watches a
 -- versioned main table or one of its attribute tables, each entity having
--- a version row that starts or ends in (from_version, to_version].
+-- a version row that starts or ends in (from_version, to_version].  A
+-- subscription with a column list counts such an entity only when the
+-- listed columns of what a reader sees changed: the main row (or its
+-- existence), or the multiset of its attribute rows, at from_version
+-- against to_version, compared as text as the triggers compare values.
 CREATE OR REPLACE FUNCTION staging._changelog_advance(from_version bigint, to_version bigint) RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     SET staging.version = 'all'
     AS $$
 DECLARE
+    cl record;
     w record;
     n bigint;
+    cols text;
+    rows_at text;
+    candidates text;
+    found_entities bigint[];
     entities bigint[];
     total bigint := 0;
 BEGIN
     -- Rows that stopped being visible count too: read every version row
     -- (the function's own setting, restored with the role that chose it
     -- when the function returns, as for staging._changelog_truncate).
-    FOR w IN
-        SELECT DISTINCT c.name, c.log_table, v.relid AS main_table, v.entity_column
+    FOR cl IN
+        SELECT DISTINCT c.name, c.log_table
           FROM staging.changelog c
           JOIN staging.changelog_subscription s ON s.changelog = c.name
-          JOIN staging.versioned_table v
-            ON v.relid = s.tbl
-            OR v.relid = (SELECT a.main_table FROM staging.attribute_table a WHERE a.relid = s.tbl)
+         ORDER BY c.name
     LOOP
-        -- The entities are read here; the log table is written as its
-        -- owner (its triggers never run with the extension's rights).
-        EXECUTE format(
-            'SELECT pg_catalog.array_agg(e) FROM ('
-            'SELECT %1$I::pg_catalog.int8 AS e FROM %2$s WHERE %3$s '
-            'UNION '
-            'SELECT %1$I FROM %2$s WHERE updated_in > $1 AND updated_in <= $2) u',
-            w.entity_column, w.main_table, staging._created_between('$1', '$2'))
-            INTO entities USING from_version, to_version;
+        entities := NULL;
+        FOR w IN
+            SELECT s.tbl, s.columns, v.relid AS main_table, v.entity_column
+              FROM staging.changelog_subscription s
+              JOIN staging.versioned_table v
+                ON v.relid = s.tbl
+                OR v.relid = (SELECT a.main_table FROM staging.attribute_table a WHERE a.relid = s.tbl)
+             WHERE s.changelog = cl.name
+        LOOP
+            candidates := format(
+                'SELECT %1$I::pg_catalog.int8 AS e FROM %2$s WHERE %3$s '
+                'UNION '
+                'SELECT %1$I FROM %2$s WHERE updated_in > $1 AND updated_in <= $2',
+                w.entity_column, w.main_table, staging._created_between('$1', '$2'));
+            -- The listed columns that still exist (none: every candidate,
+            -- so that a renamed column never hides a change).
+            cols := NULL;
+            IF w.columns IS NOT NULL THEN
+                SELECT pg_catalog.string_agg(format('r.%I::pg_catalog.text', a.attname), ', '
+                                             ORDER BY a.attnum)
+                  INTO cols
+                  FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = w.tbl AND a.attnum > 0 AND NOT a.attisdropped
+                   AND a.attname = ANY (w.columns);
+                IF cols IS NOT NULL AND
+                   (SELECT pg_catalog.count(DISTINCT l) FROM pg_catalog.unnest(w.columns) l) >
+                   (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
+                     WHERE a.attrelid = w.tbl AND a.attnum > 0 AND NOT a.attisdropped
+                       AND a.attname = ANY (w.columns)) THEN
+                    cols := NULL;
+                END IF;
+            END IF;
+            IF cols IS NULL THEN
+                EXECUTE 'SELECT pg_catalog.array_agg(e) FROM (' || candidates || ') u'
+                   INTO found_entities USING from_version, to_version;
+            ELSE
+                -- What a reader of entity u.e sees of the listed columns at
+                -- from_version ($1) and at to_version ($2).
+                IF w.tbl = w.main_table THEN
+                    rows_at := format(
+                        'SELECT %1$s FROM %2$s r WHERE r.%3$I = u.e '
+                        'AND r.created_in <= $%%1$s AND r.updated_in > $%%1$s',
+                        cols, w.main_table, w.entity_column);
+                ELSE
+                    rows_at := format(
+                        'SELECT %1$s FROM %2$s r JOIN %3$s m ON m.row_id = r.row_id '
+                        'WHERE m.%4$I = u.e '
+                        'AND m.created_in <= $%%1$s AND m.updated_in > $%%1$s',
+                        cols, w.tbl, w.main_table, w.entity_column);
+                END IF;
+                EXECUTE 'SELECT pg_catalog.array_agg(e) FROM (' || candidates || ') u '
+                        'WHERE EXISTS ((' || replace(rows_at, '$%1$s', '$1') || ' EXCEPT ALL '
+                                          || replace(rows_at, '$%1$s', '$2') || ') UNION ALL ('
+                                          || replace(rows_at, '$%1$s', '$2') || ' EXCEPT ALL '
+                                          || replace(rows_at, '$%1$s', '$1') || '))'
+                   INTO found_entities USING from_version, to_version;
+            END IF;
+            entities := entities || found_entities;
+        END LOOP;
+        SELECT pg_catalog.array_agg(DISTINCT e) INTO entities
+          FROM pg_catalog.unnest(entities) e;
         n := 0;
         IF entities IS NOT NULL THEN
-            n := staging._run_as_owner(w.log_table,
+            -- The entities are read here; the log table is written as its
+            -- owner (its triggers never run with the extension's rights).
+            n := staging._run_as_owner(cl.log_table,
                      format('INSERT INTO %s (entity_id) SELECT pg_catalog.unnest(%L::pg_catalog.int8[])',
-                            w.log_table, entities));
+                            cl.log_table, entities));
         END IF;
         IF n > 0 THEN
-            PERFORM pg_notify(w.name || '_cl', '');
+            PERFORM pg_notify(cl.name || '_cl', '');
         END IF;
         total := total + n;
     END LOOP;

@@ -985,6 +985,11 @@ BEGIN
         RAISE EXCEPTION 'max_difference_pct must not be negative'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF max_difference_pct = 'NaN' THEN
+        RAISE EXCEPTION 'max_difference_pct must be a number, not NaN'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the largest difference in percent to accept, or NULL not to compare.';
+    END IF;
     IF NOT pg_has_role((SELECT nspowner FROM pg_namespace WHERE oid = live_oid), 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of schema "%" to swap it', live
             USING ERRCODE = 'insufficient_privilege',
