@@ -249,7 +249,7 @@ SELECT count(*) AS left_in_log FROM product_idx_cl;
 
 -- Errors, with their SQLSTATE.
 SELECT try($$SELECT staging.next_batch('nope', 'search')$$);
-SELECT try($$SELECT staging.next_batch('product_idx', 'nobody')$$);
+SELECT try($$SELECT staging.next_batch('product_idx', '')$$);
 SELECT try($$SELECT staging.finish_batch('product_idx', 'nobody', 1)$$);
 SELECT try($$SELECT staging.finish_batch('product_idx', 'search', -1)$$);
 SELECT try($$SELECT staging.subscribe('product_idx', 'no_entity')$$);
@@ -295,7 +295,7 @@ SELECT regexp_replace(try(format('SELECT staging.finish_batch(%L, %L, %s)', 'pro
                   (SELECT batch_id - 1 FROM staging.changelog_consumer WHERE consumer = 'search'))),
                       'batch \d+', 'batch N') AS try;
 -- The message names the objects and says what to do.
-SELECT staging.next_batch('product_idx', 'nobody');
+SELECT staging.finish_batch('product_idx', 'nobody', 1);
 SELECT staging.subscribe('product_idx', 'no_entity');
 SELECT staging.create_changelog('taken', 'product');
 DROP TABLE taken_cl;
@@ -348,5 +348,22 @@ SELECT staging.drop_changelog('chain_a');
 SELECT staging.drop_changelog('chain_b');
 DROP TABLE product_feed;
 DROP FUNCTION feed_product();
+
+-- A consumer that next_batch sees for the first time is registered: it
+-- has finished nothing, so it gets every change the log still holds, and
+-- nothing is pruned before it finished them.
+SELECT staging.create_changelog('late', 'product') IS NOT NULL AS created;
+UPDATE product SET price = 31 WHERE entity_id = 1;
+UPDATE product SET price = 32 WHERE entity_id = 4;
+SELECT entity_id FROM late_cl ORDER BY version_id;
+SELECT count(*) AS consumers FROM staging.changelog_consumer WHERE changelog = 'late';
+SELECT entity_id FROM staging.next_batch('late', 'newcomer') ORDER BY 1;
+SELECT consumer FROM staging.changelog_status WHERE changelog = 'late';
+SELECT staging.prune_changelog('late') AS pruned_while_unfinished;
+SELECT staging.finish_batch('late', 'newcomer', batch_id)
+  FROM staging.next_batch('late', 'newcomer') LIMIT 1;
+UPDATE product SET price = 33 WHERE entity_id = 4;
+SELECT entity_id FROM staging.next_batch('late', 'newcomer') ORDER BY 1;
+SELECT staging.drop_changelog('late');
 
 DROP SCHEMA cl_test CASCADE;

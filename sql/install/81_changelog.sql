@@ -476,7 +476,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'consumer "%" of changelog "%" does not exist', consumer, name
             USING ERRCODE = '22023',
-                  HINT = 'Register it with staging.add_consumer(changelog, consumer).';
+                  HINT = 'Register it with staging.add_consumer(changelog, consumer), or take its first batch with staging.next_batch().';
     END IF;
     RETURN c;
 END
@@ -534,7 +534,7 @@ CREATE OR REPLACE FUNCTION staging.next_batch(name text, consumer text, max_enti
     AS $$
 DECLARE
     cl staging.changelog := staging._changelog(name);
-    c staging.changelog_consumer := staging._changelog_consumer(name, consumer);
+    c staging.changelog_consumer;
     -- The rows of the window after a position, in order.
     window_rows constant text :=
         'SELECT txid, version_id, entity_id FROM %s '
@@ -564,6 +564,17 @@ BEGIN
         RAISE EXCEPTION 'max_entities must be at least 1, not %', max_entities
             USING ERRCODE = '22023';
     END IF;
+    -- A consumer seen for the first time is registered: it has finished
+    -- nothing, so it receives every change the changelog still holds
+    -- (add_consumer registers one that starts with the changes committed
+    -- after it).
+    PERFORM staging._changelog_check_reader(cl);
+    IF consumer <> '' THEN
+        INSERT INTO staging.changelog_consumer (changelog, consumer, finished)
+        VALUES (cl.name, consumer, '1:1:'::pg_snapshot)
+        ON CONFLICT DO NOTHING;
+    END IF;
+    c := staging._changelog_consumer(name, consumer);
     -- A batch not finished is delivered again, as it was.
     IF c.batch_id IS NULL THEN
         FOR i IN 1..2 LOOP
