@@ -789,8 +789,23 @@ int8_column(HeapTuple tuple, TupleDesc desc, AttrNumber attno)
 }
 
 /*
+ * The update row this transaction share-locked last (see
+ * update_starting_at): its version, in which transaction and
+ * subtransaction, so that each row of a statement does not lock it again.
+ */
+static int64 locked_update_version = 0;
+static LocalTransactionId locked_update_lxid = InvalidLocalTransactionId;
+static SubTransactionId locked_update_subid = InvalidSubTransactionId;
+
+/*
  * Look up the update starting at a version: its end (0 when permanent);
- * false when no update starts there.
+ * false when no update starts there.  A write at that version share-locks
+ * the update's row in staging.updates until the transaction ends, as a
+ * foreign key's check locks the row it references: delete_update and
+ * reschedule_update lock it first, so they wait for the writers of the
+ * update and then see (and delete or move) every write they made, and a
+ * writer waiting for them finds the update gone or moved (40001: retry,
+ * which then writes where the update is now, or gets 55000).
  */
 static bool
 update_starting_at(int64 version, int64 *end)
@@ -802,11 +817,16 @@ update_starting_at(int64 version, int64 *end)
 	SysScanDesc scan;
 	HeapTuple	tuple;
 	bool		found = false;
+	bool		lock;
+	ItemPointerData tid;
 
 	*end = 0;
 	if (!OidIsValid(relid))
 		return false;
-	rel = table_open(relid, AccessShareLock);
+	lock = !(locked_update_version == version &&
+			 locked_update_lxid == MyLocalTransactionId &&
+			 locked_update_subid == GetCurrentSubTransactionId());
+	rel = table_open(relid, lock ? RowShareLock : AccessShareLock);
 	index = compat_primary_key_index(rel);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(version));
 	scan = systable_beginscan(rel, index, true, GetActiveSnapshot(), 1, &key);
@@ -818,11 +838,36 @@ update_starting_at(int64 version, int64 *end)
 		Datum		d = heap_getattr(tuple, attno, RelationGetDescr(rel), &isnull);
 
 		found = true;
+		tid = tuple->t_self;
 		if (!isnull)
 			*end = DatumGetInt64(d);
 	}
 	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	if (found && lock)
+	{
+		TupleTableSlot *slot = table_slot_create(rel, NULL);
+		TM_FailureData tmfd;
+		TM_Result	res;
+
+		res = table_tuple_lock(rel, &tid, GetActiveSnapshot(), slot,
+							   GetCurrentCommandId(false), LockTupleShare,
+							   LockWaitBlock, 0, &tmfd);
+		ExecDropSingleTupleTableSlot(slot);
+		if (res == TM_Updated || res == TM_Deleted)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("the update starting at version " INT64_FORMAT " was rescheduled or deleted while the statement ran",
+							version),
+					 errhint("Retry the transaction.")));
+		if (res != TM_Ok && res != TM_SelfModified)
+			elog(ERROR, "staging: unexpected result %d locking update " INT64_FORMAT,
+				 (int) res, version);
+		locked_update_version = version;
+		locked_update_lxid = MyLocalTransactionId;
+		locked_update_subid = GetCurrentSubTransactionId();
+	}
+	/* (a lock taken is kept until the end of the transaction) */
+	table_close(rel, lock ? NoLock : AccessShareLock);
 	return found;
 }
 

@@ -225,7 +225,9 @@ BEGIN
                   HINT = 'Pass the id of an update (its start version) from staging.updates.';
     END IF;
     LOCK TABLE staging.updates IN SHARE ROW EXCLUSIVE MODE;
-    SELECT * INTO u FROM staging.updates WHERE updates.id = reschedule_update.id;
+    -- (FOR UPDATE waits for the transactions writing at the update, which
+    -- share-lock its row: their writes are then seen and moved)
+    SELECT * INTO u FROM staging.updates WHERE updates.id = reschedule_update.id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'update % does not exist', reschedule_update.id
             USING ERRCODE = 'invalid_parameter_value',
@@ -270,7 +272,9 @@ BEGIN
                   HINT = 'Pass the id of an update (its start version) from staging.updates.';
     END IF;
     LOCK TABLE staging.updates IN SHARE ROW EXCLUSIVE MODE;
-    SELECT * INTO u FROM staging.updates WHERE updates.id = delete_update.id;
+    -- (FOR UPDATE waits for the transactions writing at the update, which
+    -- share-lock its row: their writes are then seen and removed)
+    SELECT * INTO u FROM staging.updates WHERE updates.id = delete_update.id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'update % does not exist', delete_update.id
             USING ERRCODE = 'invalid_parameter_value',

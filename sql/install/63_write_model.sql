@@ -537,6 +537,19 @@ DECLARE
     cols text;
     vals text;
 BEGIN
+    -- The entity's rows from the live version on are locked first: a
+    -- transaction writing the entity at another version (another row)
+    -- has then committed, and the record read below holds its writes
+    -- (under READ COMMITTED; a transaction snapshot gets 40001), so the
+    -- layout never puts back values that miss them.  The overlap of
+    -- temporary updates is checked again for the same reason.
+    PERFORM staging._run_as_owner(tbl,
+        format('SELECT row_id FROM %s WHERE %I OPERATOR(pg_catalog.=) $1
+                  AND updated_in OPERATOR(pg_catalog.>) $2 FOR NO KEY UPDATE', tbl, ent),
+        ARRAY[entity, live]);
+    PERFORM staging._check_overlap(tbl, entity, o.owner)
+       FROM (SELECT DISTINCT w.owner FROM staging.field_writes w
+              WHERE w.main_table = tbl AND w.entity_id = entity AND w.owner > live) o;
     -- (an attribute table registered after the entity's first recorded
     -- write gets its base first, see _attribute_base)
     PERFORM staging._attribute_base(tbl, entity, live);
