@@ -173,7 +173,8 @@ verify_token(const char *token, TimestampTz *expires_at)
 
 /*
  * SQL: staging.sign_preview(version, valid_for) -> text: a token that lets
- * a session read that version until now() + valid_for.
+ * a session read that version until now() + valid_for (rounded up to the
+ * second).
  */
 Datum
 staging_sign_preview(PG_FUNCTION_ARGS)
@@ -182,6 +183,8 @@ staging_sign_preview(PG_FUNCTION_ARGS)
 	Interval   *valid_for = PG_GETARG_INTERVAL_P(1);
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz expires;
+	int64		expires_version;
+	double		span;
 	char		hex[SIGNATURE_HEX + 1];
 
 	if (version < 1 || version >= STAGING_MAX_VERSION)
@@ -189,9 +192,22 @@ staging_sign_preview(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot sign a preview of version %lld", (long long) version),
 				 errhint("Versions are UNIX epoch seconds, 1 or more and less than staging.max_version(); see staging.to_version().")));
-	expires = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-													  TimestampTzGetDatum(now),
-													  IntervalPGetDatum(valid_for)));
+	/* Beyond the range of timestamps (a year to spare): no finite expiry. */
+	span = ((double) valid_for->month * DAYS_PER_MONTH + valid_for->day) * USECS_PER_DAY +
+		valid_for->time;
+	if (span >= (double) (END_TIMESTAMP - now) - (double) DAYS_PER_YEAR * USECS_PER_DAY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preview tokens cannot be valid for %s: the expiry would be beyond the range of timestamps",
+						DatumGetCString(DirectFunctionCall1(interval_out,
+															IntervalPGetDatum(valid_for)))),
+				 errhint("Pass valid_for => '1 hour', for example.")));
+	if (span <= -(double) DAYS_PER_YEAR * USECS_PER_DAY)
+		expires = now;			/* negative: refused below, without overflow */
+	else
+		expires = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+														  TimestampTzGetDatum(now),
+														  IntervalPGetDatum(valid_for)));
 	if (expires <= now || TIMESTAMP_NOT_FINITE(expires))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -199,11 +215,11 @@ staging_sign_preview(PG_FUNCTION_ARGS)
 						DatumGetCString(DirectFunctionCall1(interval_out,
 															IntervalPGetDatum(valid_for)))),
 				 errhint("Pass valid_for => '1 hour', for example.")));
-	sign(version, staging_timestamp_to_version(expires), hex);
+	/* Tokens count whole seconds: round up, never expire before valid_for. */
+	expires_version = staging_timestamp_to_version(expires - 1) + 1;
+	sign(version, expires_version, hex);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf(INT64_FORMAT "." INT64_FORMAT ".%s",
-											  version,
-											  staging_timestamp_to_version(expires),
-											  hex)));
+											  version, expires_version, hex)));
 }
 
 /*

@@ -450,6 +450,33 @@ staging_may_read_every_version(Oid role)
 }
 
 /*
+ * Is this version readable by every role that may read the table: a past
+ * or the live version, or one up to the current time (the start of the
+ * transaction)?
+ */
+static bool
+readable_by_everyone(int64 version)
+{
+	return version != STAGING_VERSION_ALL &&
+		(version <= staging_live_version() ||
+		 version <= staging_timestamp_to_version(GetCurrentTransactionStartTimestamp()));
+}
+
+/*
+ * Does role read this version only because staging.preview() opened it
+ * (the version is in the future, and role may not read every version)?
+ * Writes ask: a preview lets a session look at its version, not change
+ * what the update does there.
+ */
+bool
+staging_version_previewed_only(int64 version, Oid role)
+{
+	return version != STAGING_VERSION_ALL && !readable_by_everyone(version) &&
+		version == grant.version && grant.role == role &&
+		!staging_may_read_every_version(role);
+}
+
+/*
  * Raise 42501 unless role, the one that chose the version (see
  * staging_version_setter()), may read this version (STAGING_VERSION_ALL
  * for every row).  Past and live versions, and versions up to the current
@@ -460,9 +487,7 @@ staging_may_read_every_version(Oid role)
 void
 staging_check_read_privilege(int64 version, Oid role)
 {
-	if (version != STAGING_VERSION_ALL &&
-		(version <= staging_live_version() ||
-		 version <= staging_timestamp_to_version(GetCurrentTransactionStartTimestamp())))
+	if (readable_by_everyone(version))
 		return;
 	if (staging_may_read_every_version(role))
 		return;

@@ -178,6 +178,7 @@ extern void staging_check_read_privilege(int64 version, Oid role);
 extern Oid	staging_version_setter(void);
 extern void staging_set_version_for_role(const char *value);
 extern int64 staging_previewed_version(void);
+extern bool staging_version_previewed_only(int64 version, Oid role);
 extern bool staging_may_read_every_version(Oid role);
 extern bool staging_owner_reads_freely(Oid relid);
 extern int64 staging_timestamp_to_version(TimestampTz ts);

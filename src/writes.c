@@ -441,7 +441,10 @@ writes_invalidate(Oid relid)
  * The session version, for a write to rel: staging_session_version(),
  * whose privilege check (42501 for a future version or 'all' without the
  * preview privilege) is left out for the owner of the table reading at a
- * version it chose, who may read every version of it anyway.
+ * version it chose, who may read every version of it anyway.  A future
+ * version that only a token opened (staging.preview()) is read-only: the
+ * token is a link handed to storefronts, not the right to change what an
+ * update does (42501).
  */
 static int64
 write_version(Relation rel)
@@ -450,7 +453,16 @@ write_version(Relation rel)
 
 	if ((v == STAGING_VERSION_ALL || v > staging_live_version()) &&
 		!staging_owner_reads_freely(RelationGetRelid(rel)))
+	{
 		v = staging_session_version();
+		if (staging_version_previewed_only(v, staging_version_setter()))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to write table \"%s\" at version %lld: a preview is read-only",
+							RelationGetRelationName(rel), (long long) v),
+					 errdetail("staging.preview(token) lets a session read the version of its token, not change it."),
+					 errhint("Write at that version as its table's owner or as a role that may execute staging.sign_preview(), or SET staging.version = 'live'.")));
+	}
 	return v;
 }
 
