@@ -53,6 +53,27 @@ SET staging.version = 'all';
 SELECT entity_id, sku, created_in = :sale AS at_sale FROM pt.products ORDER BY created_in;
 RESET staging.version;
 
+-- Rotating the secret ends the previews that its tokens opened, not only
+-- the tokens (42501); a new token opens the version again.
+SET ROLE regress_pt_storefront;
+SELECT staging.preview(:'token') = :sale AS opened;
+SELECT sku FROM pt.products;
+RESET ROLE;
+SELECT staging.rotate_preview_secret() IS NOT NULL AS rotated;
+SET ROLE regress_pt_storefront;
+SELECT sku FROM pt.products;
+SELECT staging.current_version();
+SHOW staging.version;
+RESET ROLE;
+SET ROLE regress_pt_editor;
+SELECT staging.sign_preview(:sale) AS new_token \gset
+RESET ROLE;
+SET ROLE regress_pt_storefront;
+SELECT staging.preview(:'new_token') = :sale AS opened_again;
+SELECT sku FROM pt.products;
+RESET staging.version;
+RESET ROLE;
+
 SELECT staging.delete_update(:sale);
 DROP SCHEMA pt CASCADE;
 REVOKE EXECUTE ON FUNCTION staging.sign_preview(bigint, interval) FROM regress_pt_editor;

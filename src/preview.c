@@ -73,18 +73,14 @@ read_secret(void)
 	return secret;
 }
 
-/* Hex HMAC-SHA256 of "<version>.<expires>" under the secret. */
+/* Hex HMAC-SHA256 of a message under the secret (SIGNATURE_HEX digits). */
 static void
-sign(int64 version, int64 expires, char *hex)
+hmac_hex(const char *message, int len, char *hex)
 {
 	bytea	   *secret = read_secret();
-	char		message[64];
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	pg_hmac_ctx *ctx;
-	int			len;
 
-	len = snprintf(message, sizeof(message), INT64_FORMAT "." INT64_FORMAT,
-				   version, expires);
 	ctx = pg_hmac_create(PG_SHA256);
 	if (ctx == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -101,6 +97,35 @@ sign(int64 version, int64 expires, char *hex)
 	memset(VARDATA_ANY(secret), 0, VARSIZE_ANY_EXHDR(secret));
 	hex_encode((char *) digest, sizeof(digest), hex);
 	hex[SIGNATURE_HEX] = '\0';
+}
+
+/* Hex HMAC-SHA256 of "<version>.<expires>" under the secret. */
+static void
+sign(int64 version, int64 expires, char *hex)
+{
+	char		message[64];
+	int			len;
+
+	len = snprintf(message, sizeof(message), INT64_FORMAT "." INT64_FORMAT,
+				   version, expires);
+	hmac_hex(message, len, hex);
+}
+
+/*
+ * A fingerprint of the database's preview secret (16 hex digits and a
+ * NUL, revealing nothing of it): a preview grant remembers it, so that
+ * rotating the secret ends the previews opened with tokens signed before,
+ * not only the tokens.
+ */
+void
+staging_preview_secret_fingerprint(char *fingerprint)
+{
+	static const char message[] = "preview grant";
+	char		hex[SIGNATURE_HEX + 1];
+
+	hmac_hex(message, sizeof(message) - 1, hex);
+	memcpy(fingerprint, hex, STAGING_SECRET_FINGERPRINT_HEX);
+	fingerprint[STAGING_SECRET_FINGERPRINT_HEX] = '\0';
 }
 
 /* Parse a non-negative decimal number of a token; false if it is not one. */

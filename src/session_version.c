@@ -65,6 +65,8 @@ typedef struct PreviewGrant
 	int64		version;		/* 0: no grant */
 	TimestampTz expires;
 	Oid			role;
+	char		secret[STAGING_SECRET_FINGERPRINT_HEX + 1]; /* fingerprint of
+															 * the secret then */
 } PreviewGrant;
 
 static char *version_string = NULL;
@@ -74,7 +76,11 @@ static VersionSetting setting = {VERSION_LIVE, 0, InvalidOid, InvalidOid, false}
 static bool choosing_for_role = false;
 
 static char *grant_string = NULL;
-static PreviewGrant grant = {0, 0, InvalidOid};
+static PreviewGrant grant = {0, 0, InvalidOid, ""};
+
+/* The fingerprint of the preview secret, read once per transaction. */
+static LocalTransactionId secret_lxid = InvalidLocalTransactionId;
+static char secret_now[STAGING_SECRET_FINGERPRINT_HEX + 1];
 
 /* The version of a point in time: UNIX epoch seconds, rounded down. */
 int64
@@ -282,13 +288,13 @@ assign_version(const char *newval, void *extra)
 }
 
 /*
- * GUC check hook of staging.preview_grant: "version:expires:role", as
- * staging_grant_preview() writes it, or empty for no grant.
+ * GUC check hook of staging.preview_grant: "version:expires:role:secret",
+ * as staging_grant_preview() writes it, or empty for no grant.
  */
 static bool
 check_grant(char **newval, void **extra, GucSource source)
 {
-	PreviewGrant parsed = {0, 0, InvalidOid};
+	PreviewGrant parsed = {0, 0, InvalidOid, ""};
 	PreviewGrant *copy;
 
 	if (**newval != '\0')
@@ -296,10 +302,14 @@ check_grant(char **newval, void **extra, GucSource source)
 		long long	version;
 		long long	expires;
 		unsigned int role;
+		char		secret[STAGING_SECRET_FINGERPRINT_HEX + 1];
 		char		tail;
 
-		if (sscanf(*newval, "%lld:%lld:%u%c", &version, &expires, &role, &tail) != 3 ||
-			version < 1)
+		StaticAssertStmt(STAGING_SECRET_FINGERPRINT_HEX == 16,
+						 "the format below reads 16 digits");
+		if (sscanf(*newval, "%lld:%lld:%u:%16[0-9a-f]%c",
+				   &version, &expires, &role, secret, &tail) != 4 ||
+			strlen(secret) != STAGING_SECRET_FINGERPRINT_HEX || version < 1)
 		{
 			GUC_check_errdetail("staging.preview_grant is set by staging.preview().");
 			return false;
@@ -307,6 +317,7 @@ check_grant(char **newval, void **extra, GucSource source)
 		parsed.version = version;
 		parsed.expires = expires;
 		parsed.role = role;
+		strlcpy(parsed.secret, secret, sizeof(parsed.secret));
 	}
 	copy = compat_guc_malloc(sizeof(PreviewGrant));
 	if (copy == NULL)
@@ -358,14 +369,33 @@ session_version_init(void)
 void
 staging_grant_preview(int64 version, TimestampTz expires, bool local)
 {
-	char		value[64];
+	char		value[64 + STAGING_SECRET_FINGERPRINT_HEX];
 
-	snprintf(value, sizeof(value), INT64_FORMAT ":" INT64_FORMAT ":%u",
-			 version, (int64) expires, GetUserId());
+	staging_preview_secret_fingerprint(secret_now);
+	secret_lxid = MyLocalTransactionId;
+	snprintf(value, sizeof(value), INT64_FORMAT ":" INT64_FORMAT ":%u:%s",
+			 version, (int64) expires, GetUserId(), secret_now);
 	(void) set_config_option("staging.preview_grant", value, PGC_SUSET,
 							 PGC_S_SESSION,
 							 local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
 							 true, 0, false);
+}
+
+/*
+ * Was the preview grant made under the preview secret of now?  After
+ * staging.rotate_preview_secret() it is void, like the token that opened
+ * it.  The secret is read once per transaction.
+ */
+static bool
+grant_secret_current(void)
+{
+	if (secret_lxid != MyLocalTransactionId ||
+		secret_lxid == InvalidLocalTransactionId)
+	{
+		staging_preview_secret_fingerprint(secret_now);
+		secret_lxid = MyLocalTransactionId;
+	}
+	return strcmp(grant.secret, secret_now) == 0;
 }
 
 /*
@@ -376,7 +406,7 @@ int64
 staging_previewed_version(void)
 {
 	if (grant.version != 0 && grant.role == staging_version_setter() &&
-		GetCurrentTimestamp() <= grant.expires)
+		GetCurrentTimestamp() <= grant.expires && grant_secret_current())
 		return grant.version;
 	return 0;
 }
@@ -494,6 +524,12 @@ staging_check_read_privilege(int64 version, Oid role)
 	if (version != STAGING_VERSION_ALL && version == grant.version &&
 		grant.role == role)
 	{
+		if (!grant_secret_current())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("preview of version %lld ended: the preview secret was rotated since it was opened",
+							(long long) version),
+					 errhint("Open the preview again with a new token from staging.sign_preview().")));
 		if (GetCurrentTimestamp() <= grant.expires)
 			return;
 		ereport(ERROR,

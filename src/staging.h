@@ -185,6 +185,10 @@ extern int64 staging_timestamp_to_version(TimestampTz ts);
 extern void staging_grant_preview(int64 version, TimestampTz expires,
 								  bool local);
 
+/* preview.c: a fingerprint of the preview secret, in so many hex digits */
+#define STAGING_SECRET_FINGERPRINT_HEX 16
+extern void staging_preview_secret_fingerprint(char *fingerprint);
+
 /* version_filter.c: the filter functions; hands versions to workers */
 extern void version_filter_init(void);
 extern void version_filter_executor_start(QueryDesc *queryDesc, int eflags);
