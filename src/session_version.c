@@ -18,7 +18,10 @@
  * staging.preview_grant, that only C code (or a superuser) sets: so it
  * ends with the transaction for staging.preview(token, true), and with
  * RESET ALL and DISCARD ALL, which connection poolers run between
- * clients.
+ * clients.  It remembers a fingerprint of the secret that signed the
+ * token, so that staging.rotate_preview_secret() ends it too.  A preview
+ * opens its version for reading only: writes at it need more (see
+ * staging_version_previewed_only()).
  *
  *-------------------------------------------------------------------------
  */
@@ -65,8 +68,8 @@ typedef struct PreviewGrant
 	int64		version;		/* 0: no grant */
 	TimestampTz expires;
 	Oid			role;
-	char		secret[STAGING_SECRET_FINGERPRINT_HEX + 1]; /* fingerprint of
-															 * the secret then */
+	/* the fingerprint of the secret that signed the token */
+	char		secret[STAGING_SECRET_FINGERPRINT_HEX + 1];
 } PreviewGrant;
 
 static char *version_string = NULL;
