@@ -254,6 +254,26 @@ SELECT staging.live_only('quotes');
 SELECT table_name FROM staging.live_only_tables;
 DROP TABLE quotes;
 SELECT count(*) FROM staging.live_only_tables;
+-- A live-only table is not made versioned (or an attribute table): its
+-- mark would refuse the writes of updates at their start; unmark it first.
+CREATE TABLE carts (entity_id bigint PRIMARY KEY, total numeric);
+CREATE TABLE cart_items (entity_id bigint NOT NULL REFERENCES sequence_product, sku text);
+SELECT staging.live_only('carts');
+SELECT staging.live_only('cart_items');
+\set VERBOSITY default
+SELECT staging.enable_versioning('carts');
+SELECT staging.add_attribute_table('cart_items', 'product');
+\set VERBOSITY terse
+SELECT staging.versioned_kind('carts') AS carts, staging.versioned_kind('cart_items') AS cart_items;
+SELECT table_name FROM staging.live_only_tables ORDER BY table_name::text;
+SELECT staging.live_only('carts', false);
+SELECT staging.enable_versioning('carts');
+SELECT staging.create_update('Cart sale', '2100-12-24 00:00+00') AS cart_sale \gset
+SET staging.version = :cart_sale;
+INSERT INTO carts VALUES (1, 10);
+RESET staging.version;
+SELECT staging.delete_update(:cart_sale);
+DROP TABLE carts, sequence_carts, cart_items;
 -- A partitioned table: its partitions are marked with it, so a write
 -- straight into a partition is refused too (a statement trigger of the
 -- partitioned table does not fire for it); unmarking unmarks them.

@@ -30,7 +30,8 @@ COMMENT ON FUNCTION staging._restore_version(text) IS
     'Restores the staging.version saved by _read_every_version().';
 
 -- Refuse what cannot be versioned, with the reason: anything but an
--- ordinary permanent table, and tables the caller does not own.
+-- ordinary permanent table, tables the caller does not own, and (to
+-- version or link) live-only tables.
 CREATE OR REPLACE FUNCTION staging._check_table(tbl regclass, action text) RETURNS void
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
     AS $$
@@ -68,6 +69,15 @@ BEGIN
         RAISE EXCEPTION 'must be owner of table % to % it', tbl, action
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Versioning changes the table''s definition: run it as the table''s owner.';
+    END IF;
+    -- A live-only table (staging.live_only) refuses writes at every
+    -- version but the live one, those of updates at their start too.
+    IF action IN ('version', 'link')
+       AND EXISTS (SELECT FROM staging.live_only_tables l WHERE l.table_name = tbl) THEN
+        RAISE EXCEPTION 'cannot % %: it is marked live-only', action, tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A live-only table refuses writes at any version but the live one; the writes of a versioned table go to the version the session reads.',
+                  HINT = pg_catalog.format('Unmark it first: SELECT staging.live_only(%L, false);', tbl::text);
     END IF;
     -- The triggers of versioned writes are made with CREATE OR REPLACE:
     -- a trigger of the user's of the same name would be replaced.
