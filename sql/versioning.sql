@@ -388,6 +388,12 @@ SELECT try($$SELECT staging.enable_versioning('catalog_product_entity_int')$$);
 SELECT try($$SELECT staging.enable_versioning('sequence_catalog_product_entity', 'sequence_value')$$);
 SELECT try($$SELECT staging.disable_versioning('catalog_product_entity_int')$$);
 SELECT try($$SELECT staging.verify('catalog_product_entity_int')$$);
+-- a NULL table is a bad argument, not a table that is not versioned
+SELECT try($$SELECT staging.enable_versioning(NULL)$$);
+SELECT try($$SELECT staging.add_attribute_table(NULL, 'catalog_product_entity')$$);
+SELECT try($$SELECT staging.add_attribute_table('catalog_product_entity_int', NULL)$$);
+SELECT try($$SELECT staging.disable_versioning(NULL)$$);
+SELECT try($$SELECT staging.verify(NULL)$$);
 -- attribute rows of an entity without any version row cannot be linked
 -- (the foreign key is checked, not assumed)
 BEGIN;

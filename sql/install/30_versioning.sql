@@ -725,6 +725,11 @@ DECLARE
     actions text;
     fk_name name;
 BEGIN
+    IF attribute_table IS NULL OR main_table IS NULL THEN
+        RAISE EXCEPTION 'staging.add_attribute_table: attribute_table and main_table must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the attribute table and its versioned main table, e.g. staging.add_attribute_table(''product_decimal'', ''product'').';
+    END IF;
     PERFORM staging._check_table(attribute_table, 'link');
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = main_table;
     IF NOT FOUND THEN
@@ -1011,6 +1016,11 @@ DECLARE
     rows_before bigint;
     entities_gone bigint;
 BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'staging.disable_versioning: table must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass a versioned main table, e.g. staging.disable_versioning(''product'').';
+    END IF;
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = tbl;
     IF NOT FOUND THEN
         SELECT a.main_table INTO k FROM staging.attribute_table a WHERE a.relid = tbl;
@@ -1139,8 +1149,19 @@ DECLARE
     attr record;
     previous text;
 BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'staging.verify: table must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass a versioned main table, e.g. staging.verify(''product''): its attribute tables are checked with it.';
+    END IF;
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = tbl;
     IF NOT FOUND THEN
+        SELECT a.main_table INTO attr FROM staging.attribute_table a WHERE a.relid = tbl;
+        IF FOUND THEN
+            RAISE EXCEPTION 'table % is an attribute table, not a versioned main table', tbl
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = pg_catalog.format('Call staging.verify(%L): it checks its attribute tables too.', attr.main_table);
+        END IF;
         RAISE EXCEPTION 'table % is not versioned', tbl
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'staging.verify checks a versioned main table and its attribute tables.';
