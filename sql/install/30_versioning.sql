@@ -404,7 +404,10 @@ BEGIN
     END LOOP;
     EXECUTE pg_catalog.format('INSERT INTO %s (sequence_value) SELECT %I FROM %s', seq, entity_column, tbl);
     GET DIAGNOSTICS entities = ROW_COUNT;
-    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (sequence_value)', seq, seq_name || '_pkey');
+    -- (<seq_name>_pkey, shortened to fit: cut to 63 bytes, the name of a
+    -- long sequence table plus _pkey would be the table's own name)
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (sequence_value)', seq,
+                              pg_catalog.left(seq_name, 58) || '_pkey');
     PERFORM staging._progress('enable_versioning',
         pg_catalog.format('created the sequence table %s (%s entity ids) and its primary key', seq, entities));
     EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', seq,
@@ -542,12 +545,13 @@ BEGIN
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = tbl;
     SELECT * INTO ent FROM staging._versioning_entity(tbl, entity_column);
-    seq_name := 'sequence_' || rel;
-    IF pg_catalog.octet_length(seq_name) > 63 THEN
+    -- (measured before it is a name: a name is cut to 63 bytes)
+    IF pg_catalog.octet_length('sequence_' || rel::text) > 63 THEN
         RAISE EXCEPTION 'the name of the sequence table of % would be longer than 63 bytes', tbl
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Rename the table to a shorter name first.';
     END IF;
+    seq_name := 'sequence_' || rel;
     IF EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = nsp AND c.relname = seq_name) THEN
         RAISE EXCEPTION 'cannot create the sequence table %.% of %: a relation of that name exists',
