@@ -357,6 +357,13 @@ INSERT INTO product_category SELECT row_id, 20 FROM product WHERE entity_id = 5;
 DELETE FROM product_category WHERE category_id = 10;
 RESET staging.version;
 SELECT * FROM staging.diff('product', staging.live_version(), :summer);
+-- So is a row of an attribute table without a key (named by its values):
+-- one added with a NULL value shows, as 'present', and so does one removed.
+SET staging.version = :summer;
+INSERT INTO product_gallery SELECT row_id, NULL FROM product WHERE entity_id = 5;
+RESET staging.version;
+SELECT * FROM staging.diff('product', staging.live_version(), :summer) WHERE field LIKE 'product_gallery:%';
+SELECT * FROM staging.diff('product', :summer, staging.live_version()) WHERE field LIKE 'product_gallery:%';
 
 -- Clean up: this database's live version goes back to the beginning for
 -- the tests that follow.

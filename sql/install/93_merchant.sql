@@ -113,8 +113,10 @@ BEGIN
             vals := '{}';
         END IF;
         IF pg_catalog.cardinality(a.key) = 0 THEN
-            -- No key: a row is known by all its values.
+            -- No key: a row is known by all its values, and is there or
+            -- not ('present'; its values, NULL ones too, are in its name).
             a.key := vals;
+            vals := '{}';
         END IF;
         SELECT pg_catalog.format('%L || %s', a.relname || ':',
                    pg_catalog.string_agg(pg_catalog.format('%L || coalesce(x.%I::text, ''NULL'')', k || '=', k),
