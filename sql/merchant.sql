@@ -365,6 +365,24 @@ RESET staging.version;
 SELECT * FROM staging.diff('product', staging.live_version(), :summer) WHERE field LIKE 'product_gallery:%';
 SELECT * FROM staging.diff('product', :summer, staging.live_version()) WHERE field LIKE 'product_gallery:%';
 
+-- An attribute table's own columns named created_in or updated_in are
+-- values like any other (only the main table has version columns).
+CREATE TABLE product_review (
+    entity_id  bigint NOT NULL REFERENCES sequence_product,
+    store_id   int NOT NULL,
+    created_in date,
+    updated_in date,
+    UNIQUE (entity_id, store_id)
+);
+\o /dev/null
+SELECT staging.add_attribute_table('product_review', 'product');
+\o
+INSERT INTO product_review SELECT row_id, 0, '2100-01-01', NULL FROM product WHERE entity_id = 5;
+SET staging.version = :summer;
+UPDATE product_review SET created_in = '2101-05-01', updated_in = '2101-05-02';
+RESET staging.version;
+SELECT * FROM staging.diff('product', staging.live_version(), :summer) WHERE field LIKE 'product_review:%';
+
 -- Clean up: this database's live version goes back to the beginning for
 -- the tests that follow.
 DELETE FROM staging.updates;
