@@ -254,6 +254,26 @@ SELECT staging.live_only('quotes');
 SELECT table_name FROM staging.live_only_tables;
 DROP TABLE quotes;
 SELECT count(*) FROM staging.live_only_tables;
+-- A live-only table is not made versioned (or an attribute table): its
+-- mark would refuse the writes of updates at their start; unmark it first.
+CREATE TABLE carts (entity_id bigint PRIMARY KEY, total numeric);
+CREATE TABLE cart_items (entity_id bigint NOT NULL REFERENCES sequence_product, sku text);
+SELECT staging.live_only('carts');
+SELECT staging.live_only('cart_items');
+\set VERBOSITY default
+SELECT staging.enable_versioning('carts');
+SELECT staging.add_attribute_table('cart_items', 'product');
+\set VERBOSITY terse
+SELECT staging.versioned_kind('carts') AS carts, staging.versioned_kind('cart_items') AS cart_items;
+SELECT table_name FROM staging.live_only_tables ORDER BY table_name::text;
+SELECT staging.live_only('carts', false);
+SELECT staging.enable_versioning('carts');
+SELECT staging.create_update('Cart sale', '2100-12-24 00:00+00') AS cart_sale \gset
+SET staging.version = :cart_sale;
+INSERT INTO carts VALUES (1, 10);
+RESET staging.version;
+SELECT staging.delete_update(:cart_sale);
+DROP TABLE carts, sequence_carts, cart_items;
 -- A partitioned table: its partitions are marked with it, so a write
 -- straight into a partition is refused too (a statement trigger of the
 -- partitioned table does not fire for it); unmarking unmarks them.
@@ -337,6 +357,31 @@ INSERT INTO product_category SELECT row_id, 20 FROM product WHERE entity_id = 5;
 DELETE FROM product_category WHERE category_id = 10;
 RESET staging.version;
 SELECT * FROM staging.diff('product', staging.live_version(), :summer);
+-- So is a row of an attribute table without a key (named by its values):
+-- one added with a NULL value shows, as 'present', and so does one removed.
+SET staging.version = :summer;
+INSERT INTO product_gallery SELECT row_id, NULL FROM product WHERE entity_id = 5;
+RESET staging.version;
+SELECT * FROM staging.diff('product', staging.live_version(), :summer) WHERE field LIKE 'product_gallery:%';
+SELECT * FROM staging.diff('product', :summer, staging.live_version()) WHERE field LIKE 'product_gallery:%';
+
+-- An attribute table's own columns named created_in or updated_in are
+-- values like any other (only the main table has version columns).
+CREATE TABLE product_review (
+    entity_id  bigint NOT NULL REFERENCES sequence_product,
+    store_id   int NOT NULL,
+    created_in date,
+    updated_in date,
+    UNIQUE (entity_id, store_id)
+);
+\o /dev/null
+SELECT staging.add_attribute_table('product_review', 'product');
+\o
+INSERT INTO product_review SELECT row_id, 0, '2100-01-01', NULL FROM product WHERE entity_id = 5;
+SET staging.version = :summer;
+UPDATE product_review SET created_in = '2101-05-01', updated_in = '2101-05-02';
+RESET staging.version;
+SELECT * FROM staging.diff('product', staging.live_version(), :summer) WHERE field LIKE 'product_review:%';
 
 -- Clean up: this database's live version goes back to the beginning for
 -- the tests that follow.

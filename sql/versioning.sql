@@ -388,6 +388,25 @@ SELECT try($$SELECT staging.enable_versioning('catalog_product_entity_int')$$);
 SELECT try($$SELECT staging.enable_versioning('sequence_catalog_product_entity', 'sequence_value')$$);
 SELECT try($$SELECT staging.disable_versioning('catalog_product_entity_int')$$);
 SELECT try($$SELECT staging.verify('catalog_product_entity_int')$$);
+-- long names: sequence_<table> must fit in 63 bytes (22023 otherwise, not
+-- a truncated name); a sequence table with a long name gets a primary key
+-- whose name is shortened to fit, without a notice
+CREATE TABLE tllllllllllllllllllllllllllllllllllllllllllllllllllllll (entity_id int PRIMARY KEY);
+SELECT try($$SELECT staging.enable_versioning('tllllllllllllllllllllllllllllllllllllllllllllllllllllll')$$);
+SELECT staging.versioned_kind('tllllllllllllllllllllllllllllllllllllllllllllllllllllll');
+DROP TABLE tllllllllllllllllllllllllllllllllllllllllllllllllllllll;
+CREATE TABLE tmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm_54 (entity_id int PRIMARY KEY);
+SELECT staging.enable_versioning('tmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm_54');
+SELECT conname, contype FROM pg_constraint
+ WHERE conrelid = 'sequence_tmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm_54'::regclass ORDER BY 1;
+SELECT count(*) AS problems FROM staging.verify('tmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm_54');
+DROP TABLE tmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm_54, sequence_tmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm_54;
+-- a NULL table is a bad argument, not a table that is not versioned
+SELECT try($$SELECT staging.enable_versioning(NULL)$$);
+SELECT try($$SELECT staging.add_attribute_table(NULL, 'catalog_product_entity')$$);
+SELECT try($$SELECT staging.add_attribute_table('catalog_product_entity_int', NULL)$$);
+SELECT try($$SELECT staging.disable_versioning(NULL)$$);
+SELECT try($$SELECT staging.verify(NULL)$$);
 -- attribute rows of an entity without any version row cannot be linked
 -- (the foreign key is checked, not assumed)
 BEGIN;

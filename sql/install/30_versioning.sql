@@ -30,7 +30,8 @@ COMMENT ON FUNCTION staging._restore_version(text) IS
     'Restores the staging.version saved by _read_every_version().';
 
 -- Refuse what cannot be versioned, with the reason: anything but an
--- ordinary permanent table, and tables the caller does not own.
+-- ordinary permanent table, tables the caller does not own, and (to
+-- version or link) live-only tables.
 CREATE OR REPLACE FUNCTION staging._check_table(tbl regclass, action text) RETURNS void
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
     AS $$
@@ -68,6 +69,15 @@ BEGIN
         RAISE EXCEPTION 'must be owner of table % to % it', tbl, action
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Versioning changes the table''s definition: run it as the table''s owner.';
+    END IF;
+    -- A live-only table (staging.live_only) refuses writes at every
+    -- version but the live one, those of updates at their start too.
+    IF action IN ('version', 'link')
+       AND EXISTS (SELECT FROM staging.live_only_tables l WHERE l.table_name = tbl) THEN
+        RAISE EXCEPTION 'cannot % %: it is marked live-only', action, tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A live-only table refuses writes at any version but the live one; the writes of a versioned table go to the version the session reads.',
+                  HINT = pg_catalog.format('Unmark it first: SELECT staging.live_only(%L, false);', tbl::text);
     END IF;
     -- The triggers of versioned writes are made with CREATE OR REPLACE:
     -- a trigger of the user's of the same name would be replaced.
@@ -394,7 +404,10 @@ BEGIN
     END LOOP;
     EXECUTE pg_catalog.format('INSERT INTO %s (sequence_value) SELECT %I FROM %s', seq, entity_column, tbl);
     GET DIAGNOSTICS entities = ROW_COUNT;
-    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (sequence_value)', seq, seq_name || '_pkey');
+    -- (<seq_name>_pkey, shortened to fit: cut to 63 bytes, the name of a
+    -- long sequence table plus _pkey would be the table's own name)
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (sequence_value)', seq,
+                              pg_catalog.left(seq_name, 58) || '_pkey');
     PERFORM staging._progress('enable_versioning',
         pg_catalog.format('created the sequence table %s (%s entity ids) and its primary key', seq, entities));
     EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', seq,
@@ -532,12 +545,13 @@ BEGIN
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = tbl;
     SELECT * INTO ent FROM staging._versioning_entity(tbl, entity_column);
-    seq_name := 'sequence_' || rel;
-    IF pg_catalog.octet_length(seq_name) > 63 THEN
+    -- (measured before it is a name: a name is cut to 63 bytes)
+    IF pg_catalog.octet_length('sequence_' || rel::text) > 63 THEN
         RAISE EXCEPTION 'the name of the sequence table of % would be longer than 63 bytes', tbl
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Rename the table to a shorter name first.';
     END IF;
+    seq_name := 'sequence_' || rel;
     IF EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = nsp AND c.relname = seq_name) THEN
         RAISE EXCEPTION 'cannot create the sequence table %.% of %: a relation of that name exists',
@@ -715,6 +729,11 @@ DECLARE
     actions text;
     fk_name name;
 BEGIN
+    IF attribute_table IS NULL OR main_table IS NULL THEN
+        RAISE EXCEPTION 'staging.add_attribute_table: attribute_table and main_table must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the attribute table and its versioned main table, e.g. staging.add_attribute_table(''product_decimal'', ''product'').';
+    END IF;
     PERFORM staging._check_table(attribute_table, 'link');
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = main_table;
     IF NOT FOUND THEN
@@ -1001,6 +1020,11 @@ DECLARE
     rows_before bigint;
     entities_gone bigint;
 BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'staging.disable_versioning: table must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass a versioned main table, e.g. staging.disable_versioning(''product'').';
+    END IF;
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = tbl;
     IF NOT FOUND THEN
         SELECT a.main_table INTO k FROM staging.attribute_table a WHERE a.relid = tbl;
@@ -1129,8 +1153,19 @@ DECLARE
     attr record;
     previous text;
 BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'staging.verify: table must not be null'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass a versioned main table, e.g. staging.verify(''product''): its attribute tables are checked with it.';
+    END IF;
     SELECT * INTO reg FROM staging.versioned_table v WHERE v.relid = tbl;
     IF NOT FOUND THEN
+        SELECT a.main_table INTO attr FROM staging.attribute_table a WHERE a.relid = tbl;
+        IF FOUND THEN
+            RAISE EXCEPTION 'table % is an attribute table, not a versioned main table', tbl
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = pg_catalog.format('Call staging.verify(%L): it checks its attribute tables too.', attr.main_table);
+        END IF;
         RAISE EXCEPTION 'table % is not versioned', tbl
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'staging.verify checks a versioned main table and its attribute tables.';

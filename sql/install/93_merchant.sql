@@ -105,16 +105,20 @@ BEGIN
                JOIN pg_catalog.pg_class c ON c.oid = t.relid
               WHERE t.main_table = tbl
               ORDER BY c.relname, t.relid::oid LOOP
+        -- (an attribute table has no version columns: its own columns
+        -- named created_in or updated_in are values)
         SELECT pg_catalog.array_agg(c.attname ORDER BY c.attnum) INTO vals
           FROM staging._copied_columns(a.relid) c
-         WHERE c.attname NOT IN ('row_id', 'created_in', 'updated_in')
+         WHERE c.attname <> 'row_id'
            AND c.attname <> ALL (a.key);
         IF vals IS NULL THEN
             vals := '{}';
         END IF;
         IF pg_catalog.cardinality(a.key) = 0 THEN
-            -- No key: a row is known by all its values.
+            -- No key: a row is known by all its values, and is there or
+            -- not ('present'; its values, NULL ones too, are in its name).
             a.key := vals;
+            vals := '{}';
         END IF;
         SELECT pg_catalog.format('%L || %s', a.relname || ':',
                    pg_catalog.string_agg(pg_catalog.format('%L || coalesce(x.%I::text, ''NULL'')', k || '=', k),
