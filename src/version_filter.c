@@ -81,6 +81,9 @@ PG_FUNCTION_INFO_V1(staging_read_visible_owned);
  * The read range of one plan execution, shared by the filter functions
  * evaluated in that execution (keyed by their memory context, which is the
  * executor's per-query context) and forgotten when that context goes.
+ * The executions that read every row without a check (a foreign key's own
+ * query, the write triggers' statements: see mark_exempt_execution) have
+ * the range of every version, checked.
  */
 typedef struct QueryRange
 {
@@ -88,6 +91,7 @@ typedef struct QueryRange
 	int64		version;		/* or STAGING_VERSION_ALL */
 	Oid			setter;			/* the role that chose it */
 	bool		checked;		/* may the session read it? checked, or exempt */
+	bool		foreign_key;	/* exempt as a foreign key's own query */
 	int64		lower;			/* updated_in > lower */
 	int64		upper;			/* created_in <= upper */
 	struct QueryRange *next;
@@ -96,24 +100,7 @@ typedef struct QueryRange
 
 static QueryRange *query_ranges = NULL;
 
-/*
- * The executions that read every row without a check: those PostgreSQL
- * runs for a foreign key (its checks and cascades, as the table's owner,
- * exempt from row security) and the write triggers' own statements.  Kept
- * by their per-query memory context, forgotten when that context goes.
- * Only those: what runs inside them (a trigger that a cascade fires, the
- * functions it calls) starts executions of its own, which read at the
- * session version as everywhere else.
- */
-typedef struct ExemptExecution
-{
-	MemoryContext cxt;
-	bool		foreign_key;	/* a foreign key's, not the write triggers' */
-	struct ExemptExecution *next;
-	MemoryContextCallback callback;
-} ExemptExecution;
-
-static ExemptExecution *exempt_executions = NULL;
+static QueryRange *new_query_range(MemoryContext cxt, int64 version, bool checked);
 
 /* The source text of the write triggers' statement being run, or NULL. */
 static const char *internal_source = NULL;
@@ -134,36 +121,6 @@ version_filter_init(void)
 							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE |
 							   GUC_DISALLOW_IN_AUTO_FILE | GUC_NO_RESET_ALL,
 							   NULL, NULL, NULL);
-}
-
-/* Memory context callback: an exempt execution ended, forget it. */
-static void
-forget_exempt_execution(void *arg)
-{
-	ExemptExecution **link;
-
-	for (link = &exempt_executions; *link != NULL; link = &(*link)->next)
-	{
-		if (*link == (ExemptExecution *) arg)
-		{
-			*link = (*link)->next;
-			break;
-		}
-	}
-}
-
-/* Is the execution with this per-query memory context an exempt one? */
-static bool
-execution_exempt(MemoryContext cxt)
-{
-	ExemptExecution *e;
-
-	if (!InNoForceRLSOperation())
-		return false;
-	for (e = exempt_executions; e != NULL; e = e->next)
-		if (e->cxt == cxt)
-			return true;
-	return false;
 }
 
 /*
@@ -212,7 +169,7 @@ owns_versioned_tables_of(PlannedStmt *stmt)
 static void
 mark_exempt_execution(QueryDesc *queryDesc, int eflags)
 {
-	ExemptExecution *e;
+	QueryRange *range;
 	bool		internal;
 	bool		foreign_key;
 
@@ -225,21 +182,15 @@ mark_exempt_execution(QueryDesc *queryDesc, int eflags)
 		queryDesc->dest != NULL && queryDesc->dest->mydest == DestSPI)
 	{
 		foreign_key = true;
-		for (e = exempt_executions; e != NULL; e = e->next)
-			if (e->foreign_key)
+		for (range = query_ranges; range != NULL; range = range->next)
+			if (range->foreign_key)
 				foreign_key = false;
 		foreign_key = foreign_key && owns_versioned_tables_of(queryDesc->plannedstmt);
 	}
 	if (!internal && !foreign_key)
 		return;
-	e = MemoryContextAlloc(queryDesc->estate->es_query_cxt, sizeof(ExemptExecution));
-	e->cxt = queryDesc->estate->es_query_cxt;
-	e->foreign_key = foreign_key;
-	e->callback.func = forget_exempt_execution;
-	e->callback.arg = e;
-	MemoryContextRegisterResetCallback(e->cxt, &e->callback);
-	e->next = exempt_executions;
-	exempt_executions = e;
+	range = new_query_range(queryDesc->estate->es_query_cxt, STAGING_VERSION_ALL, true);
+	range->foreign_key = foreign_key;
 }
 
 /*
@@ -258,9 +209,9 @@ version_filter_internal_statement(const char *source)
 
 /*
  * The version a new execution reads, and whether reading it needs no
- * privilege check: every row for a foreign key's queries and the write
- * triggers' own statements (exempt_execution: see mark_exempt_execution)
- * and for walsenders (replication copies every row); in a parallel worker,
+ * privilege check (the executions that read every row without one have
+ * their range already, see mark_exempt_execution): every row for
+ * walsenders (replication copies every row); in a parallel worker,
  * what its leader resolved and checked; with row_security off (pg_dump
  * sets it), every row, for roles that may read 'all' (as row security
  * does, the others get an error); otherwise the session version.
@@ -273,10 +224,10 @@ version_filter_internal_statement(const char *source)
  * version committed before it, as it reads the rows.
  */
 static int64
-read_version(bool exempt_execution, bool *exempt)
+read_version(bool *exempt)
 {
 	*exempt = false;
-	if (exempt_execution || am_walsender)
+	if (am_walsender)
 	{
 		*exempt = true;
 		return STAGING_VERSION_ALL;
@@ -313,6 +264,35 @@ forget_query_range(void *arg)
 }
 
 /*
+ * Remember the read range of the execution whose per-query memory context
+ * is cxt, until that context goes.
+ */
+static QueryRange *
+new_query_range(MemoryContext cxt, int64 version, bool checked)
+{
+	QueryRange *range = MemoryContextAlloc(cxt, sizeof(QueryRange));
+
+	range->cxt = cxt;
+	range->version = version;
+	range->setter = staging_version_setter();
+	range->checked = checked;
+	range->foreign_key = false;
+	if (version == STAGING_VERSION_ALL)
+	{
+		range->lower = PG_INT64_MIN;
+		range->upper = PG_INT64_MAX;
+	}
+	else
+		range->lower = range->upper = version;
+	range->callback.func = forget_query_range;
+	range->callback.arg = range;
+	MemoryContextRegisterResetCallback(cxt, &range->callback);
+	range->next = query_ranges;
+	query_ranges = range;
+	return range;
+}
+
+/*
  * The read range of the execution whose per-query memory context is cxt:
  * resolved when that execution started (version_filter_executor_started),
  * or else now, on the first call of a filter function in it.
@@ -327,25 +307,8 @@ context_range(MemoryContext cxt)
 	for (range = query_ranges; range != NULL; range = range->next)
 		if (range->cxt == cxt)
 			return range;
-	version = read_version(execution_exempt(cxt), &exempt);
-	range = MemoryContextAlloc(cxt, sizeof(QueryRange));
-	range->cxt = cxt;
-	range->version = version;
-	range->setter = staging_version_setter();
-	range->checked = exempt;
-	if (version == STAGING_VERSION_ALL)
-	{
-		range->lower = PG_INT64_MIN;
-		range->upper = PG_INT64_MAX;
-	}
-	else
-		range->lower = range->upper = version;
-	range->callback.func = forget_query_range;
-	range->callback.arg = range;
-	MemoryContextRegisterResetCallback(cxt, &range->callback);
-	range->next = query_ranges;
-	query_ranges = range;
-	return range;
+	version = read_version(&exempt);
+	return new_query_range(cxt, version, exempt);
 }
 
 /*
@@ -529,7 +492,7 @@ version_filter_executor_start(QueryDesc *queryDesc, int eflags)
 	if (!stmt->parallelModeNeeded || (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
 		IsParallelWorker() || IsInParallelMode() || !staging_extension_present())
 		return;
-	version = read_version(false, &exempt);
+	version = read_version(&exempt);
 	if (!exempt && versioned_tables_of(stmt, &all_owned) > 0 && !all_owned)
 	{
 		staging_check_read_privilege(version, staging_version_setter());

@@ -116,7 +116,6 @@ COMMENT ON FUNCTION staging._attribute_base(regclass, bigint, bigint, bigint) IS
     'Records the attribute rows of an entity at the live version as the base of the attribute tables the record does not name for it.';
 REVOKE ALL ON FUNCTION staging._attribute_base(regclass, bigint, bigint, bigint) FROM PUBLIC;
 
-
 -- The entity's base: what it is at the live version, recorded before its
 -- first recorded write (position 0, a live write).
 CREATE OR REPLACE FUNCTION staging._write_base(tbl regclass, entity bigint, live bigint)
