@@ -96,7 +96,8 @@ BEGIN
         SELECT c.relowner INTO owner FROM pg_catalog.pg_class c WHERE c.oid = rel;
         IF FOUND AND NOT pg_catalog.pg_has_role(owner, 'USAGE') THEN
             RAISE EXCEPTION 'must be owner of table % to change its versioning', rel
-                USING ERRCODE = 'insufficient_privilege';
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Run it as the table''s owner (or a member of the owning role).';
         END IF;
     END LOOP;
     -- The sequence table or main table it links the table to: the
@@ -106,7 +107,8 @@ BEGIN
         SELECT c.relowner INTO owner FROM pg_catalog.pg_class c WHERE c.oid = rel;
         IF FOUND AND NOT pg_catalog.pg_has_role(owner, 'USAGE') THEN
             RAISE EXCEPTION 'must be owner of table % to link table % to it', rel, NEW.relid
-                USING ERRCODE = 'insufficient_privilege';
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Run it as a role that owns both tables (or is a member of both owning roles).';
         END IF;
     END IF;
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;

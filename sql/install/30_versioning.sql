@@ -50,7 +50,8 @@ BEGIN
                   HINT = 'Only local tables can be versioned.';
     ELSIF c.relkind = 'p' OR c.relispartition THEN
         RAISE EXCEPTION 'cannot % %: partitioned tables and partitions are not supported', action, tbl
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Only plain tables can be versioned: use a table without partitions.';
     ELSIF EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhrelid = tbl OR i.inhparent = tbl) THEN
         -- Neither the rows of its children (no registration, no triggers
         -- of versioned writes) nor, as a child, the writes through its
@@ -60,7 +61,8 @@ BEGIN
                   HINT = 'Detach it from its parents and children first (ALTER TABLE ... NO INHERIT ...).';
     ELSIF c.relkind IS DISTINCT FROM 'r' THEN
         RAISE EXCEPTION 'cannot % %: it is not a table', action, tbl
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Only plain tables can be versioned.';
     ELSIF c.relpersistence = 't' THEN
         RAISE EXCEPTION 'cannot % %: it is a temporary table', action, tbl
             USING ERRCODE = 'invalid_parameter_value',
@@ -354,7 +356,8 @@ BEGIN
     LOOP
         IF NOT pg_catalog.pg_has_role(k.relowner, 'USAGE') THEN
             RAISE EXCEPTION 'must be owner of table % to version %: its foreign key to % changes', k.referencing, tbl, tbl
-                USING ERRCODE = 'insufficient_privilege';
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Run it as a role that owns both tables (or is a member of both owning roles).';
         END IF;
     END LOOP;
     attnum := ent.attnum;
@@ -530,16 +533,20 @@ BEGIN
     PERFORM staging._check_table(tbl, 'version');
     IF EXISTS (SELECT FROM staging.versioned_table WHERE relid = tbl) THEN
         RAISE EXCEPTION 'table % is already versioned', tbl
-            USING ERRCODE = 'object_not_in_prerequisite_state';
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = pg_catalog.format('Nothing to do (staging.versioned_tables lists it); to change its entity column, call staging.disable_versioning(%L) first.', tbl::text);
     END IF;
-    IF EXISTS (SELECT FROM staging.attribute_table WHERE relid = tbl) THEN
-        RAISE EXCEPTION 'table % is an attribute table of a versioned table', tbl
-            USING ERRCODE = 'object_not_in_prerequisite_state';
+    SELECT a.main_table INTO k FROM staging.attribute_table a WHERE a.relid = tbl;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % is an attribute table of versioned table %', tbl, k.main_table
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = pg_catalog.format('Its rows are versioned with %s already; to version it on its own, call staging.disable_versioning(%L) first.', k.main_table, k.main_table::text);
     END IF;
     SELECT v.relid INTO k FROM staging.versioned_table v WHERE v.sequence_table = tbl;
     IF FOUND THEN
         RAISE EXCEPTION 'table % is the sequence table of versioned table %', tbl, k.relid
-            USING ERRCODE = 'object_not_in_prerequisite_state';
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = pg_catalog.format('It holds the entity ids of %s and is not versioned itself: version the table whose rows change.', k.relid);
     END IF;
     SELECT n.nspname, c.relname INTO nsp, rel
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -625,12 +632,14 @@ DECLARE
 BEGIN
     IF EXISTS (SELECT FROM staging.versioned_table v WHERE v.relid = attribute_table) THEN
         RAISE EXCEPTION 'table % is a versioned main table, not an attribute table', attribute_table
-            USING ERRCODE = 'object_not_in_prerequisite_state';
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = pg_catalog.format('Link its attribute tables to it: staging.add_attribute_table(attribute_table => ..., main_table => %L).', attribute_table::text);
     END IF;
     SELECT a.main_table INTO k FROM staging.attribute_table a WHERE a.relid = attribute_table;
     IF FOUND THEN
         RAISE EXCEPTION 'table % is already an attribute table of %', attribute_table, k.main_table
-            USING ERRCODE = 'object_not_in_prerequisite_state';
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = pg_catalog.format('Nothing to do; to link it to another table, call staging.disable_versioning(%L) first.', k.main_table::text);
     END IF;
     SELECT pg_catalog.count(*) INTO n FROM pg_catalog.pg_constraint c
      WHERE c.contype = 'f' AND c.conrelid = attribute_table AND c.confrelid = sequence_table;
@@ -822,7 +831,8 @@ BEGIN
         IF NOT pg_catalog.pg_has_role(k.relowner, 'USAGE') THEN
             RAISE EXCEPTION 'must be owner of table % to disable versioning of %: its foreign key to % changes',
                             k.relid, tbl, tbl
-                USING ERRCODE = 'insufficient_privilege';
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Run it as a role that owns both tables (or is a member of both owning roles).';
         END IF;
     END LOOP;
 END
@@ -1034,7 +1044,8 @@ BEGIN
                       HINT = pg_catalog.format('Call staging.disable_versioning(%L).', k.main_table);
         END IF;
         RAISE EXCEPTION 'table % is not versioned', tbl
-            USING ERRCODE = 'object_not_in_prerequisite_state';
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Nothing to disable: staging.versioned_tables lists the versioned tables.';
     END IF;
     PERFORM staging._check_unversioning_owners(tbl, reg.sequence_table);
     SELECT a.attnum, a.atttypid::pg_catalog.regtype AS type INTO ent

@@ -22,7 +22,8 @@ DECLARE
 BEGIN
     IF start_time IS NULL THEN
         RAISE EXCEPTION 'start time of update "%" must not be null', update_name
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the time at which the update goes live, after now().';
     END IF;
     IF NOT pg_catalog.isfinite(start_time) THEN
         RAISE EXCEPTION 'start time % of update "%" is not a point in time', start_time, update_name
@@ -79,7 +80,8 @@ DECLARE
 BEGIN
     IF name IS NULL THEN
         RAISE EXCEPTION 'the name of an update must not be null'
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name the update, e.g. staging.create_update(''Black Friday'', start_time, end_time).';
     END IF;
     -- Schedule changes and advance() take turns.
     LOCK TABLE staging.updates IN SHARE ROW EXCLUSIVE MODE;

@@ -242,7 +242,9 @@ DECLARE
 BEGIN
     PERFORM staging._changelog_check_admin(cl.name);
     IF tbl IS NULL THEN
-        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = '22023';
+        RAISE EXCEPTION 'the table to subscribe to changelog "%" must not be NULL', name
+            USING ERRCODE = '22023',
+                  HINT = 'Pass the main table, one of its attribute tables or a table with the entity column.';
     END IF;
     IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p', 'f') THEN
         RAISE EXCEPTION '% is not a table, so changelog "%" cannot watch it', tbl, name
@@ -277,7 +279,8 @@ BEGIN
         IF (SELECT main_table FROM staging.attribute_table WHERE relid = tbl) <> cl.main_table THEN
             RAISE EXCEPTION 'table % is an attribute table of %, not of %, the main table of changelog "%"',
                 tbl, (SELECT main_table FROM staging.attribute_table WHERE relid = tbl), cl.main_table, name
-                USING ERRCODE = '22023';
+                USING ERRCODE = '22023',
+                      HINT = 'Subscribe it to a changelog of its own main table.';
         END IF;
     ELSE
         SELECT atttypid INTO entity_type FROM pg_attribute
@@ -290,7 +293,8 @@ BEGIN
         END IF;
         IF entity_type NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
             RAISE EXCEPTION 'entity column "%" of table % has type %, not an integer type', cl.entity_column, tbl, entity_type
-                USING ERRCODE = '22023';
+                USING ERRCODE = '22023',
+                      HINT = 'Subscribe a table whose entity column is smallint, integer or bigint.';
         END IF;
     END IF;
     IF array_position(columns, NULL) IS NOT NULL THEN
@@ -305,11 +309,13 @@ BEGIN
          LIMIT 1;
         IF FOUND THEN
             RAISE EXCEPTION 'column "%" of table % does not exist', missing, tbl
-                USING ERRCODE = '42703';
+                USING ERRCODE = '42703',
+                      HINT = 'List columns of the table, or pass NULL for all.';
         END IF;
         IF cardinality(columns) = 0 THEN
-            RAISE EXCEPTION 'columns must list at least one column, or be NULL for all'
-                USING ERRCODE = '22023';
+            RAISE EXCEPTION 'columns of the subscription of % to changelog "%" must list at least one column', tbl, name
+                USING ERRCODE = '22023',
+                      HINT = 'List column names, or pass NULL for all columns.';
         END IF;
     END IF;
     -- Subscribing again replaces the column list.
@@ -334,7 +340,8 @@ BEGIN
     DELETE FROM staging.changelog_subscription s WHERE s.changelog = cl.name AND s.tbl = unsubscribe.tbl;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'table % is not subscribed to changelog "%"', tbl, name
-            USING ERRCODE = '22023';
+            USING ERRCODE = '22023',
+                  HINT = 'The table staging.changelog_subscription lists the tables of each changelog.';
     END IF;
     PERFORM staging._changelog_drop_triggers(cl, tbl);
 END
@@ -353,7 +360,9 @@ DECLARE
                      WHERE c.oid = main_table);
 BEGIN
     IF main_table IS NULL THEN
-        RAISE EXCEPTION 'main_table must not be NULL' USING ERRCODE = '22023';
+        RAISE EXCEPTION 'the main table of changelog "%" must not be NULL', name
+            USING ERRCODE = '22023',
+                  HINT = 'Pass the versioned (or plain) table whose entities the changelog logs.';
     END IF;
     IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]*$' OR length(name) > 50 THEN
         RAISE EXCEPTION 'invalid changelog name "%"', name
@@ -439,7 +448,9 @@ DECLARE
     cl staging.changelog := staging._changelog(name);
 BEGIN
     IF consumer IS NULL OR consumer = '' THEN
-        RAISE EXCEPTION 'consumer name must not be empty' USING ERRCODE = '22023';
+        RAISE EXCEPTION 'the consumer name for changelog "%" must not be empty', name
+            USING ERRCODE = '22023',
+                  HINT = 'Name the consumer, e.g. after the indexer that reads the changelog.';
     END IF;
     PERFORM staging._changelog_check_reader(cl);
     -- The consumer starts at a snapshot taken after no prune runs any more
@@ -447,14 +458,16 @@ BEGIN
     -- must receive was pruned for the other consumers' sake.
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'staging.add_consumer must run at isolation level READ COMMITTED'
-            USING ERRCODE = '25001';
+            USING ERRCODE = '25001',
+                  HINT = 'Call it in its own transaction, or in one at isolation level READ COMMITTED.';
     END IF;
     PERFORM pg_advisory_xact_lock_shared(staging._changelog_lock_key(), cl.log_table::oid::int);
     INSERT INTO staging.changelog_consumer (changelog, consumer, finished)
     VALUES (cl.name, consumer, pg_current_snapshot());
 EXCEPTION WHEN unique_violation THEN
     RAISE EXCEPTION 'consumer "%" of changelog "%" already exists', consumer, name
-        USING ERRCODE = '42710';
+        USING ERRCODE = '42710',
+              HINT = 'Use it (staging.next_batch), or choose another name.';
 END
 $$;
 COMMENT ON FUNCTION staging.add_consumer(text, text) IS
@@ -562,7 +575,8 @@ DECLARE
 BEGIN
     IF max_entities IS NULL OR max_entities < 1 THEN
         RAISE EXCEPTION 'max_entities must be at least 1, not %', max_entities
-            USING ERRCODE = '22023';
+            USING ERRCODE = '22023',
+                  HINT = 'Pass the largest number of entities a batch may hold (1000 by default).';
     END IF;
     -- A consumer seen for the first time is registered: it has finished
     -- nothing, so it receives every change the changelog still holds

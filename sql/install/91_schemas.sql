@@ -29,7 +29,8 @@ DECLARE
 BEGIN
     IF schema_name IS NULL THEN
         RAISE EXCEPTION 'argument % must not be NULL', argument
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the name of the ' || argument || ' schema.';
     END IF;
     SELECT n.oid INTO nsp FROM pg_namespace n WHERE n.nspname = schema_name;
     IF nsp IS NULL THEN
@@ -260,16 +261,21 @@ DECLARE
     unsupported text;
 BEGIN
     IF target IS NULL THEN
-        RAISE EXCEPTION 'argument target must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'argument target must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the name of the schema to create.';
     END IF;
     IF source = target THEN
         RAISE EXCEPTION 'cannot clone schema "%" into itself', source
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the name of a new schema as target.';
     END IF;
     PERFORM staging._assert_user_schema(source);
     PERFORM staging._assert_user_schema(target);
     IF with_data IS NULL THEN
-        RAISE EXCEPTION 'argument with_data must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'argument with_data must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass true to copy the rows, false (the default) for empty tables.';
     END IF;
     IF EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = target) THEN
         RAISE EXCEPTION 'schema "%" already exists', target
@@ -284,7 +290,8 @@ BEGIN
     IF unsupported IS NOT NULL THEN
         RAISE EXCEPTION 'cannot clone schema "%": partitioned, inherited and foreign tables are not supported', source
             USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'Unsupported tables: ' || unsupported || '.';
+                  DETAIL = 'Unsupported tables: ' || unsupported || '.',
+                  HINT = 'Move them to another schema, or clone the schema by hand.';
     END IF;
     -- The clone of a table is filled and defined as the table's owner (its
     -- defaults, checks and index expressions are the owner's code): the
@@ -979,11 +986,13 @@ BEGIN
        OR max_wait IS NULL OR max_wait < interval '0' OR max_wait > interval '1 day' THEN
         RAISE EXCEPTION 'lock_timeout must be between 0 and 1 hour (exclusive of 0) and max_wait between 0 and 1 day'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('lock_timeout = %s, max_wait = %s', lock_timeout, max_wait);
+                  DETAIL = format('lock_timeout = %s, max_wait = %s', lock_timeout, max_wait),
+                  HINT = 'Leave them out for the defaults (500ms and 30s).';
     END IF;
     IF max_difference_pct < 0 THEN
         RAISE EXCEPTION 'max_difference_pct must not be negative'
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the largest difference in percent of the live row count a table may have, or NULL for no check.';
     END IF;
     IF max_difference_pct = 'NaN' THEN
         RAISE EXCEPTION 'max_difference_pct must be a number, not NaN'

@@ -363,7 +363,8 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_class r WHERE r.oid = tbl) THEN
         RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid
-            USING ERRCODE = 'undefined_table';
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'Pass the name of an existing table.';
     END IF;
     SELECT i.inhparent::regclass INTO parent
       FROM pg_catalog.pg_inherits i WHERE i.inhrelid = tbl
