@@ -785,18 +785,25 @@ run(SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
 		elog(ERROR, "staging: internal statement failed: %s", SPI_result_code_string(ret));
 }
 
-/* Get a non-null bigint column of a tuple. */
+/*
+ * Get a non-null bigint column (row_id, created_in, updated_in) of a row of
+ * versioned table rel; a NULL there is the writer's mistake, named.
+ */
 static int64
-int8_column(HeapTuple tuple, TupleDesc desc, AttrNumber attno)
+int8_column(Relation rel, HeapTuple tuple, AttrNumber attno)
 {
+	TupleDesc	desc = RelationGetDescr(rel);
 	bool		isnull;
 	Datum		d = heap_getattr(tuple, attno, desc, &isnull);
 
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
-				 errmsg("column \"%s\" of a versioned row must not be null",
-						NameStr(TupleDescAttr(desc, attno - 1)->attname))));
+				 errmsg("column \"%s\" of versioned table %s must not be null",
+						NameStr(TupleDescAttr(desc, attno - 1)->attname),
+						relation_qualified_name(RelationGetRelid(rel))),
+				 errhint("Leave row_id, created_in and updated_in out of the write: "
+						 "their defaults and the session's version (staging.version) set them.")));
 	return DatumGetInt64(d);
 }
 
@@ -1784,8 +1791,8 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
 		HeapTuple	new = td->tg_newtuple;
-		int64		c = int8_column(old, desc, vr->created_in_attno);
-		int64		u = int8_column(old, desc, vr->updated_in_attno);
+		int64		c = int8_column(rel, old, vr->created_in_attno);
+		int64		u = int8_column(rel, old, vr->updated_in_attno);
 		bool		by_hand;
 
 		/*
@@ -1793,8 +1800,8 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		 * out version rows by hand: written as given (the exclusion
 		 * constraint still guards the timeline), for those who may.
 		 */
-		by_hand = int8_column(new, desc, vr->created_in_attno) != c ||
-			int8_column(new, desc, vr->updated_in_attno) != u ||
+		by_hand = int8_column(rel, new, vr->created_in_attno) != c ||
+			int8_column(rel, new, vr->updated_in_attno) != u ||
 			!datumIsEqual(heap_getattr(old, vr->row_id_attno, desc, &isnull),
 						  heap_getattr(new, vr->row_id_attno, desc, &isnull), true, 8);
 		if (by_hand)
@@ -1835,7 +1842,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 			 * nobody, a logical replica's changelog included, takes the
 			 * passing values for a live edit.
 			 */
-			push_rebuild(relid, entity, int8_column(old, desc, vr->row_id_attno), c);
+			push_rebuild(relid, entity, int8_column(rel, old, vr->row_id_attno), c);
 			vals[0] = Int64GetDatum(v);
 			vals[1] = Int64GetDatum(u);
 			return PointerGetDatum(heap_modify_tuple_by_cols(new, desc, 2, cols, vals, nulls));
@@ -1851,8 +1858,8 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
 	{
-		int64		c = int8_column(old, desc, vr->created_in_attno);
-		int64		u = int8_column(old, desc, vr->updated_in_attno);
+		int64		c = int8_column(rel, old, vr->created_in_attno);
+		int64		u = int8_column(rel, old, vr->updated_in_attno);
 
 		(void) check_write_version(rel, v, live);
 		if (c != v)
@@ -1862,7 +1869,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 			(void) record_main_write(rel, entity, v, "delete", old, (Datum) 0);
 			/* the live row comes back, with its row_id, when the rows are laid out */
 			if (v != live && version_visible(c, u, live))
-				push_rebuild(relid, entity, int8_column(old, desc, vr->row_id_attno), c);
+				push_rebuild(relid, entity, int8_column(rel, old, vr->row_id_attno), c);
 			else
 				push_rebuild(relid, entity, 0, 0);
 		}
@@ -1874,7 +1881,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		HeapTuple	new = td->tg_trigtuple;
 		int64		until = MAX_VERSION;
 		int64		end;
-		int64		given_c = int8_column(new, desc, vr->created_in_attno);
+		int64		given_c = int8_column(rel, new, vr->created_in_attno);
 
 		/*
 		 * An INSERT that gives its own version interval (created_in other
@@ -1882,7 +1889,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 		 * version row by hand: written as given.
 		 */
 		if ((given_c != live && given_c != v) ||
-			int8_column(new, desc, vr->updated_in_attno) != MAX_VERSION)
+			int8_column(rel, new, vr->updated_in_attno) != MAX_VERSION)
 		{
 			check_by_hand(rel, "insert rows with their own created_in or updated_in");
 			return PointerGetDatum(new);
@@ -1982,16 +1989,16 @@ staging_main_write_after(PG_FUNCTION_ARGS)
 
 	if (vr == NULL || internal_depth > 0 || TRIGGER_FIRED_BEFORE(td->tg_event))
 		return PointerGetDatum(NULL);
-	row_id = int8_column(old, desc, vr->row_id_attno);
+	row_id = int8_column(rel, old, vr->row_id_attno);
 	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
 		note_deleted_row(RelationGetRelid(rel), row_id, true);
 	v = write_version(rel);
 	if (v == STAGING_VERSION_ALL || v != staging_live_version())
 		return PointerGetDatum(NULL);
-	c = int8_column(old, desc, vr->created_in_attno);
+	c = int8_column(rel, old, vr->created_in_attno);
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
-		c2 = int8_column(td->tg_newtuple, desc, vr->created_in_attno);
+		c2 = int8_column(rel, td->tg_newtuple, vr->created_in_attno);
 		if (c2 == c || c2 != v || c >= v)
 			return PointerGetDatum(NULL);	/* in place, or laid out by hand */
 	}
