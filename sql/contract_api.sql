@@ -122,10 +122,13 @@ SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)
  ORDER BY a.attnum;
 SELECT staging.subscribe(name => 'capi', tbl => 'capi.product_decimal', columns => ARRAY['value']::name[]);
 UPDATE capi.product SET sku = 'cap2' WHERE id = 2;
-SELECT batch_id, entity_id FROM staging.next_batch(name => 'capi', consumer => 'capi_indexer', max_entities => 10);
+SELECT batch_id IS NOT NULL AS batch, entity_id
+  FROM staging.next_batch(name => 'capi', consumer => 'capi_indexer', max_entities => 10);
+-- (the same batch again until it is finished)
+SELECT max(batch_id) AS batch FROM staging.next_batch(name => 'capi', consumer => 'capi_indexer') \gset
 SELECT changelog, consumer, pending_entities, oldest_pending_age IS NOT NULL AS has_age
   FROM staging.changelog_status WHERE changelog = 'capi';
-SELECT staging.finish_batch(name => 'capi', consumer => 'capi_indexer', batch_id => 1);
+SELECT staging.finish_batch(name => 'capi', consumer => 'capi_indexer', batch_id => :batch);
 SELECT changelog, consumer, pending_entities, oldest_pending_age
   FROM staging.changelog_status WHERE changelog = 'capi';
 SELECT staging.unsubscribe(name => 'capi', tbl => 'capi.product_decimal');
