@@ -761,7 +761,8 @@ staging_next_entity_id(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to take a new entity id from sequence table %s",
 						relation_qualified_name(seq)),
-				 errdetail("New entity ids are for roles that may insert into the versioned table of that sequence table.")));
+				 errdetail("New entity ids are for roles that may insert into the versioned table of that sequence table."),
+				 errhint("Grant INSERT on the versioned table to the role.")));
 	PG_RETURN_INT64(claim_entity_id(seq));
 }
 
@@ -823,7 +824,8 @@ staging_register_entity(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to register entity " INT64_FORMAT " of table %s", id,
-						relation_qualified_name(relid))));
+						relation_qualified_name(relid)),
+				 errhint("Grant INSERT (and UPDATE, to change an entity's id) on the table to the role.")));
 	add_entity_id(vr->sequence_relid, id);
 	return PointerGetDatum(tuple);
 }
@@ -875,7 +877,8 @@ staging_changelog_clone(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to subscribe the clones of the tables of schema %s to their changelogs",
 						get_namespace_name(DatumGetObjectId(values[0]))),
-				 errdetail("Only a member of the owners of a subscribed table and of its clone subscribes the clone.")));
+				 errdetail("Only a member of the owners of a subscribed table and of its clone subscribes the clone."),
+				 errhint("Clone the schema as a role with the privileges of every owner of its tables.")));
 	(void) run_as(relation_owner(registry), true, NULL,
 				  psprintf("INSERT INTO staging.changelog_subscription (changelog, tbl, columns) "
 						   "SELECT s.changelog, c.clone, s.columns %s"
