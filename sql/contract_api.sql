@@ -20,11 +20,20 @@ $$;
 SELECT staging.live_version() AS live_before,
        (SELECT coalesce(max(id), 0) FROM staging.invalidations) AS invalidations_before \gset
 
--- Signatures: names, argument names, types and defaults, and results.
-SELECT p.proname, pg_catalog.pg_get_function_arguments(p.oid) AS arguments,
+-- Signatures: names, argument names, types and defaults, and results of
+-- the documented functions (a missing one is a row with NULLs).
+SELECT f.name, pg_catalog.pg_get_function_arguments(p.oid) AS arguments,
        pg_catalog.pg_get_function_result(p.oid) AS result
-  FROM pg_catalog.pg_proc p
- WHERE p.pronamespace = 'staging'::regnamespace AND p.proname !~ '^_'
+  FROM unnest(ARRAY['max_version', 'to_version', 'to_timestamp', 'live_version', 'current_version',
+                    'enable_versioning', 'add_attribute_table', 'disable_versioning', 'verify',
+                    'versioned_kind', 'sign_preview', 'preview', 'rotate_preview_secret',
+                    'create_update', 'reschedule_update', 'delete_update', 'advance',
+                    'create_changelog', 'subscribe', 'unsubscribe', 'drop_changelog',
+                    'add_consumer', 'drop_consumer', 'prune_changelog', 'next_batch', 'finish_batch',
+                    'clone_schema', 'compare_schemas', 'swap_schemas', 'publish_invalidations',
+                    'diff', 'live_only']) AS f(name)
+  LEFT JOIN pg_catalog.pg_proc p
+    ON p.pronamespace = 'staging'::regnamespace AND p.proname = f.name
  ORDER BY 1, 2;
 
 -- Columns of the tables and views users read.
