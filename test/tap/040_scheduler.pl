@@ -150,26 +150,33 @@ $node->safe_psql('shop', "SET staging.version = $id; UPDATE item SET price = pri
 my $invalidations = "SELECT count(*) FROM staging.invalidations WHERE kind = 'go_live' AND detail->>'to_version' = '$id'";
 $node->poll_query_until('shop', "SELECT now() >= staging.to_timestamp($id)")
   or die 'the update did not start';
-my $advance = $node->background_psql('shop', on_error_stop => 0);
-$advance->query_until(qr/started/, "\\echo started\nSET test.slow = on;\nSELECT staging.advance();\n");
-ok($node->poll_query_until('shop', q{
-SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%advance%'}),
-	'a go-live is under way');
-my $pid = $node->safe_psql('shop', q{
-SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%advance%'});
-kill 'KILL', $pid;
-eval { $advance->quit };
-# The server restarts (restart_after_crash, as by default outside tests);
-# wait for that before connecting again.
-my $restarted;
-for (1 .. 600)
+# Runs $sql in a session with test.slow on, kills that session's backend
+# with kill -9 while it sleeps in the trigger, and waits until the server
+# restarted (restart_after_crash, as by default outside tests).  Returns
+# whether it did.
+sub crash_during
 {
-	$restarted = $node->log_contains(qr/all server processes terminated; reinitializing/)
-	  && system("pg_isready -q -h '@{[ $node->host ]}' -p @{[ $node->port ]}") == 0;
-	last if $restarted;
-	usleep(100_000);
+	my ($sql, $what) = @_;
+	my $session = $node->background_psql('shop', on_error_stop => 0);
+	$session->query_until(qr/started/, "\\echo started\nSET test.slow = on;\n$sql\n");
+	ok($node->poll_query_until('shop', q{
+SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%slow%'}),
+		"$what is under way");
+	my $pid = $node->safe_psql('shop', q{
+SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%slow%'});
+	my $offset = -s $node->logfile;
+	kill 'KILL', $pid;
+	eval { $session->quit };
+	for (1 .. 600)
+	{
+		return 1
+		  if $node->log_contains(qr/all server processes terminated; reinitializing/, $offset)
+		  && system("pg_isready -q -h '@{[ $node->host ]}' -p @{[ $node->port ]}") == 0;
+		usleep(100_000);
+	}
+	return 0;
 }
-ok($restarted, 'the server restarted after the crash');
+ok(crash_during('SELECT staging.advance() /* slow */;', 'a go-live'), 'the server restarted after the crash');
 $node->poll_query_until('shop', "SELECT staging.live_version() = $id")
   or diag 'the overdue update did not go live after the crash restart';
 is($node->safe_psql('shop', "SELECT staging.live_version()"), $id,
@@ -183,6 +190,27 @@ is($node->safe_psql('shop', q{SELECT string_agg(format('%s:%s', entity_id, price
 is($node->safe_psql('shop', q{
 SELECT count(*) FROM staging.verify('item');
 SELECT count(*) FROM item_idx_cl;}), "0\n2", 'every invariant holds, no row of the killed go-live is left');
+
+# A backend killed in the middle of a write at an update's version: none
+# of the version rows and write record it made is left.
+my $later = $node->safe_psql('shop', "SELECT staging.create_update('Later', now() + interval '1 day')");
+$node->safe_psql('shop', q{
+CREATE TRIGGER slow AFTER UPDATE ON item FOR EACH STATEMENT EXECUTE FUNCTION slow()});
+my $item_state = qq{
+SET staging.version = 'all';
+SELECT string_agg(format('%s:%s:%s:%s:%s', row_id, entity_id, price, created_in, updated_in), ',' ORDER BY row_id) FROM item;
+SELECT count(*) FROM staging.field_writes;
+SELECT count(*) FROM staging.verify('item')};
+my $before_write = $node->safe_psql('shop', $item_state);
+ok(crash_during("SET staging.version = $later; UPDATE item SET price = 0 /* slow */ WHERE entity_id IN (1, 2);",
+		'a write at an update'), 'the server restarted after the second crash');
+is($node->safe_psql('shop', $item_state), $before_write,
+	'nothing of the killed write is left (version rows, write record), every invariant holds');
+is($node->safe_psql('shop', qq{SET staging.version = $later; DROP TRIGGER slow ON item;
+UPDATE item SET price = 0 WHERE entity_id IN (1, 2);
+SELECT string_agg(format('%s:%s', entity_id, price), ',' ORDER BY entity_id) FROM item;
+SELECT count(*) FROM staging.verify('item')}), "1:0,2:0,3:3,4:40,5:5\n0",
+	'the same write afterwards works');
 
 # The launcher stops with SIGTERM (a fast shutdown) without complaint.
 my $log_offset = -s $node->logfile;
