@@ -438,7 +438,7 @@ COMMENT ON FUNCTION staging.drop_changelog(text) IS
 -- the current one; a row with a later id would otherwise count as pending
 -- for every consumer and be delivered, long after the restore, once this
 -- server's counter passes it.  It runs as the extension's owner (the
--- DELETE as the log table's owner): it only removes what nobody can need.
+-- DELETE as the log table's owner), like prune_changelog.
 CREATE OR REPLACE FUNCTION staging._changelog_forget_restored(name text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -446,11 +446,9 @@ CREATE OR REPLACE FUNCTION staging._changelog_forget_restored(name text) RETURNS
 DECLARE
     cl staging.changelog := staging._changelog(name);
 BEGIN
-    -- Callers: add_consumer (its caller may read the log) and
-    -- prune_changelog (as the extension's owner).
-    PERFORM staging._changelog_check_reader(cl);
-    -- The bound comes from the DELETE's own snapshot, which is the one
-    -- that decides which rows it sees.
+    -- Anyone may call it, as anyone may call prune_changelog: it removes
+    -- only rows no consumer can need.  The bound comes from the DELETE's
+    -- own snapshot, the one that decides which rows it sees.
     RETURN staging._run_as_owner(cl.log_table, format(
         'DELETE FROM %s WHERE txid >= pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()) '
         '   AND txid IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned()', cl.log_table));
