@@ -23,6 +23,15 @@ SELECT consumer, pending_entities, oldest_pending_age < interval '1 hour' AS rec
 SELECT entity_id FROM cl_restored.restored_idx_cl ORDER BY 1;
 SELECT entity_id FROM staging.next_batch('restored_idx', 'old');
 
+-- Nor does a consumer that next_batch registers (it receives every change
+-- the changelog holds, but not those).
+INSERT INTO cl_restored.restored_idx_cl (entity_id, txid)
+VALUES (5, (pg_current_xact_id()::text::bigint + 1000000)::text::xid8);
+SELECT entity_id FROM staging.next_batch('restored_idx', 'new') ORDER BY 1;
+SELECT consumer, pending_entities FROM staging.changelog_status
+ WHERE changelog = 'restored_idx' AND consumer = 'new';
+SELECT count(*) AS rows_of_the_future FROM cl_restored.restored_idx_cl WHERE entity_id = 5;
+
 -- A transaction that writes changes and prunes keeps its own rows, also
 -- when its id is the newest.
 BEGIN;

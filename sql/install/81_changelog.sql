@@ -602,6 +602,10 @@ BEGIN
         INSERT INTO staging.changelog_consumer (changelog, consumer, finished)
         VALUES (cl.name, consumer, '1:1:'::pg_snapshot)
         ON CONFLICT DO NOTHING;
+        -- Not rows a restore brought from a server ahead of this one.
+        IF FOUND THEN
+            PERFORM staging._changelog_forget_restored(name);
+        END IF;
     END IF;
     c := staging._changelog_consumer(name, consumer);
     -- A batch not finished is delivered again, as it was.
