@@ -27,7 +27,8 @@ SELECT staging.create_changelog('sp_item', 'sp.item') IS NOT NULL AS created;
 -- The SECURITY DEFINER functions PUBLIC may execute: each checks its
 -- caller or does only what is harmless (_record_swap and _swap_changelogs
 -- only inside swap_schemas; prune_changelog removes only what every
--- consumer finished).
+-- consumer finished, _changelog_forget_restored only rows of transactions
+-- this server never ran).
 SELECT p.oid::regprocedure
   FROM pg_proc p
  WHERE p.pronamespace = 'staging'::regnamespace AND p.prosecdef

@@ -440,6 +440,32 @@ $$;
 COMMENT ON FUNCTION staging.drop_changelog(text) IS
     'Drops a changelog: its triggers, its log table and its consumers.';
 
+-- Deletes the rows of transactions this server never ran: rows a restore
+-- brought from another server, whose transaction counter was ahead of
+-- this one's.  Every row this server logged has the id of a transaction
+-- that committed before the statement's snapshot (below its xmax) or of
+-- the current one; a row with a later id would otherwise count as pending
+-- for every consumer and be delivered, long after the restore, once this
+-- server's counter passes it.  It runs as the extension's owner (the
+-- DELETE as the log table's owner), like prune_changelog.
+CREATE OR REPLACE FUNCTION staging._changelog_forget_restored(name text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cl staging.changelog := staging._changelog(name);
+BEGIN
+    -- Anyone may call it, as anyone may call prune_changelog: it removes
+    -- only rows no consumer can need.  The bound comes from the DELETE's
+    -- own snapshot, the one that decides which rows it sees.
+    RETURN staging._run_as_owner(cl.log_table, format(
+        'DELETE FROM %s WHERE txid >= pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()) '
+        '   AND txid IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned()', cl.log_table));
+END
+$$;
+COMMENT ON FUNCTION staging._changelog_forget_restored(text) IS
+    'Deletes the changelog rows of transactions this server never ran (restored from a server whose transaction ids were ahead); returns how many.';
+
 CREATE OR REPLACE FUNCTION staging.add_consumer(name text, consumer text) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -462,6 +488,9 @@ BEGIN
                   HINT = 'Call it in its own transaction, or in one at isolation level READ COMMITTED.';
     END IF;
     PERFORM pg_advisory_xact_lock_shared(staging._changelog_lock_key(), cl.log_table::oid::int);
+    -- Rows a restore brought from a server ahead of this one are no
+    -- changes committed after this call.
+    PERFORM staging._changelog_forget_restored(name);
     INSERT INTO staging.changelog_consumer (changelog, consumer, finished)
     VALUES (cl.name, consumer, pg_current_snapshot());
 EXCEPTION WHEN unique_violation THEN
@@ -534,7 +563,7 @@ BEGIN
     -- As the log table's owner: its triggers never run as ours.
     removed := staging._run_as_owner(cl.log_table,
                    format('DELETE FROM %s WHERE txid < %L::pg_catalog.xid8', cl.log_table, horizon));
-    RETURN removed;
+    RETURN removed + staging._changelog_forget_restored(name);
 END
 $$;
 COMMENT ON FUNCTION staging.prune_changelog(text) IS
@@ -587,6 +616,10 @@ BEGIN
         INSERT INTO staging.changelog_consumer (changelog, consumer, finished)
         VALUES (cl.name, consumer, '1:1:'::pg_snapshot)
         ON CONFLICT DO NOTHING;
+        -- Not rows a restore brought from a server ahead of this one.
+        IF FOUND THEN
+            PERFORM staging._changelog_forget_restored(name);
+        END IF;
     END IF;
     c := staging._changelog_consumer(name, consumer);
     -- A batch not finished is delivered again, as it was.

@@ -154,5 +154,15 @@ SELECT string_agg(c.relname || '=' || a.amname, ',' ORDER BY c.relname)
 is($node->safe_psql('shop', 'SELECT count(*) FROM product', extra_params => [ '-U', 'shopper' ]),
 	'4', 'and they are readable (unversioned)');
 
+# CREATE EXTENSION again starts empty and does not adopt the tables left
+# behind.
+$node->safe_psql('shop', 'CREATE EXTENSION staging');
+is($node->safe_psql('shop', q{
+SELECT staging.live_version(), (SELECT count(*) FROM staging.updates), (SELECT count(*) FROM staging.versioned_tables)}),
+	'1|0|0', 'CREATE EXTENSION after DROP EXTENSION CASCADE starts empty');
+($ret, $stdout, $stderr) = $node->psql('shop', "\\set VERBOSITY verbose\nSELECT staging.enable_versioning('product');");
+like($stderr, qr/22023: table (public\.)?product already has a column created_in/,
+	'and enable_versioning refuses a table left behind with its version columns');
+
 $node->stop;
 done_testing();

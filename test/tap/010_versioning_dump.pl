@@ -61,6 +61,10 @@ is($before{'access methods'},
 	'"Catalog"."Product Decimal"=staging,"Catalog"."Product"=staging,"Catalog"."sequence_Product"=heap,category_product=heap',
 	'versioned and attribute tables use the access method staging');
 
+# A live-only table, and a preview token signed before the dump.
+$node->safe_psql('shop', q{CREATE SCHEMA sales; CREATE TABLE sales.orders (id int); SELECT staging.live_only('sales.orders')});
+my $token = $node->safe_psql('shop', q{SELECT staging.sign_preview(2000000000, '1 day')});
+
 my $dump = $node->basedir . '/shop.dump';
 $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, 'shop' ], 'pg_dump -Fc');
 $node->safe_psql('postgres', 'CREATE DATABASE shop_restored');
@@ -82,6 +86,18 @@ is($node->safe_psql('shop_restored', q{
 SELECT table_name, attribute_tables, entities, rows FROM staging.versioned_tables}),
 	'"Catalog"."Product"|{"\"Catalog\".\"Product Decimal\""}|100|101', 'versioned_tables after restore');
 
+# The live-only mark is restored; the preview secret is not dumped, so a
+# token signed before the dump is refused and a new one works.
+is($node->safe_psql('shop_restored', q{SELECT table_name FROM staging.live_only_tables}), 'sales.orders',
+	'live-only tables after restore');
+my ($ret, $stdout, $stderr) = $node->psql('shop_restored',
+	q{SET staging.version = 2000000000; INSERT INTO sales.orders VALUES (1)});
+like($stderr, qr/cannot INSERT into live-only table "orders"/, 'a live-only table refuses writes in a preview after restore');
+($ret, $stdout, $stderr) = $node->psql('shop_restored', "SELECT staging.preview('$token')");
+like($stderr, qr/invalid preview token/, 'a preview token signed before the dump is refused after restore');
+is($node->safe_psql('shop_restored', q{SELECT staging.preview(staging.sign_preview(2000000000))}), '2000000000',
+	'a token signed after restore works');
+
 # A parallel restore as the README describes it: the extension's data
 # alone first, then the rest with -j.
 $node->safe_psql('postgres', 'CREATE DATABASE shop_parallel');
@@ -101,7 +117,7 @@ for my $name (sort keys %checks)
 is($node->safe_psql('shop_restored', q{
 INSERT INTO "Catalog"."Product" (sku) VALUES ('new') RETURNING entity_id, row_id}),
 	'101|102', 'a new entity takes the next id of the restored sequence table');
-my ($ret, $stdout, $stderr) = $node->psql('shop_restored',
+($ret, $stdout, $stderr) = $node->psql('shop_restored',
 	q{INSERT INTO "Catalog"."Product" (entity_id, sku, created_in) VALUES (3, 'overlap', 2100000000)});
 like($stderr, qr/violates exclusion constraint/, 'overlapping versions refused after restore');
 ($ret, $stdout, $stderr) = $node->psql('shop_restored',

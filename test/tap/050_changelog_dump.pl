@@ -49,4 +49,38 @@ is($node->safe_psql('restored',
 		"SELECT string_agg(entity_id::text, ',' ORDER BY entity_id) FROM staging.next_batch('product_idx', 'search')"),
 	'1,2', 'the restored triggers log changes, a new consumer receives them');
 
+# A restore on another server whose transaction counter is behind the
+# dumped one's: the log rows carry transaction ids it has not handed out
+# yet.  A consumer added after the restore has nothing pending, and does
+# not receive them later, when the counter passes them.
+$node->safe_psql('shop', q{
+SELECT staging.add_consumer('product_idx', 'search');
+DO $$ BEGIN FOR i IN 1..300 LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$;
+UPDATE catalog.product SET price = 12 WHERE entity_id = 1;
+INSERT INTO catalog.product_website VALUES (3, 1);
+});
+$node->command_ok([ 'pg_dump', '-Fc', '-f', "$dump.2", '-d', $node->connstr('shop') ], 'pg_dump again');
+my $target = PostgreSQL::Test::Cluster->new('changelog_dump_target');
+$target->init;
+$target->append_conf('postgresql.conf', "shared_preload_libraries = 'staging'");
+$target->start;
+$target->safe_psql('postgres', 'CREATE DATABASE shop');
+$target->command_ok([ 'pg_restore', '--single-transaction', '--exit-on-error', '-d', $target->connstr('shop'), "$dump.2" ],
+	'pg_restore on another server');
+my $stale = q{SELECT count(*) FROM catalog.product_idx_cl
+ WHERE txid >= pg_snapshot_xmax(pg_current_snapshot())};
+cmp_ok($target->safe_psql('shop', $stale), '>', 0, 'the restored log rows have ids of the future there');
+$target->safe_psql('shop', "SELECT staging.add_consumer('product_idx', 'search')");
+is($target->safe_psql('shop', q{SELECT consumer, pending_entities FROM staging.changelog_status}),
+	'search|0', 'a consumer added after the restore has nothing pending');
+is($target->safe_psql('shop', $stale), '0', 'the rows of the future are gone');
+$target->safe_psql('shop', q{
+DO $$ BEGIN FOR i IN 1..400 LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$;
+INSERT INTO catalog.product VALUES (4, 13);
+});
+is($target->safe_psql('shop',
+		"SELECT string_agg(entity_id::text, ',' ORDER BY entity_id) FROM staging.next_batch('product_idx', 'search')"),
+	'4', 'once the counter passed their ids, the consumer receives only the changes made after it was added');
+$target->stop;
+
 done_testing();

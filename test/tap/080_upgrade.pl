@@ -114,6 +114,7 @@ SELECT string_agg(format('%s:%s:%s', p.entity_id, p.sku, coalesce(v.value, '-'))
   FROM catalog.product p LEFT JOIN catalog.product_varchar v ON v.row_id = p.row_id};
 my @versions = ('live', 1, $permanent - 1, $permanent, $sale - 1, $sale, $sale_end - 1, $sale_end);
 my %seen;
+my %state_rows;
 sub read_versions
 {
 	my ($db) = @_;
@@ -197,6 +198,30 @@ SELECT string_agg(sku, ',' ORDER BY entity_id) FROM catalog.product WHERE entity
 is($node->safe_psql('old', q{SELECT count(*) FROM staging.verify('catalog.product')}), '0',
 	'every invariant holds after the writes');
 
+# The sale, scheduled and written under 1.0 and after the update, goes
+# live and ends: each go-live logs the entities it changes and is
+# published as an invalidation.
+$node->safe_psql('old', qq{SELECT staging.finish_batch('product_idx', 'search', max(batch_id))
+  FROM staging.next_batch('product_idx', 'search')});
+is($node->safe_psql('old', "SELECT staging.advance(staging.to_timestamp($sale))"), $sale,
+	'the sale goes live after the update');
+like($node->safe_psql('old', $batch), qr/^\d+:2,\d+:6,\d+:7,\d+:14$/, 'its go-live is logged');
+is($node->safe_psql('old', q{SELECT kind, detail->>'to_version' FROM staging.invalidations
+ WHERE kind = 'go_live' ORDER BY id DESC LIMIT 1}), "go_live|$sale", 'and published');
+is($node->safe_psql('old', q{SELECT string_agg(format('%s:%s', entity_id, sku), ',' ORDER BY entity_id)
+  FROM catalog.product WHERE entity_id IN (2, 7, 14)}), '2:sku-2-v2-sale,7:sku-7-more,14:sku-sale-only',
+	'the live version shows the sale');
+$node->safe_psql('old', qq{SELECT staging.finish_batch('product_idx', 'search', max(batch_id))
+  FROM staging.next_batch('product_idx', 'search')});
+is($node->safe_psql('old', "SELECT staging.advance(staging.to_timestamp($sale_end))"), $sale_end,
+	'the sale ends after the update');
+like($node->safe_psql('old', $batch), qr/^\d+:2,\d+:6,\d+:7,\d+:14$/, 'its end is logged');
+is($node->safe_psql('old', q{SELECT string_agg(format('%s:%s', entity_id, sku), ',' ORDER BY entity_id)
+  FROM catalog.product WHERE entity_id IN (2, 7, 14)}), '2:sku-2-v2,7:sku-7',
+	'the live version is back to the values before the sale');
+is($node->safe_psql('old', q{SELECT count(*) FROM staging.verify('catalog.product')}), '0',
+	'every invariant holds after the go-lives');
+
 # -- a fresh install -------------------------------------------------------
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 $node->safe_psql('fresh', 'CREATE EXTENSION staging');
@@ -260,7 +285,46 @@ SELECT format('%s %s relocatable=%s schema=%s config=%s condition=%s', e.extname
   FROM pg_extension e WHERE e.extname = 'staging'},
 	'schema' => q{
 SELECT format('%s acl=%s comment=%s', n.nspname, n.nspacl, obj_description(n.oid, 'pg_namespace'))
-  FROM pg_namespace n WHERE n.nspname = 'staging'});
+  FROM pg_namespace n WHERE n.nspname = 'staging'},
+	# Of every member function, in any schema: what 'functions' leaves out.
+	'function attributes' => q{
+SELECT format('%s kind=%s leakproof=%s cost=%s rows=%s support=%s retset=%s owner=%s language=%s acl=%s config=%s',
+              p.oid::regprocedure, p.prokind, p.proleakproof, p.procost, p.prorows, p.prosupport,
+              p.proretset, p.proowner::regrole, l.lanname, p.proacl, p.proconfig)
+  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+  JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'staging')},
+	# The privileges the extension's script gave: pg_dump dumps only the
+	# differences from them, so an update must record the same ones.
+	'initial privileges' => q{
+SELECT format('%s %s %s', pg_describe_object(i.classoid, i.objoid, i.objsubid), i.privtype, i.initprivs)
+  FROM pg_init_privs i
+ WHERE EXISTS (SELECT FROM pg_depend d
+                WHERE d.classid = i.classoid AND d.objid = i.objoid AND d.deptype = 'e'
+                  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'staging'))
+    OR (i.classoid = 'pg_class'::regclass
+        AND i.objoid IN (SELECT oid FROM pg_class WHERE relnamespace = 'staging'::regnamespace))},
+	'relation properties' => q{
+SELECT format('%s owner=%s am=%s options=%s persistence=%s replica_identity=%s', c.oid::regclass,
+              c.relowner::regrole, c.relam, c.reloptions, c.relpersistence, c.relreplident)
+  FROM pg_class c WHERE c.relnamespace = 'staging'::regnamespace},
+	'types' => q{
+SELECT format('%s type=%s acl=%s comment=%s', t.oid::regtype, t.typtype, t.typacl, obj_description(t.oid, 'pg_type'))
+  FROM pg_type t WHERE t.typnamespace = 'staging'::regnamespace},
+	'operator classes' => q{
+SELECT format('%s %s %s default=%s operators=%s procedures=%s', c.opcname, a.amname, c.opcintype::regtype,
+              c.opcdefault,
+              (SELECT string_agg(format('%s:%s', o.amopstrategy, o.amopopr::regoperator), ',' ORDER BY o.amopstrategy)
+                 FROM pg_amop o WHERE o.amopfamily = c.opcfamily),
+              (SELECT string_agg(format('%s:%s', o.amprocnum, o.amproc::regprocedure), ',' ORDER BY o.amprocnum)
+                 FROM pg_amproc o WHERE o.amprocfamily = c.opcfamily))
+  FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod WHERE c.opcnamespace = 'staging'::regnamespace},
+	'access methods' => q{
+SELECT format('%s handler=%s type=%s comment=%s', a.amname, a.amhandler::regprocedure, a.amtype,
+              obj_description(a.oid, 'pg_am'))
+  FROM pg_am a WHERE a.amname = 'staging'},
+	'event trigger owners' => q{
+SELECT format('%s owner=%s', e.evtname, e.evtowner::regrole) FROM pg_event_trigger e});
 
 for my $what (sort keys %catalog_queries)
 {
@@ -275,6 +339,42 @@ for my $what (sort keys %catalog_queries)
 	ok(!@only_old && !@only_fresh, "$what: the updated extension equals a fresh install")
 	  or diag(join("\n", 'only after the update:', @only_old, 'only in a fresh install:', @only_fresh));
 }
+
+# A database at 1.0 without a catalog, updated: the extension's tables
+# hold what a fresh install puts in them (but the preview secret, which is
+# random), and the grants and revokes a DBA made on the extension's objects
+# and a preview token signed under 1.0 survive the update.
+$node->safe_psql('postgres', 'CREATE DATABASE empty10; CREATE ROLE editor');
+my $token = $node->safe_psql('empty10', q{
+CREATE EXTENSION staging VERSION '1.0';
+GRANT EXECUTE ON FUNCTION staging.sign_preview(bigint, interval) TO editor;
+GRANT SELECT ON staging.updates TO editor;
+REVOKE EXECUTE ON FUNCTION staging.verify(regclass) FROM PUBLIC;
+SELECT staging.sign_preview(2000000000, '1 day');
+});
+$node->safe_psql('empty10', 'ALTER EXTENSION staging UPDATE');
+my $state_rows = q{
+SELECT format('SELECT %L, count(*), %s FROM %s t', c.oid::regclass,
+              CASE WHEN c.oid = 'staging.preview_secret'::regclass THEN $$'-'$$
+                   ELSE $$md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), ''))$$ END,
+              c.oid::regclass)
+  FROM pg_class c WHERE c.relnamespace = 'staging'::regnamespace AND c.relkind = 'r' ORDER BY 1};
+for my $db ('empty10', 'fresh')
+{
+	my $union = join(' UNION ALL ', split /\n/, $node->safe_psql($db, $state_rows));
+	$state_rows{$db} = $node->safe_psql($db, "$union ORDER BY 1");
+}
+is($state_rows{empty10}, $state_rows{fresh}, 'the extension\'s tables hold what a fresh install puts in them');
+like($state_rows{fresh}, qr/^staging\.live_state\|1\|/m, 'a fresh install has its live_state row');
+is($node->safe_psql('empty10', q{
+SELECT has_function_privilege('editor', 'staging.sign_preview(bigint, interval)', 'EXECUTE'),
+       has_table_privilege('editor', 'staging.updates', 'SELECT'),
+       EXISTS (SELECT FROM pg_proc p, aclexplode(p.proacl) a
+                WHERE p.oid = 'staging.verify(regclass)'::regprocedure AND a.grantee = 0)}),
+	't|t|f',
+	'the grants and revokes made under 1.0 survive the update');
+is($node->safe_psql('empty10', "SELECT staging.preview('$token')"), '2000000000',
+	'a preview token signed under 1.0 is valid after the update');
 
 # The tables versioned under 1.0 are defined as enable_versioning defines
 # them under 1.1 (columns, constraints and their operator classes,
