@@ -422,7 +422,12 @@ staging_previewed_version(void)
  * login role that runs each request as the user's role), and for a value
  * from the configuration, the session's role: a choice made for one role
  * does not let the next read ahead.  A value chosen for one role only
- * (staging_set_version_for_role) counts for the role running the code.
+ * (staging_set_version_for_role) counts for the role running the code,
+ * and so does every value inside the context that PostgreSQL gives a
+ * foreign key's queries (and the write triggers their own statements):
+ * a cascade runs as the owner of the table it reaches, and that owner's
+ * triggers and rules (a role granted REFERENCES may own one) run inside
+ * the writer's statement, but read ahead only where that owner may.
  * (A parallel worker, whose roles are set after its settings, keeps the
  * setter as before: its leader checks the read when the plan starts, see
  * version_filter_executor_start.)
@@ -430,12 +435,12 @@ staging_previewed_version(void)
 Oid
 staging_version_setter(void)
 {
+	if (IsParallelWorker())
+		return OidIsValid(setting.setter) ? setting.setter : GetOuterUserId();
+	if (setting.for_role_only || InNoForceRLSOperation())
+		return GetUserId();
 	if (!OidIsValid(setting.setter))
 		return GetOuterUserId();
-	if (IsParallelWorker())
-		return setting.setter;
-	if (setting.for_role_only)
-		return GetUserId();
 	if (setting.setter_outer == GetOuterUserId())
 		return setting.setter;
 	return GetOuterUserId();

@@ -28,6 +28,11 @@
  *	  version row, history and future ones included: like laying out
  *	  version rows by hand, it is only for the table's owner and roles that
  *	  may read every version; others get 42501.
+ *	- CREATE TRIGGER on a versioned main table or an attribute table: a
+ *	  trigger sees every row that any writer writes (an editor's rows of a
+ *	  future update, the version rows a live edit lays out again), so it
+ *	  too is only for the table's owner and roles that may read every
+ *	  version, whatever TRIGGER privilege was granted; others get 42501.
  *
  *-------------------------------------------------------------------------
  */
@@ -369,6 +374,41 @@ check_truncate(TruncateStmt *stmt)
 }
 
 /*
+ * CREATE TRIGGER (or CREATE CONSTRAINT TRIGGER) on a versioned main table
+ * or an attribute table: its function gets NEW and OLD of every row any
+ * writer writes, the rows of future updates and the version rows laid out
+ * behind a live edit included, and runs as the writer (as the table's
+ * owner when the write triggers lay rows out).  Only for the owner of the
+ * table (or of its main table) and roles that may read every version:
+ * the TRIGGER privilege alone would let a role read the future.
+ */
+static void
+check_create_trigger(CreateTrigStmt *stmt)
+{
+	Oid			relid;
+	Oid			user = GetUserId();
+	const VersionedRel *entry;
+	char	   *name;
+
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	entry = OidIsValid(relid) ? registry_lookup(relid) : NULL;
+	if (entry == NULL ||
+		object_ownercheck(RelationRelationId, relid, user) ||
+		object_ownercheck(RelationRelationId, entry->main_relid, user) ||
+		staging_may_read_every_version(user))
+		return;
+	name = relation_qualified_name(relid);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to create trigger \"%s\" on %s %s",
+					stmt->trigname,
+					entry->kind == VERSIONED_MAIN ? "versioned table" : "attribute table",
+					name),
+			 errdetail("A trigger sees the rows of every version that writers write, future ones included; only the table's owner, superusers and roles that may execute staging.sign_preview() may create one."),
+			 errhint("Ask the owner of %s to create the trigger.", name)));
+}
+
+/*
  * Called by the ProcessUtility hook for every utility command: refuse
  * (with an error) what would break versioned tables; return otherwise.
  */
@@ -385,6 +425,7 @@ utility_guard_check(PlannedStmt *pstmt)
 		case T_TruncateStmt:
 		case T_CreateStmt:
 		case T_CreateForeignTableStmt:
+		case T_CreateTrigStmt:
 			break;
 		default:
 			return;
@@ -401,6 +442,8 @@ utility_guard_check(PlannedStmt *pstmt)
 		check_create_table((CreateStmt *) parsetree);
 	else if (IsA(parsetree, CreateForeignTableStmt))
 		check_create_table(&((CreateForeignTableStmt *) parsetree)->base);
+	else if (IsA(parsetree, CreateTrigStmt))
+		check_create_trigger((CreateTrigStmt *) parsetree);
 	else
 		check_copy((CopyStmt *) parsetree);
 }
