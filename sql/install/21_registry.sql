@@ -80,7 +80,11 @@ COMMENT ON FUNCTION staging._registry_link(name, jsonb) IS
 
 -- Only the owner of a table may change its registration (the helpers
 -- below run as their caller, who needs to write the registry).  A
--- relation that no longer exists is being dropped: its row may go.
+-- relation that no longer exists is being dropped: its row may go.  A
+-- temporary table is never registered, as enable_versioning refuses it:
+-- it goes away with its session without the DROP that forgets it, and
+-- every role may create one (the owner of a versioned table writes at
+-- the updates, which tells their schedule).
 CREATE OR REPLACE FUNCTION staging._registry_guard() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
@@ -110,6 +114,14 @@ BEGIN
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = 'Run it as a role that owns both tables (or is a member of both owning roles).';
         END IF;
+        FOREACH rel IN ARRAY ARRAY[NEW.relid, rel] LOOP
+            IF EXISTS (SELECT FROM pg_catalog.pg_class c
+                        WHERE c.oid = rel AND c.relpersistence = 't') THEN
+                RAISE EXCEPTION 'cannot register %: it is a temporary table', rel
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'Versioned tables must outlive the session; use a permanent table.';
+            END IF;
+        END LOOP;
     END IF;
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END
