@@ -121,6 +121,43 @@ SET ROLE regress_tp_spy;
 SELECT what FROM tp_spy.loot ORDER BY n;
 RESET ROLE;
 
+-- A cascade opens nothing to a role that chose a version it may not
+-- read: a clerk who sets the sale's version and deletes an order (a table
+-- that is not versioned) runs the owner's trigger on the order lines the
+-- cascade reaches, which reads the versioned table as the owner; it reads
+-- with the clerk's right, so the clerk's DELETE fails (42501) and the
+-- audit log keeps nothing of the sale.
+CREATE ROLE regress_tp_clerk;
+GRANT USAGE ON SCHEMA tp TO regress_tp_clerk;
+SET ROLE regress_tp_owner;
+CREATE TABLE tp.orders (id int PRIMARY KEY);
+CREATE TABLE tp.order_lines (order_id int REFERENCES tp.orders ON DELETE CASCADE, entity_id bigint);
+CREATE TABLE tp.audit (what text);
+CREATE FUNCTION tp.audit_line() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO tp.audit
+    SELECT 'line of ' || string_agg(sku, ', ') FROM tp.product WHERE entity_id = OLD.entity_id;
+    RETURN OLD;
+END $$;
+CREATE TRIGGER audit_line BEFORE DELETE ON tp.order_lines FOR EACH ROW EXECUTE FUNCTION tp.audit_line();
+INSERT INTO tp.orders VALUES (1);
+INSERT INTO tp.order_lines VALUES (1, 2);
+GRANT SELECT, DELETE ON tp.orders TO regress_tp_clerk;
+GRANT SELECT ON tp.audit TO regress_tp_clerk;
+RESET ROLE;
+SET ROLE regress_tp_editor;
+SET staging.version = :sale;
+UPDATE tp.product SET sku = 'cup SECRET' WHERE entity_id = 2;
+RESET staging.version;
+RESET ROLE;
+SET ROLE regress_tp_clerk;
+SET staging.version = :sale;
+DELETE FROM tp.orders;
+RESET staging.version;
+DELETE FROM tp.orders;
+SELECT what FROM tp.audit;
+RESET ROLE;
+
 -- The owner and the editor may create triggers on the versioned tables.
 SET ROLE regress_tp_owner;
 CREATE FUNCTION tp.audit() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -142,4 +179,4 @@ DROP SCHEMA tp_spy CASCADE;
 DROP SCHEMA tp CASCADE;
 DELETE FROM staging.updates WHERE id = :sale;
 REVOKE EXECUTE ON FUNCTION staging.sign_preview(bigint, interval) FROM regress_tp_editor;
-DROP ROLE regress_tp_owner, regress_tp_editor, regress_tp_spy;
+DROP ROLE regress_tp_owner, regress_tp_editor, regress_tp_spy, regress_tp_clerk;

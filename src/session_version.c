@@ -81,6 +81,8 @@ static bool choosing_for_role = false;
 static char *grant_string = NULL;
 static PreviewGrant grant = {0, 0, InvalidOid, ""};
 
+static bool may_read_version(int64 version, Oid role);
+
 /* The fingerprint of the preview secret, read once per transaction. */
 static LocalTransactionId secret_lxid = InvalidLocalTransactionId;
 static char secret_now[STAGING_SECRET_FINGERPRINT_HEX + 1];
@@ -415,35 +417,57 @@ staging_previewed_version(void)
 }
 
 /*
- * The role whose right to read the session version counts: the role that
- * set staging.version (also inside a SECURITY DEFINER function, which
- * leaves the session's role as it is), as long as the session's role is
- * the one it was then.  After SET ROLE or SET SESSION AUTHORIZATION (a
- * login role that runs each request as the user's role), and for a value
- * from the configuration, the session's role: a choice made for one role
- * does not let the next read ahead.  A value chosen for one role only
- * (staging_set_version_for_role) counts for the role running the code,
- * and so does every value inside the context that PostgreSQL gives a
- * foreign key's queries (and the write triggers their own statements):
- * a cascade runs as the owner of the table it reaches, and that owner's
- * triggers and rules (a role granted REFERENCES may own one) run inside
- * the writer's statement, but read ahead only where that owner may.
+ * The role that chose the session version: the role that set
+ * staging.version (also inside a SECURITY DEFINER function, which leaves
+ * the session's role as it is), as long as the session's role is the one
+ * it was then.  After SET ROLE or SET SESSION AUTHORIZATION (a login role
+ * that runs each request as the user's role), and for a value from the
+ * configuration, the session's role: a choice made for one role does not
+ * let the next read ahead.  A value chosen for one role only
+ * (staging_set_version_for_role) counts for the role running the code.
  * (A parallel worker, whose roles are set after its settings, keeps the
  * setter as before: its leader checks the read when the plan starts, see
  * version_filter_executor_start.)
  */
-Oid
-staging_version_setter(void)
+static Oid
+version_chooser(void)
 {
-	if (IsParallelWorker())
-		return OidIsValid(setting.setter) ? setting.setter : GetOuterUserId();
-	if (setting.for_role_only || InNoForceRLSOperation())
-		return GetUserId();
 	if (!OidIsValid(setting.setter))
 		return GetOuterUserId();
+	if (IsParallelWorker())
+		return setting.setter;
+	if (setting.for_role_only)
+		return GetUserId();
 	if (setting.setter_outer == GetOuterUserId())
 		return setting.setter;
 	return GetOuterUserId();
+}
+
+/*
+ * The role whose right to read the session version counts: the role that
+ * chose it (version_chooser), but inside the context that PostgreSQL gives
+ * a foreign key's queries (which the write triggers also use for their own
+ * statements), the role running the code, when the chooser may read the
+ * version.  A cascade runs as the owner of the table it reaches, and so do
+ * that table's triggers and rules, inside the writer's statement; a role
+ * granted REFERENCES on a versioned table may own such a table, and its
+ * code must not read ahead with the right of the editor whose write
+ * cascaded (the owner of a versioned table still reads it freely, as the
+ * cascade to an attribute table needs).  Where the chooser may not read the
+ * version, the chooser counts, so that a cascade opens nothing to it.
+ */
+Oid
+staging_version_setter(void)
+{
+	Oid			chooser = version_chooser();
+	Oid			user;
+
+	if (IsParallelWorker() || setting.for_role_only || !InNoForceRLSOperation())
+		return chooser;
+	user = GetUserId();
+	if (user != chooser && may_read_version(staging_setting_version(), chooser))
+		return user;
+	return chooser;
 }
 
 /*
@@ -512,6 +536,20 @@ staging_version_previewed_only(int64 version, Oid role)
 	return version != STAGING_VERSION_ALL && !readable_by_everyone(version) &&
 		version == grant.version && grant.role == role &&
 		!staging_may_read_every_version(role);
+}
+
+/*
+ * May role read this version (as staging_check_read_privilege() decides,
+ * without raising)?
+ */
+static bool
+may_read_version(int64 version, Oid role)
+{
+	if (readable_by_everyone(version) || staging_may_read_every_version(role))
+		return true;
+	return version != STAGING_VERSION_ALL && version == grant.version &&
+		grant.role == role && GetCurrentTimestamp() <= grant.expires &&
+		grant_secret_current();
 }
 
 /*
