@@ -2,8 +2,10 @@
 -- role's writes with access to the future.
 -- 1. A trigger sees, in NEW and OLD, every row that any writer writes:
 -- an editor's rows of a future update, and the version rows that a live
--- edit lays out again.  On a versioned table or an attribute table, only
--- its owner, superusers and roles that may execute staging.sign_preview()
+-- edit lays out again; on a sequence table, it runs as the owner, who
+-- adds the ids of new entities there, reading every version.  On a
+-- versioned table, an attribute table or a sequence table, only its
+-- owner, superusers and roles that may execute staging.sign_preview()
 -- may create one, whatever TRIGGER privilege was granted (42501).
 -- 2. A role granted REFERENCES may give a table of its own a foreign key
 -- that cascades from a versioned table: PostgreSQL runs the cascade, and
@@ -29,6 +31,7 @@ SELECT staging.add_attribute_table('tp.product_dec', 'tp.product');
 CREATE TABLE tp.note (id int PRIMARY KEY);
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA tp TO regress_tp_editor;
 GRANT SELECT, TRIGGER, REFERENCES ON tp.product, tp.product_dec, tp.note TO regress_tp_spy;
+GRANT TRIGGER ON tp.sequence_product TO regress_tp_spy;
 RESET ROLE;
 SELECT staging.create_update('tp sale', '2041-03-07 11:13:00+00', '2041-03-09 11:13:00+00') AS sale \gset
 
@@ -48,6 +51,19 @@ CREATE TRIGGER spy BEFORE INSERT OR UPDATE OR DELETE ON tp.product_dec
     FOR EACH ROW EXECUTE FUNCTION tp_spy.keep();
 CREATE CONSTRAINT TRIGGER spy_late AFTER INSERT OR UPDATE ON tp.product
     FOR EACH ROW EXECUTE FUNCTION tp_spy.keep();
+CREATE FUNCTION tp_spy.peek() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO tp_spy.loot (what)
+    SELECT current_user || ' at ' || current_setting('staging.version') || ': ' ||
+           string_agg(sku, ', ' ORDER BY sku)
+      FROM tp.product;
+    RETURN NEW;
+END $$;
+GRANT USAGE ON SCHEMA tp_spy TO PUBLIC;
+GRANT INSERT ON tp_spy.loot TO PUBLIC;
+GRANT USAGE ON SEQUENCE tp_spy.loot_n_seq TO PUBLIC;
+CREATE TRIGGER spy BEFORE INSERT ON tp.sequence_product
+    FOR EACH ROW EXECUTE FUNCTION tp_spy.peek();
 -- the grant still holds on a table that is not versioned
 CREATE TRIGGER spy BEFORE INSERT ON tp.note FOR EACH ROW EXECUTE FUNCTION tp_spy.keep();
 
@@ -171,7 +187,8 @@ SET ROLE regress_tp_editor;
 CREATE TRIGGER audit BEFORE UPDATE ON tp.product_dec FOR EACH ROW EXECUTE FUNCTION tp.audit();
 RESET ROLE;
 SELECT tgrelid::regclass, tgname FROM pg_trigger
- WHERE tgrelid IN ('tp.product'::regclass, 'tp.product_dec'::regclass, 'tp.note'::regclass)
+ WHERE tgrelid IN ('tp.product'::regclass, 'tp.product_dec'::regclass,
+                   'tp.sequence_product'::regclass, 'tp.note'::regclass)
    AND tgname IN ('spy', 'spy_late', 'audit')
  ORDER BY 1, 2;
 

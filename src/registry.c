@@ -287,6 +287,19 @@ registry_lookup(Oid relid)
 }
 
 /*
+ * Is seq the sequence table of a versioned main table?  The guard of
+ * CREATE TRIGGER asks: the extension inserts into sequence tables as
+ * their owner, also the ids of entities that exist only in the future.
+ */
+bool
+registry_is_sequence_table(Oid seq)
+{
+	if (!registry_ensure())
+		return false;
+	return hash_search(sequence_hash, &seq, HASH_FIND, NULL) != NULL;
+}
+
+/*
  * Is seq the sequence table of a versioned main table (*registered) into
  * which role may insert rows (into every column, or some)?  New entity
  * ids are claimed for such roles only (staging._next_entity_id()), read

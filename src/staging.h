@@ -120,6 +120,7 @@ extern void registry_invalidate(Oid relid);
 extern uint64 registry_generation(void);
 extern bool registry_any(void);
 extern bool registry_sequence_of_insertable(Oid seq, Oid role, bool *registered);
+extern bool registry_is_sequence_table(Oid seq);
 extern Oid	registry_row_id_index(Relation rel, AttrNumber row_id_attno);
 
 /*

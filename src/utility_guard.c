@@ -28,11 +28,12 @@
  *	  version row, history and future ones included: like laying out
  *	  version rows by hand, it is only for the table's owner and roles that
  *	  may read every version; others get 42501.
- *	- CREATE TRIGGER on a versioned main table or an attribute table: a
- *	  trigger sees every row that any writer writes (an editor's rows of a
- *	  future update, the version rows a live edit lays out again), so it
- *	  too is only for the table's owner and roles that may read every
- *	  version, whatever TRIGGER privilege was granted; others get 42501.
+ *	- CREATE TRIGGER on a versioned main table, an attribute table or a
+ *	  sequence table: a trigger sees every row that any writer writes (an
+ *	  editor's rows of a future update, the version rows a live edit lays
+ *	  out again, the ids of new entities), so it too is only for the
+ *	  table's owner and roles that may read every version, whatever
+ *	  TRIGGER privilege was granted; others get 42501.
  *
  *-------------------------------------------------------------------------
  */
@@ -374,13 +375,15 @@ check_truncate(TruncateStmt *stmt)
 }
 
 /*
- * CREATE TRIGGER (or CREATE CONSTRAINT TRIGGER) on a versioned main table
- * or an attribute table: its function gets NEW and OLD of every row any
- * writer writes, the rows of future updates and the version rows laid out
- * behind a live edit included, and runs as the writer (as the table's
- * owner when the write triggers lay rows out).  Only for the owner of the
- * table (or of its main table) and roles that may read every version:
- * the TRIGGER privilege alone would let a role read the future.
+ * CREATE TRIGGER (or CREATE CONSTRAINT TRIGGER) on a versioned main table,
+ * an attribute table or a sequence table: its function gets NEW and OLD of
+ * every row any writer writes, the rows of future updates and the version
+ * rows laid out behind a live edit included, and runs as the writer (as
+ * the table's owner, reading every version, when the extension lays rows
+ * out or adds an entity id to the sequence table).  Only for the owner of
+ * the table (or of its main table) and roles that may read every version:
+ * the TRIGGER privilege alone would let a role read the future, and run
+ * its code as the owner.
  */
 static void
 check_create_trigger(CreateTrigStmt *stmt)
@@ -388,22 +391,28 @@ check_create_trigger(CreateTrigStmt *stmt)
 	Oid			relid;
 	Oid			user = GetUserId();
 	const VersionedRel *entry;
+	const char *kind;
 	char	   *name;
 
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-	entry = OidIsValid(relid) ? registry_lookup(relid) : NULL;
-	if (entry == NULL ||
-		object_ownercheck(RelationRelationId, relid, user) ||
-		object_ownercheck(RelationRelationId, entry->main_relid, user) ||
+	if (!OidIsValid(relid))
+		return;
+	entry = registry_lookup(relid);
+	if (entry != NULL)
+		kind = entry->kind == VERSIONED_MAIN ? "versioned table" : "attribute table";
+	else if (registry_is_sequence_table(relid))
+		kind = "sequence table";
+	else
+		return;
+	if (object_ownercheck(RelationRelationId, relid, user) ||
+		(entry != NULL && object_ownercheck(RelationRelationId, entry->main_relid, user)) ||
 		staging_may_read_every_version(user))
 		return;
 	name = relation_qualified_name(relid);
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied to create trigger \"%s\" on %s %s",
-					stmt->trigname,
-					entry->kind == VERSIONED_MAIN ? "versioned table" : "attribute table",
-					name),
+					stmt->trigname, kind, name),
 			 errdetail("A trigger sees the rows of every version that writers write, future ones included; only the table's owner, superusers and roles that may execute staging.sign_preview() may create one."),
 			 errhint("Ask the owner of %s to create the trigger.", name)));
 }
