@@ -102,6 +102,35 @@ single_key(HeapTuple tuple, AttrNumber attno, const char *conname)
 }
 
 /*
+ * The caller of staging._move_foreign_key() must have the REFERENCES
+ * privilege on the target column (as ALTER TABLE ... ADD FOREIGN KEY will
+ * check) before the target is locked: else any role that owns a table
+ * with a foreign key (a temporary one will do) would hold a lock that
+ * stops every write of any table, for as long as its proof reads.
+ */
+static void
+check_may_reference(Oid target, const char *target_column, const char *conname)
+{
+	Oid			user = GetUserId();
+	AttrNumber	attnum;
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(target)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", target)));
+	attnum = get_attnum(target, target_column);
+	if (pg_class_aclcheck(target, user, ACL_REFERENCES) == ACLCHECK_OK ||
+		(attnum != InvalidAttrNumber &&
+		 pg_attribute_aclcheck(target, attnum, user, ACL_REFERENCES) == ACLCHECK_OK))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to point foreign key \"%s\" at %s",
+					conname, relation_qualified_name(target)),
+			 errhint("A foreign key needs the REFERENCES privilege on the table or column it references.")));
+}
+
+/*
  * SQL: staging._move_foreign_key(con oid, target regclass, target_column
  * name, actions text DEFAULT NULL).  Makes the single-column foreign key
  * con reference target(target_column) instead, keeping its name, column,
@@ -159,6 +188,7 @@ staging_move_foreign_key(PG_FUNCTION_ARGS)
 
 	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+	check_may_reference(target, target_column, conname);
 
 	/* no writes to the three tables until the end of the transaction */
 	LockRelationOid(relid, ShareRowExclusiveLock);
