@@ -68,18 +68,22 @@ reveals_next_version(Oid relid)
 
 /*
  * May a plan made now leave updated_in of this table as it is?  Only when
- * the reader may see all of it (reveals_next_version) and the role that
- * chose the version is the current user: such a plan is kept for the
+ * the reader may see all of it (reveals_next_version), the role that chose
+ * the version is the current user, and the current user is not one that a
+ * SECURITY DEFINER function (or a foreign key's query, or the extension's
+ * work as a table's owner) put in place: such a plan is kept for the
  * current user (dependsOnRole), and the chooser may change while the
  * current user stays (SET ROLE; the plans of a SECURITY DEFINER function
- * run as its owner for every caller).  Elsewhere the reference is
- * wrapped, and staging._visible_updated_in() decides when it runs.
+ * run as its owner for every caller, so a plan made when its owner called
+ * it would show the values to the next caller).  Elsewhere the reference
+ * is wrapped, and staging._visible_updated_in() decides when it runs.
  */
 static bool
 plan_reveals_next_version(Oid relid)
 {
 	return writes_internal() ||
-		(staging_version_setter() == GetUserId() && reveals_next_version(relid));
+		(!InLocalUserIdChange() &&
+		 staging_version_setter() == GetUserId() && reveals_next_version(relid));
 }
 
 /* What query_has_rte() looks for: a range table entry that passes test. */
@@ -303,12 +307,13 @@ hide_next_versions(Query *parse)
 
 	/*
 	 * A reader who may see every version (a superuser, an editor, the
-	 * extension's own statements) and chose the version itself (see
-	 * plan_reveals_next_version) is left alone, once per query; the plan
-	 * depends on the role all the same.
+	 * extension's own statements) and chose the version itself, outside a
+	 * SECURITY DEFINER function (see plan_reveals_next_version), is left
+	 * alone, once per query; the plan depends on the role all the same.
 	 */
 	if (writes_internal() ||
-		(staging_version_setter() == GetUserId() &&
+		(!InLocalUserIdChange() &&
+		 staging_version_setter() == GetUserId() &&
 		 staging_may_read_every_version(GetUserId())))
 		return true;
 	cxt.funcid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
@@ -323,6 +328,13 @@ hide_next_versions(Query *parse)
 	return cxt.seen;
 }
 
+/* What staging._visible_updated_in() found for its table, per execution. */
+typedef struct RevealsCache
+{
+	Oid			relid;
+	bool		reveals;
+} RevealsCache;
+
 /*
  * SQL: staging._visible_updated_in(tbl regclass, updated_in bigint) ->
  * bigint: updated_in as the reader may see it (see above).
@@ -333,8 +345,25 @@ staging_visible_updated_in(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	int64		updated_in = PG_GETARG_INT64(1);
 	int64		bound;
+	RevealsCache *cache = (RevealsCache *) fcinfo->flinfo->fn_extra;
 
-	if (updated_in == STAGING_MAX_VERSION || reveals_next_version(relid))
+	if (updated_in == STAGING_MAX_VERSION)
+		PG_RETURN_INT64(updated_in);
+
+	/*
+	 * Whether the reader may see it all is asked once per execution (the
+	 * expression's state is made again for each): it needs catalog
+	 * lookups, and wrapped references are read in every row.
+	 */
+	if (cache == NULL || cache->relid != relid)
+	{
+		if (cache == NULL)
+			cache = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(RevealsCache));
+		cache->relid = relid;
+		cache->reveals = reveals_next_version(relid);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	if (cache->reveals)
 		PG_RETURN_INT64(updated_in);
 	bound = Max(staging_live_version(),
 				staging_timestamp_to_version(GetCurrentTransactionStartTimestamp()));
