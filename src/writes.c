@@ -462,6 +462,20 @@ write_version(Relation rel)
 							RelationGetRelationName(rel), (long long) v),
 					 errdetail("staging.preview(token) lets a session read the version of its token, not change it."),
 					 errhint("Write at that version as its table's owner or as a role that may execute staging.sign_preview(), or SET staging.version = 'live'.")));
+
+		/*
+		 * An update whose start has passed but that has not gone live yet
+		 * (until advance() or the scheduler makes it live) is readable by
+		 * everyone, but what it changes is still the editors' to decide.
+		 */
+		if (v != STAGING_VERSION_ALL && v > staging_live_version() &&
+			!staging_may_read_every_version(staging_version_setter()))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to write table \"%s\" at version %lld: it is after the live version",
+							RelationGetRelationName(rel), (long long) v),
+					 errdetail("Writes at an update that has not gone live, also one whose start has passed, change what the update does: only the table's owner, superusers and roles that may execute staging.sign_preview() may."),
+					 errhint("SET staging.version = 'live' to edit the live version.")));
 	}
 	return v;
 }
