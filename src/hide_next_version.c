@@ -66,6 +66,9 @@ reveals_next_version(Oid relid)
 		staging_may_read_every_version(staging_version_setter());
 }
 
+/* Is the plan being made for one execution only (see hide_next_versions)? */
+static bool plan_used_once = false;
+
 /*
  * May a plan made now leave updated_in of this table as it is?  Only when
  * the reader may see all of it (reveals_next_version), the role that chose
@@ -75,14 +78,17 @@ reveals_next_version(Oid relid)
  * current user (dependsOnRole), and the chooser may change while the
  * current user stays (SET ROLE; the plans of a SECURITY DEFINER function
  * run as its owner for every caller, so a plan made when its owner called
- * it would show the values to the next caller).  Elsewhere the reference
- * is wrapped, and staging._visible_updated_in() decides when it runs.
+ * it would show the values to the next caller), unless the plan is made
+ * for one execution (a custom plan, or a one-shot plan such as that of
+ * EXECUTE ... USING in PL/pgSQL, given the values of its parameters),
+ * which no later caller reuses.  Elsewhere the reference is wrapped, and
+ * staging._visible_updated_in() decides when it runs.
  */
 static bool
 plan_reveals_next_version(Oid relid)
 {
 	return writes_internal() ||
-		(!InLocalUserIdChange() &&
+		((plan_used_once || !InLocalUserIdChange()) &&
 		 staging_version_setter() == GetUserId() && reveals_next_version(relid));
 }
 
@@ -291,12 +297,14 @@ hide_mutator(Node *node, HideContext *cxt)
 
 /*
  * Called for every query before it is planned: hide the next version's
- * start from readers who may not know it.  Returns true when the query
- * reads updated_in of a versioned table (its plan then depends on the
- * role: hidden or not).
+ * start from readers who may not know it.  used_once: the plan is made for
+ * one execution, with the values of its parameters (see
+ * plan_reveals_next_version).  Returns true when the query reads
+ * updated_in of a versioned table (its plan then depends on the role:
+ * hidden or not).
  */
 bool
-hide_next_versions(Query *parse)
+hide_next_versions(Query *parse, bool used_once)
 {
 	HideContext cxt;
 	Oid			argtypes[2] = {REGCLASSOID, INT8OID};
@@ -311,8 +319,9 @@ hide_next_versions(Query *parse)
 	 * SECURITY DEFINER function (see plan_reveals_next_version), is left
 	 * alone, once per query; the plan depends on the role all the same.
 	 */
+	plan_used_once = used_once;
 	if (writes_internal() ||
-		(!InLocalUserIdChange() &&
+		((used_once || !InLocalUserIdChange()) &&
 		 staging_version_setter() == GetUserId() &&
 		 staging_may_read_every_version(GetUserId())))
 		return true;

@@ -74,7 +74,7 @@ staging_planner(Query *parse, const char *query_string, int cursorOptions,
 				ParamListInfo boundParams)
 {
 	PlannerGlobal *inlined = inline_sql_functions(parse, boundParams);
-	bool		hidden = hide_next_versions(parse);
+	bool		hidden = hide_next_versions(parse, boundParams != NULL);
 	bool		on_conflict_owned = staging_extension_present() && registry_any() &&
 		planner_filter_on_conflict(parse);
 	uint64		filters = planner_filter_count();

@@ -232,7 +232,7 @@ extern void writes_rethrow_hiding_rows(List *names, bool named_only);
 /* hide_next_version.c: updated_in beyond what the reader may know */
 extern bool reveals_next_version(Oid relid);
 extern PlannerGlobal *inline_sql_functions(Query *parse, ParamListInfo boundParams);
-extern bool hide_next_versions(Query *parse);
+extern bool hide_next_versions(Query *parse, bool used_once);
 
 /* changelog.c: changelog triggers */
 extern void changelog_invalidate(Oid relid);
