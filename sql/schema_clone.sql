@@ -89,10 +89,10 @@ SELECT c.relname, k.conname, pg_get_constraintdef(k.oid)
  WHERE c.relnamespace = 'sc_import'::regnamespace AND k.contype <> 'n' ORDER BY 1, 2;
 SELECT indexrelid::regclass, pg_get_indexdef(indexrelid)
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
- WHERE c.relnamespace = 'sc_import'::regnamespace ORDER BY 1::text;
+ WHERE c.relnamespace = 'sc_import'::regnamespace ORDER BY indexrelid::regclass::text;
 SELECT tgrelid::regclass, tgname, tgenabled, pg_get_triggerdef(oid)
   FROM pg_trigger WHERE tgrelid::regclass::text LIKE 'sc_import.%' AND NOT tgisinternal
- ORDER BY 1::text, 2;
+ ORDER BY tgrelid::regclass::text, 2;
 SELECT pg_get_viewdef('sc_import.priced_count');
 -- Sequences: same values, identity and serial sequences owned by the clone.
 SELECT last_value, is_called FROM sc_import.order_number;

@@ -68,7 +68,7 @@ SELECT kind, detail, valid_from <= now() + interval '1 minute' AS has_time
 -- Registrations and triggers follow the tables.
 SELECT staging.versioned_kind('sw_live.page') AS live_page,
        staging.versioned_kind('sw_import.page') AS import_page;
-SELECT relid, sequence_table FROM staging.versioned_table WHERE relid::text LIKE 'sw_%' ORDER BY 1::text;
+SELECT relid, sequence_table FROM staging.versioned_table WHERE relid::text LIKE 'sw_%' ORDER BY relid::text;
 INSERT INTO sw_live.page (entity_id, created_in, updated_in, title) VALUES (1, 1, 2, 'shout')
     RETURNING title;
 

@@ -33,7 +33,7 @@ SELECT p.oid::regprocedure
   FROM pg_proc p
  WHERE p.pronamespace = 'staging'::regnamespace AND p.prosecdef
    AND has_function_privilege('regress_sp_intruder', p.oid, 'EXECUTE')
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 
 SET ROLE regress_sp_intruder;
 -- The default of the entity column claims ids only for roles that may

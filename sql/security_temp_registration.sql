@@ -19,9 +19,11 @@ CREATE TEMP TABLE tt (
 CREATE TEMP TABLE tt_attr (row_id bigint REFERENCES tt, value text);
 INSERT INTO tt_seq VALUES (1);
 INSERT INTO tt (entity_id, v) VALUES (1, 'a');
+\set SHOW_CONTEXT never
 SELECT staging.enable_versioning('tt');
 INSERT INTO staging.versioned_table VALUES ('tt', 'entity_id', 'tt_seq');
 INSERT INTO staging.attribute_table VALUES ('tt_attr', 'tt', 'entity_id');
+\set SHOW_CONTEXT errors
 SELECT staging.versioned_kind('tt') AS tt, staging.versioned_kind('tt_attr') AS tt_attr;
 -- With the write triggers of a versioned table, a write at an update
 -- would succeed where one starts (55000 elsewhere) and lay out its end.

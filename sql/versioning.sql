@@ -417,7 +417,7 @@ ROLLBACK;
 SELECT c.conrelid::regclass, c.conname, c.convalidated
   FROM pg_constraint c WHERE c.contype = 'f' AND c.confrelid IN
        ('catalog_product_entity'::regclass, 'sequence_catalog_product_entity'::regclass)
- ORDER BY 1::text, 2;
+ ORDER BY c.conrelid::regclass::text, 2;
 -- an error late in the work leaves everything as it was: copies of
 -- attribute rows would break a primary key that has no default
 CREATE TABLE natural_key (code text PRIMARY KEY,
@@ -532,7 +532,7 @@ SELECT staging.enable_versioning('int_shop.product');
 SELECT staging.add_attribute_table('int_shop.product_int', 'int_shop.product');
 SELECT staging.clone_schema('int_shop', 'int_shop_copy', true);
 SELECT * FROM shape('int_shop_copy.product_int');
-SELECT relid, main_table, entity_column, saved FROM staging.attribute_table WHERE relid::text LIKE 'int_shop%' ORDER BY 1::text;
+SELECT relid, main_table, entity_column, saved FROM staging.attribute_table WHERE relid::text LIKE 'int_shop%' ORDER BY relid::text;
 SELECT * FROM staging.verify('int_shop_copy.product');
 SELECT staging.disable_versioning('int_shop_copy.product');
 SELECT * FROM shape('int_shop_copy.product_int');
@@ -555,7 +555,7 @@ SELECT c.oid::regclass AS tbl, pg_get_expr(d.adbin, d.adrelid) AS entity_default
   FROM pg_class c JOIN pg_attrdef d ON d.adrelid = c.oid
   JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum AND a.attname = 'entity_id'
  WHERE c.relname = 'product' AND c.relnamespace::regnamespace::text LIKE 'serial_shop%'
- ORDER BY 1::text;
+ ORDER BY c.oid::regclass::text;
 INSERT INTO serial_shop_copy.product (sku) VALUES ('c') RETURNING entity_id;
 DROP SCHEMA serial_shop_renamed, serial_shop_copy CASCADE;
 -- entity ids beyond the link column's type: disable_versioning widens it
