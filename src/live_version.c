@@ -144,7 +144,7 @@ staging_live_version(void)
 }
 
 /*
- * The live version, for a write of a versioned table: first a ROW SHARE
+ * The live version, for a write of versioned table rel: first a ROW SHARE
  * lock on staging.live_state, held until commit, so that advance()
  * (EXCLUSIVE) waits for this transaction's writes.  Taking the lock again
  * later in the transaction costs a local hash lookup.
@@ -158,7 +158,7 @@ staging_live_version(void)
  * PostgreSQL does for a row updated after the snapshot.
  */
 int64
-staging_live_version_for_write(void)
+staging_live_version_for_write(Relation rel)
 {
 	static LocalTransactionId checked_lxid = InvalidLocalTransactionId;
 	static SubTransactionId checked_subid = InvalidSubTransactionId;
@@ -175,8 +175,8 @@ staging_live_version_for_write(void)
 		if (newest != live)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not write versioned tables at live version " INT64_FORMAT ": the live version moved to " INT64_FORMAT " after this transaction's snapshot was taken",
-							live, newest),
+					 errmsg("could not write table \"%s\": the live version moved from " INT64_FORMAT " to " INT64_FORMAT " after this transaction's snapshot was taken",
+							RelationGetRelationName(rel), live, newest),
 					 errhint("Retry the transaction.")));
 		checked_lxid = MyLocalTransactionId;
 		checked_subid = GetCurrentSubTransactionId();

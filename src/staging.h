@@ -160,7 +160,7 @@ version_visible(int64 created_in, int64 updated_in, int64 version)
  * backend; the _for_write variant first locks out staging.advance().
  */
 extern int64 staging_live_version(void);
-extern int64 staging_live_version_for_write(void);
+extern int64 staging_live_version_for_write(Relation rel);
 extern void live_version_invalidate(Oid relid);
 
 /*
