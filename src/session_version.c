@@ -579,6 +579,18 @@ staging_setting_version(void)
 }
 
 /*
+ * The setting resolved for a read with the given snapshot: 'live' is the
+ * live version that snapshot sees (see staging_live_version_at).
+ */
+int64
+staging_setting_version_at(Snapshot snapshot)
+{
+	if (setting.kind == VERSION_LIVE)
+		return staging_live_version_at(snapshot);
+	return staging_setting_version();
+}
+
+/*
  * The version this session reads and writes now, after checking that it
  * may (42501 otherwise); STAGING_VERSION_ALL for 'all'.
  */

@@ -221,7 +221,8 @@ version_filter_internal_statement(const char *source)
  * relation anew or parses a statement; the execution of a prepared
  * statement in a READ COMMITTED transaction that holds its locks already
  * does neither, so they are read here: each statement reads the live
- * version committed before it, as it reads the rows.
+ * version committed before its snapshot, as it reads the rows (also a
+ * query of a STABLE function it calls, which runs with its snapshot).
  */
 static int64
 read_version(bool *exempt)
@@ -244,7 +245,7 @@ read_version(bool *exempt)
 		return STAGING_VERSION_ALL;
 	if (!IsolationUsesXactSnapshot())
 		AcceptInvalidationMessages();
-	return staging_setting_version();
+	return staging_setting_version_at(ActiveSnapshotSet() ? GetActiveSnapshot() : NULL);
 }
 
 /* Memory context callback: the execution ended, forget its range. */
