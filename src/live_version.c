@@ -14,7 +14,9 @@
  *	  live_state_changed sends a relcache invalidation of the table, and
  *	  the cache is dropped when it arrives (other sessions at their next
  *	  statement, the changing session at its next command);
- *	- in READ COMMITTED the cache holds the newest committed value; in
+ *	- in READ COMMITTED the cache holds the newest committed value (a read
+ *	  whose snapshot is older than the advance() that wrote it reads the
+ *	  value of its snapshot, staging_live_version_at); in
  *	  REPEATABLE READ and SERIALIZABLE the row is read with the transaction
  *	  snapshot, once per transaction, so the live version stays put like
  *	  the data does.

@@ -157,7 +157,8 @@ version_visible(int64 created_in, int64 updated_in, int64 version)
 
 /*
  * live_version.c: the live version (staging.live_state), cached per
- * backend; the _for_write variant first locks out staging.advance().
+ * backend; the _for_write variant first locks out staging.advance(), the
+ * _at variant is the one a read with that snapshot sees.
  */
 extern int64 staging_live_version(void);
 extern int64 staging_live_version_for_write(Relation rel);
