@@ -14,9 +14,8 @@
  *	  live_state_changed sends a relcache invalidation of the table, and
  *	  the cache is dropped when it arrives (other sessions at their next
  *	  statement, the changing session at its next command);
- *	- in READ COMMITTED the cache holds the newest committed value (a read
- *	  whose snapshot is older than the advance() that wrote it reads the
- *	  value of its snapshot, staging_live_version_at); in
+ *	- in READ COMMITTED the cache holds the newest committed value (the
+ *	  version filter keeps one per statement, see version_filter.c); in
  *	  REPEATABLE READ and SERIALIZABLE the row is read with the transaction
  *	  snapshot, once per transaction, so the live version stays put like
  *	  the data does.
@@ -51,7 +50,6 @@ static Oid	live_state_relid = InvalidOid;
 /* The cache (see the header comment). */
 static bool live_valid = false;
 static int64 live_cached;
-static TransactionId live_cached_xmin;	/* who wrote live_cached */
 static bool xact_live_valid = false;
 static LocalTransactionId xact_live_lxid = InvalidLocalTransactionId;
 static int64 xact_live_cached;
@@ -95,11 +93,10 @@ live_state_table(void)
 
 /*
  * Read staging.live_state with the given snapshot (NULL: a fresh catalog
- * snapshot, which also works in parallel workers); xmin (when not NULL)
- * gets the inserting transaction of the row read.
+ * snapshot, which also works in parallel workers).
  */
 static int64
-read_live_state(Snapshot snapshot, TransactionId *xmin)
+read_live_state(Snapshot snapshot)
 {
 	Oid			relid = live_state_table();
 	Relation	rel;
@@ -119,8 +116,6 @@ read_live_state(Snapshot snapshot, TransactionId *xmin)
 				 errmsg("table staging.live_state holds no live version"),
 				 errhint("Insert its row again: INSERT INTO staging.live_state DEFAULT VALUES.")));
 	version = DatumGetInt64(heap_getattr(tuple, attno, RelationGetDescr(rel), &isnull));
-	if (xmin != NULL)
-		*xmin = HeapTupleHeaderGetXmin(tuple->t_data);
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return version;
@@ -137,14 +132,14 @@ staging_live_version(void)
 			/* Mark valid first: an invalidation arriving while we read wins. */
 			xact_live_valid = true;
 			xact_live_lxid = MyLocalTransactionId;
-			xact_live_cached = read_live_state(GetTransactionSnapshot(), NULL);
+			xact_live_cached = read_live_state(GetTransactionSnapshot());
 		}
 		return xact_live_cached;
 	}
 	if (!live_valid)
 	{
 		live_valid = true;
-		live_cached = read_live_state(NULL, &live_cached_xmin);
+		live_cached = read_live_state(NULL);
 	}
 	return live_cached;
 }
@@ -177,7 +172,7 @@ staging_live_version_for_write(Relation rel)
 		(checked_lxid != MyLocalTransactionId ||
 		 checked_subid != GetCurrentSubTransactionId()))
 	{
-		newest = read_live_state(NULL, NULL);
+		newest = read_live_state(NULL);
 		if (newest != live)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -188,30 +183,6 @@ staging_live_version_for_write(Relation rel)
 		checked_subid = GetCurrentSubTransactionId();
 	}
 	return live;
-}
-
-/*
- * The live version as a read with the given snapshot sees it, in READ
- * COMMITTED: the cached one, unless the advance() that wrote it committed
- * after the snapshot was taken (a statement that started before it, or a
- * STABLE function called by such a statement, which runs with the
- * statement's snapshot but may take a new lock and so process the
- * invalidation): then the one that snapshot sees, so that one statement
- * reads one live version, as it reads one state of the rows.  Costs a
- * visibility test of the cached row's xmin; the table is read again only
- * by a statement that spans a go-live.
- */
-int64
-staging_live_version_at(Snapshot snapshot)
-{
-	int64		live = staging_live_version();
-
-	if (IsolationUsesXactSnapshot() || snapshot == NULL ||
-		!IsMVCCSnapshot(snapshot) || !TransactionIdIsNormal(live_cached_xmin) ||
-		TransactionIdIsCurrentTransactionId(live_cached_xmin) ||
-		!XidInMVCCSnapshot(live_cached_xmin, snapshot))
-		return live;
-	return read_live_state(snapshot, NULL);
 }
 
 /* SQL: staging.live_version(). */

@@ -578,16 +578,11 @@ staging_setting_version(void)
 	return setting.version;
 }
 
-/*
- * The setting resolved for a read with the given snapshot: 'live' is the
- * live version that snapshot sees (see staging_live_version_at).
- */
-int64
-staging_setting_version_at(Snapshot snapshot)
+/* Is the setting 'live' (not a version number nor 'all')? */
+bool
+staging_setting_is_live(void)
 {
-	if (setting.kind == VERSION_LIVE)
-		return staging_live_version_at(snapshot);
-	return staging_setting_version();
+	return setting.kind == VERSION_LIVE;
 }
 
 /*

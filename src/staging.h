@@ -157,12 +157,10 @@ version_visible(int64 created_in, int64 updated_in, int64 version)
 
 /*
  * live_version.c: the live version (staging.live_state), cached per
- * backend; the _for_write variant first locks out staging.advance(), the
- * _at variant is the one a read with that snapshot sees.
+ * backend; the _for_write variant first locks out staging.advance().
  */
 extern int64 staging_live_version(void);
 extern int64 staging_live_version_for_write(Relation rel);
-extern int64 staging_live_version_at(Snapshot snapshot);
 extern void live_version_invalidate(Oid relid);
 
 /*
@@ -176,7 +174,7 @@ extern void live_version_invalidate(Oid relid);
 extern void session_version_init(void);
 extern int64 staging_session_version(void);
 extern int64 staging_setting_version(void);
-extern int64 staging_setting_version_at(Snapshot snapshot);
+extern bool staging_setting_is_live(void);
 extern void staging_check_read_privilege(int64 version, Oid role);
 extern Oid	staging_version_setter(void);
 extern void staging_set_version_for_role(const char *value);
