@@ -14,7 +14,8 @@
  *	  live_state_changed sends a relcache invalidation of the table, and
  *	  the cache is dropped when it arrives (other sessions at their next
  *	  statement, the changing session at its next command);
- *	- in READ COMMITTED the cache holds the newest committed value; in
+ *	- in READ COMMITTED the cache holds the newest committed value (the
+ *	  version filter keeps one per statement, see version_filter.c); in
  *	  REPEATABLE READ and SERIALIZABLE the row is read with the transaction
  *	  snapshot, once per transaction, so the live version stays put like
  *	  the data does.
@@ -144,16 +145,44 @@ staging_live_version(void)
 }
 
 /*
- * The live version, for a write of a versioned table: first a ROW SHARE
+ * The live version, for a write of versioned table rel: first a ROW SHARE
  * lock on staging.live_state, held until commit, so that advance()
  * (EXCLUSIVE) waits for this transaction's writes.  Taking the lock again
  * later in the transaction costs a local hash lookup.
+ *
+ * In REPEATABLE READ and SERIALIZABLE the live version is the one of the
+ * transaction snapshot: an advance() that committed after the snapshot was
+ * taken made it history, and a write there would change the past.  While
+ * the lock is held no advance() can commit, so the newest committed live
+ * version is compared once per (sub)transaction that holds it (a lock
+ * taken in a subtransaction that aborts is released): 40001, as
+ * PostgreSQL does for a row updated after the snapshot.
  */
 int64
-staging_live_version_for_write(void)
+staging_live_version_for_write(Relation rel)
 {
+	static LocalTransactionId checked_lxid = InvalidLocalTransactionId;
+	static SubTransactionId checked_subid = InvalidSubTransactionId;
+	int64		live;
+	int64		newest;
+
 	LockRelationOid(live_state_table(), RowShareLock);
-	return staging_live_version();
+	live = staging_live_version();
+	if (IsolationUsesXactSnapshot() &&
+		(checked_lxid != MyLocalTransactionId ||
+		 checked_subid != GetCurrentSubTransactionId()))
+	{
+		newest = read_live_state(NULL);
+		if (newest != live)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not write table \"%s\": the live version moved from " INT64_FORMAT " to " INT64_FORMAT " after this transaction's snapshot was taken",
+							RelationGetRelationName(rel), live, newest),
+					 errhint("Retry the transaction.")));
+		checked_lxid = MyLocalTransactionId;
+		checked_subid = GetCurrentSubTransactionId();
+	}
+	return live;
 }
 
 /* SQL: staging.live_version(). */

@@ -621,6 +621,13 @@ staging_setting_version(void)
 	return setting.version;
 }
 
+/* Is the setting 'live' (not a version number nor 'all')? */
+bool
+staging_setting_is_live(void)
+{
+	return setting.kind == VERSION_LIVE;
+}
+
 /*
  * The version this session reads and writes now, after checking that it
  * may (42501 otherwise); STAGING_VERSION_ALL for 'all'.

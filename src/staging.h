@@ -161,7 +161,7 @@ version_visible(int64 created_in, int64 updated_in, int64 version)
  * backend; the _for_write variant first locks out staging.advance().
  */
 extern int64 staging_live_version(void);
-extern int64 staging_live_version_for_write(void);
+extern int64 staging_live_version_for_write(Relation rel);
 extern void live_version_invalidate(Oid relid);
 
 /*
@@ -175,6 +175,7 @@ extern void live_version_invalidate(Oid relid);
 extern void session_version_init(void);
 extern int64 staging_session_version(void);
 extern int64 staging_setting_version(void);
+extern bool staging_setting_is_live(void);
 extern void staging_check_read_privilege(int64 version, Oid role);
 extern Oid	staging_version_setter(void);
 extern void staging_set_version_for_role(const char *value);

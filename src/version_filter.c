@@ -94,6 +94,8 @@ typedef struct QueryRange
 	bool		foreign_key;	/* exempt as a foreign key's own query */
 	int64		lower;			/* updated_in > lower */
 	int64		upper;			/* created_in <= upper */
+	Snapshot	snapshot;		/* the active snapshot when resolved */
+	bool		live;			/* resolved from 'live' in READ COMMITTED */
 	struct QueryRange *next;
 	MemoryContextCallback callback;
 } QueryRange;
@@ -221,7 +223,12 @@ version_filter_internal_statement(const char *source)
  * relation anew or parses a statement; the execution of a prepared
  * statement in a READ COMMITTED transaction that holds its locks already
  * does neither, so they are read here: each statement reads the live
- * version committed before it, as it reads the rows.
+ * version committed before it, as it reads the rows.  A query run with
+ * the snapshot of an execution that resolved 'live' already (the query
+ * of a STABLE function that a statement calls: it may take a new lock
+ * and so read the invalidation of a go-live committed meanwhile) reads
+ * that execution's live version, so that one statement reads one live
+ * version, as it reads one state of the rows.
  */
 static int64
 read_version(bool *exempt)
@@ -243,7 +250,18 @@ read_version(bool *exempt)
 	if (!row_security)
 		return STAGING_VERSION_ALL;
 	if (!IsolationUsesXactSnapshot())
+	{
 		AcceptInvalidationMessages();
+		if (staging_setting_is_live() && ActiveSnapshotSet())
+		{
+			Snapshot	snapshot = GetActiveSnapshot();
+			QueryRange *range;
+
+			for (range = query_ranges; range != NULL; range = range->next)
+				if (range->live && range->snapshot == snapshot)
+					return range->version;
+		}
+	}
 	return staging_setting_version();
 }
 
@@ -277,6 +295,10 @@ new_query_range(MemoryContext cxt, int64 version, bool checked)
 	range->setter = staging_version_setter();
 	range->checked = checked;
 	range->foreign_key = false;
+	range->snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : NULL;
+	range->live = version != STAGING_VERSION_ALL && range->snapshot != NULL &&
+		staging_setting_is_live() && !IsolationUsesXactSnapshot() &&
+		!IsParallelWorker() && !am_walsender && row_security;
 	if (version == STAGING_VERSION_ALL)
 	{
 		range->lower = PG_INT64_MIN;

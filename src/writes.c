@@ -1000,7 +1000,7 @@ staging_write_statement_before(PG_FUNCTION_ARGS)
 				bms_is_member(own[i] - FirstLowInvalidHeapAttributeNumber, td->tg_updatedcols))
 				return PointerGetDatum(NULL);
 	}
-	live = staging_live_version_for_write();
+	live = staging_live_version_for_write(rel);
 	v = write_version(rel);
 	if (v == STAGING_VERSION_ALL)
 		return PointerGetDatum(NULL);
@@ -1795,7 +1795,7 @@ staging_main_write_before(PG_FUNCTION_ARGS)
 	}
 	if (internal_depth > 0)
 		return proceed(td);
-	live = staging_live_version_for_write();
+	live = staging_live_version_for_write(rel);
 	v = write_version(rel);
 	if (v == STAGING_VERSION_ALL)
 		return proceed(td);
@@ -2165,7 +2165,7 @@ staging_attribute_write_before(PG_FUNCTION_ARGS)
 	/* the cascade of its main row's delete (see deleted_rows) */
 	if (TRIGGER_FIRED_BY_DELETE(td->tg_event) && main_row_deleted(vr->main_relid, row_id))
 		return proceed(td);
-	live = staging_live_version_for_write();
+	live = staging_live_version_for_write(rel);
 	v = write_version(rel);
 	main_vr = registry_lookup(vr->main_relid);
 	if (main_vr == NULL)
