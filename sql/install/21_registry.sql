@@ -84,7 +84,9 @@ COMMENT ON FUNCTION staging._registry_link(name, jsonb) IS
 -- temporary table is never registered, as enable_versioning refuses it:
 -- it goes away with its session without the DROP that forgets it, and
 -- every role may create one (the owner of a versioned table writes at
--- the updates, which tells their schedule).
+-- the updates, which tells their schedule).  A row may only name a
+-- relation that exists: an OID that names none yet would register the
+-- table (or TOAST table) that someone creates next.
 CREATE OR REPLACE FUNCTION staging._registry_guard() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
@@ -92,6 +94,12 @@ DECLARE
     rel regclass;
     owner oid;
 BEGIN
+    IF TG_OP <> 'DELETE'
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = NEW.relid) THEN
+        RAISE EXCEPTION 'cannot register relation %: it does not exist', NEW.relid::pg_catalog.oid
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Register existing tables, with staging.enable_versioning or staging.add_attribute_table.';
+    END IF;
     FOREACH rel IN ARRAY CASE TG_OP
         WHEN 'INSERT' THEN ARRAY[NEW.relid]
         WHEN 'DELETE' THEN ARRAY[OLD.relid]
