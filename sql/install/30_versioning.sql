@@ -873,9 +873,13 @@ BEGIN
             keys := staging._drop_unique_keys(attr.relid, attr.attnum);
             EXECUTE pg_catalog.format('SELECT min(%1$I), max(%1$I) FROM %2$s', entity_column, tbl) INTO k;
             PERFORM staging._widen_to_fit(attr.relid, attr.entity_column, k.min, k.max);
-            EXECUTE pg_catalog.format('UPDATE %1$s a SET %2$I = m.%3$I FROM %4$s m '
-                                      'WHERE m.row_id = a.%2$I AND m.row_id <> m.%3$I',
-                                      attr.relid, attr.entity_column, entity_column, tbl);
+            -- As the attribute table's owner (its triggers, checks and
+            -- rules are its owner's code), as the rows deleted below.
+            PERFORM staging._run_as_clone_owner(attr.relid,
+                pg_catalog.format('UPDATE %1$s a SET %2$I = m.%3$I FROM %4$s m '
+                                  'WHERE m.row_id = a.%2$I AND m.row_id <> m.%3$I',
+                                  attr.relid, attr.entity_column, entity_column, tbl),
+                'pg_catalog, pg_temp');
         END IF;
         -- The column's type from before add_attribute_table (it was widened
         -- since, by its owner or above), when its entity ids fit.
@@ -1070,11 +1074,17 @@ BEGIN
     -- Entities not live disappear (relation tables follow their foreign
     -- keys' ON DELETE), then the versions other than the live one.
     EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', tbl) INTO rows_before;
-    EXECUTE pg_catalog.format('DELETE FROM %1$s s WHERE NOT EXISTS (SELECT FROM %2$s m WHERE m.%3$I = s.sequence_value '
-                              'AND staging._visible_at(m.created_in, m.updated_in, $1))',
-                              reg.sequence_table, tbl, reg.entity_column) USING live;
-    GET DIAGNOSTICS entities_gone = ROW_COUNT;
-    EXECUTE pg_catalog.format('DELETE FROM %s WHERE NOT staging._visible_at(created_in, updated_in, $1)', tbl) USING live;
+    -- Each DELETE runs as the table's owner in a security-restricted
+    -- operation: a superuser turning versioning off must not run the
+    -- owner's triggers, checks or rules with its own rights.
+    entities_gone := staging._run_as_clone_owner(reg.sequence_table,
+        pg_catalog.format('DELETE FROM %1$s s WHERE NOT EXISTS (SELECT FROM %2$s m WHERE m.%3$I = s.sequence_value '
+                          'AND staging._visible_at(m.created_in, m.updated_in, %4$s))',
+                          reg.sequence_table, tbl, reg.entity_column, live),
+        'pg_catalog, pg_temp');
+    PERFORM staging._run_as_clone_owner(tbl,
+        pg_catalog.format('DELETE FROM %s WHERE NOT staging._visible_at(created_in, updated_in, %s)', tbl, live),
+        'pg_catalog, pg_temp');
     EXECUTE pg_catalog.format('SELECT %s - pg_catalog.count(*) FROM %s', rows_before, tbl) INTO rows_before;
     IF entities_gone > 0 THEN
         RAISE NOTICE 'disable_versioning: deleted % rows of % that are not valid at the live version % (history and future versions)',
