@@ -34,7 +34,8 @@ REVOKE ALL ON FUNCTION staging._owner_jsonb(regclass, text, bigint[]) FROM PUBLI
 -- (rows, keys, indexes, foreign keys, triggers) goes through this, as the
 -- table's owner in a security-restricted operation, so that the owner's
 -- defaults, checks and index expressions never run with the caller's
--- rights.  disable_versioning deletes and renumbers rows through it too.
+-- rights.  add_attribute_table and disable_versioning write rows through
+-- it too.
 -- PUBLIC may execute it: it checks that the caller has the privileges of
 -- the table's owner.
 CREATE OR REPLACE FUNCTION staging._run_as_clone_owner(tbl regclass, query text, search_path text)
@@ -43,4 +44,4 @@ CREATE OR REPLACE FUNCTION staging._run_as_clone_owner(tbl regclass, query text,
     AS 'MODULE_PATHNAME', 'staging_run_as_clone_owner';
 COMMENT ON FUNCTION staging._run_as_clone_owner(regclass, text, text) IS
     'Runs one statement as the owner of tbl in a security-restricted operation with the given search_path, '
-    'for a caller with the privileges of that owner (staging.clone_schema, staging.disable_versioning).';
+    'for a caller with the privileges of that owner (staging.clone_schema, staging.add_attribute_table, staging.disable_versioning).';

@@ -704,7 +704,10 @@ BEGIN
      WHERE a.attrelid = attribute_table AND a.attnum > 0 AND NOT a.attisdropped
        AND a.attnum <> _copy_attribute_rows.attnum AND a.attgenerated = '' AND a.attidentity = ''
        AND coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), '') NOT LIKE 'nextval(%';
-    EXECUTE pg_catalog.format(
+    -- As the attribute table's owner, in a security-restricted operation:
+    -- its triggers, defaults and checks never run with the rights of a
+    -- superuser (or a member of several owners) linking it.
+    added := staging._run_as_clone_owner(attribute_table, pg_catalog.format(
         'WITH firsts AS (SELECT %2$I AS entity, min(row_id) AS first FROM %1$s GROUP BY %2$I), '
         'moved AS (UPDATE %3$s a SET row_id = f.first FROM firsts f '
         '           WHERE f.entity = a.row_id AND f.first <> a.row_id) '
@@ -712,8 +715,7 @@ BEGIN
         'SELECT %5$s m.row_id FROM %3$s a JOIN %1$s m ON m.%2$I = a.row_id '
         '  JOIN firsts f ON f.entity = m.%2$I WHERE m.row_id <> f.first',
         main_table, entity_column, attribute_table,
-        coalesce(copied || ',', ''), coalesce(source || ',', ''));
-    GET DIAGNOSTICS added = ROW_COUNT;
+        coalesce(copied || ',', ''), coalesce(source || ',', '')), 'pg_catalog, pg_temp');
     PERFORM staging._progress('add_attribute_table',
         pg_catalog.format('copied the rows of %s for each version row of %s (%s rows added)',
                           attribute_table, main_table, added));
