@@ -793,6 +793,32 @@ COMMENT ON FUNCTION staging._changelog_clone(oid, oid) IS
     'Subscribes the tables of a fresh schema clone to the changelogs of their source tables '
     '(for a member of the owners of both).';
 
+-- The SQL text of an expression of type typ as text, for statements the
+-- extension runs on other roles' tables with more rights than their
+-- owners (advance as the extension's owner, diff as an editor).  A cast to
+-- text is the type's owner's code when that owner wrote it (CREATE CAST
+-- on an enum or composite type it owns): then the value is converted by
+-- the type's output function instead, which only a superuser can write
+-- (NULL stays NULL).  Other types keep their cast (boolean, inet, ...).
+CREATE OR REPLACE FUNCTION staging._text_of(expr text, typ regtype) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_cast c
+                           JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc
+                           JOIN pg_catalog.pg_roles r ON r.oid = p.proowner
+                          WHERE c.castsource = coalesce((SELECT t.typbasetype FROM pg_catalog.pg_type t
+                                                          WHERE t.oid = typ AND t.typtype = 'd'), typ)
+                            AND c.casttarget = 'pg_catalog.text'::pg_catalog.regtype
+                            AND NOT r.rolsuper)
+            THEN pg_catalog.format('CASE WHEN pg_catalog.num_nonnulls(%1$s) = 1 THEN pg_catalog.format(%2$L, %1$s) END',
+                                   expr, '%s')
+            ELSE pg_catalog.format('(%s)::pg_catalog.text', expr)
+       END
+$$;
+COMMENT ON FUNCTION staging._text_of(text, regtype) IS
+    'SQL for an expression as text that never runs a cast to text written by a role other than a superuser.';
+
 -- Called by staging.advance in its transaction, after the live
 -- version moved from from_version to to_version and once the writers at the
 -- versions going live are visible: logs, in every changelog that watches a
@@ -845,7 +871,9 @@ BEGIN
             -- so that a renamed column never hides a change).
             cols := NULL;
             IF w.columns IS NOT NULL THEN
-                SELECT pg_catalog.string_agg(format('r.%I::pg_catalog.text', a.attname), ', '
+                -- (as text, but never through a cast the table's owner
+                -- wrote: this runs as the extension's owner)
+                SELECT pg_catalog.string_agg(staging._text_of(format('r.%I', a.attname), a.atttypid), ', '
                                              ORDER BY a.attnum)
                   INTO cols
                   FROM pg_catalog.pg_attribute a

@@ -80,7 +80,10 @@ BEGIN
     PERFORM pg_catalog.set_config('staging.version', version::text, true);
     PERFORM staging._check_read(tbl);
 
-    SELECT pg_catalog.string_agg(pg_catalog.format('(%s, %L, m.%I::text)', c.attnum, c.attname, c.attname),
+    -- (as text, but never through a cast to text that the owner of a
+    -- column's type wrote: diff runs with its caller's rights)
+    SELECT pg_catalog.string_agg(pg_catalog.format('(%s, %L, %s)', c.attnum, c.attname,
+                                                   staging._text_of(pg_catalog.format('m.%I', c.attname), c.atttypid)),
                                  ', ' ORDER BY c.attnum)
       INTO cols
       FROM pg_catalog.pg_attribute c
@@ -121,19 +124,24 @@ BEGIN
             vals := '{}';
         END IF;
         SELECT pg_catalog.format('%L || %s', a.relname || ':',
-                   pg_catalog.string_agg(pg_catalog.format('%L || coalesce(x.%I::text, ''NULL'')', k || '=', k),
-                                         ' || '','' || '))
+                   pg_catalog.string_agg(pg_catalog.format('%L || coalesce(%s, ''NULL'')', o.k || '=',
+                                                           staging._text_of(pg_catalog.format('x.%I', o.k), t.atttypid)),
+                                         ' || '','' || ' ORDER BY o.n))
           INTO keyexpr
-          FROM pg_catalog.unnest(a.key) k;
+          FROM pg_catalog.unnest(a.key) WITH ORDINALITY o(k, n)
+          JOIN pg_catalog.pg_attribute t ON t.attrelid = a.relid AND t.attname = o.k;
         IF pg_catalog.cardinality(vals) = 1 THEN
-            valexpr := pg_catalog.format('x.%I::text', vals[1]);
+            SELECT staging._text_of(pg_catalog.format('x.%I', t.attname), t.atttypid) INTO valexpr
+              FROM pg_catalog.pg_attribute t WHERE t.attrelid = a.relid AND t.attname = vals[1];
         ELSIF pg_catalog.cardinality(vals) = 0 THEN
             valexpr := '''present''::text';
         ELSE
-            SELECT pg_catalog.string_agg(pg_catalog.format('%L || coalesce(x.%I::text, ''NULL'')', c || '=', c),
-                                         ' || '', '' || ')
+            SELECT pg_catalog.string_agg(pg_catalog.format('%L || coalesce(%s, ''NULL'')', c || '=',
+                                                           staging._text_of(pg_catalog.format('x.%I', c), t.atttypid)),
+                                         ' || '', '' || ' ORDER BY o.n)
               INTO valexpr
-              FROM pg_catalog.unnest(vals) c;
+              FROM pg_catalog.unnest(vals) WITH ORDINALITY o(c, n)
+              JOIN pg_catalog.pg_attribute t ON t.attrelid = a.relid AND t.attname = o.c;
         END IF;
         EXECUTE pg_catalog.format(
             'SELECT pg_catalog.array_agg(r.e), pg_catalog.array_agg(100000),
