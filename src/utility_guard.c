@@ -33,21 +33,30 @@
  *	  editor's rows of a future update, the version rows a live edit lays
  *	  out again, the ids of new entities), so it too is only for the
  *	  table's owner and roles that may read every version, whatever
- *	  TRIGGER privilege was granted; others get 42501.
+ *	  TRIGGER privilege was granted; others get 42501.  On any table,
+ *	  CREATE OR REPLACE TRIGGER of one of the extension's triggers (the
+ *	  write triggers, a live-only guard, a changelog trigger) is only for
+ *	  the table's owner: replaced, the write rules, the live-only refusal
+ *	  or the logging would be gone for every writer.
  *
  *-------------------------------------------------------------------------
  */
 #include "staging.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "catalog/heap.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_type.h"
 #include "replication/walsender.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/rls.h"
@@ -375,6 +384,60 @@ check_truncate(TruncateStmt *stmt)
 }
 
 /*
+ * Is there a trigger of this name on the relation whose function is one of
+ * the extension's (a trigger CREATE OR REPLACE TRIGGER would replace)?
+ */
+static bool
+replaces_staging_trigger(Oid relid, const char *trigname)
+{
+	Relation	tgrel;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum(trigname));
+	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 2, key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		found = get_func_namespace(((Form_pg_trigger) GETSTRUCT(tuple))->tgfoid) ==
+			staging_schema_oid();
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	return found;
+}
+
+/*
+ * CREATE OR REPLACE TRIGGER of one of the extension's triggers, on any
+ * table, by a role that does not own it (a TRIGGER grantee, an editor
+ * among them): refused (42501).  The replacement would turn off, for
+ * every writer, the write rules of a versioned table, the refusal of a
+ * live-only table's writes during previews, or a changelog's logging.
+ */
+static void
+check_replace_trigger(CreateTrigStmt *stmt)
+{
+	Oid			relid;
+	char	   *name;
+
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid) || object_ownercheck(RelationRelationId, relid, GetUserId()) ||
+		!replaces_staging_trigger(relid, stmt->trigname))
+		return;
+	name = relation_qualified_name(relid);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to replace trigger \"%s\" of the staging extension on %s",
+					stmt->trigname, name),
+			 errdetail("The staging extension's triggers keep the write rules, the live-only refusal and the changelogs; only the table's owner may replace them."),
+			 errhint("Create the trigger under another name, or ask the owner of %s.", name)));
+}
+
+/*
  * CREATE TRIGGER (or CREATE CONSTRAINT TRIGGER) on a versioned main table,
  * an attribute table or a sequence table: its function gets NEW and OLD of
  * every row any writer writes, the rows of future updates and the version
@@ -452,7 +515,10 @@ utility_guard_check(PlannedStmt *pstmt)
 	else if (IsA(parsetree, CreateForeignTableStmt))
 		check_create_table(&((CreateForeignTableStmt *) parsetree)->base);
 	else if (IsA(parsetree, CreateTrigStmt))
+	{
+		check_replace_trigger((CreateTrigStmt *) parsetree);
 		check_create_trigger((CreateTrigStmt *) parsetree);
+	}
 	else
 		check_copy((CopyStmt *) parsetree);
 }
