@@ -385,6 +385,7 @@ DECLARE
     last_id bigint;
     grantee oid;
     entities bigint;
+    owner pg_catalog.regrole;
 BEGIN
     EXECUTE pg_catalog.format('SELECT max(%I) FROM %s', entity_column, tbl) INTO start_id;
     serial_seq := pg_catalog.pg_get_serial_sequence(tbl::text, entity_column);
@@ -411,6 +412,15 @@ BEGIN
     -- long sequence table plus _pkey would be the table's own name)
     EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (sequence_value)', seq,
                               pg_catalog.left(seq_name, 58) || '_pkey');
+    -- It belongs to the table's owner, as the table's other parts do, also
+    -- when a superuser or a member of the owning role turns versioning on
+    -- (else the owner could neither turn it off nor clone the schema).
+    SELECT t.relowner::pg_catalog.regrole INTO owner
+      FROM pg_catalog.pg_class t JOIN pg_catalog.pg_class s ON s.oid = seq
+     WHERE t.oid = tbl AND t.relowner <> s.relowner;
+    IF owner IS NOT NULL THEN
+        EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %s', seq, owner);
+    END IF;
     PERFORM staging._progress('enable_versioning',
         pg_catalog.format('created the sequence table %s (%s entity ids) and its primary key', seq, entities));
     EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', seq,
