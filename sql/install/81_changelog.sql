@@ -544,7 +544,10 @@ COMMENT ON FUNCTION staging.drop_consumer(text, text) IS
 -- rows takes no lock that writers wait for; concurrent pruners skip.  It
 -- runs as the extension's owner: it only removes what nobody needs, so
 -- consumers need no DELETE privilege on the log table; the DELETE itself
--- runs as the log table's owner.
+-- runs as the log table's owner.  Every role may call it, so without any
+-- consumer it removes nothing: the rows wait for the first consumer that
+-- next_batch registers (which receives every change the log holds), and
+-- a role that may not even read the log cannot empty it.
 CREATE OR REPLACE FUNCTION staging.prune_changelog(name text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -557,9 +560,12 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(staging._changelog_lock_key(), cl.log_table::oid::int) THEN
         RETURN 0;               -- being pruned, or a consumer is being added
     END IF;
-    SELECT coalesce(min(pg_snapshot_xmin(finished)), pg_snapshot_xmin(pg_current_snapshot()))
+    SELECT min(pg_snapshot_xmin(finished))
       INTO horizon
       FROM staging.changelog_consumer WHERE changelog = cl.name;
+    IF horizon IS NULL THEN     -- no consumer: kept for the first one
+        RETURN staging._changelog_forget_restored(name);
+    END IF;
     -- As the log table's owner: its triggers never run as ours.
     removed := staging._run_as_owner(cl.log_table,
                    format('DELETE FROM %s WHERE txid < %L::pg_catalog.xid8', cl.log_table, horizon));
