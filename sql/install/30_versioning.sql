@@ -124,6 +124,21 @@ $$;
 COMMENT ON FUNCTION staging._foreign_key_actions(oid) IS
     'The MATCH, ON UPDATE/DELETE and DEFERRABLE clauses of a foreign key.';
 
+-- What _foreign_key_actions returns, as a regular expression (empty too):
+-- disable_versioning checks the actions saved in the registry against it
+-- before it puts them into a statement.
+CREATE OR REPLACE FUNCTION staging._foreign_key_actions_pattern() RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+SELECT '^(( MATCH FULL)?'
+       ' ON UPDATE (NO ACTION|RESTRICT|CASCADE|SET NULL|SET DEFAULT)'
+       ' ON DELETE (NO ACTION|RESTRICT|CASCADE|SET NULL|SET DEFAULT)'
+       '( \(([a-z_][a-z0-9_$]*|"([^"]|"")+")(, ([a-z_][a-z0-9_$]*|"([^"]|"")+"))*\))?'
+       '( DEFERRABLE)?( INITIALLY DEFERRED)?( NOT VALID)?)?$'
+$$;
+COMMENT ON FUNCTION staging._foreign_key_actions_pattern() IS
+    'A regular expression matching exactly the clauses staging._foreign_key_actions returns (or none).';
+
 -- Point a single-column foreign key at another table's column, keeping
 -- its name, column, and actions unless new ones are given.  The
 -- referencing table is not read again when the old referenced column's
@@ -982,13 +997,19 @@ BEGIN
         -- A serial's default names its sequence as it was named then; the
         -- column still owns its sequence, by OID: a clone's own copy, or
         -- the same one after a schema rename (a swap).
+        -- The saved expression is text that the table's owner may change in
+        -- the registry: it is restored as that owner, in a
+        -- security-restricted operation, so that whatever it holds never
+        -- runs with the rights of a superuser turning versioning off.
         serial_seq := pg_catalog.pg_get_serial_sequence(tbl::text, entity_column);
-        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s',
-                                  tbl, entity_column,
-                                  CASE WHEN serial_seq IS NOT NULL
-                                        AND saved->>'entity_default' ~ '^nextval\(''.*''::regclass\)$'
-                                       THEN pg_catalog.format('nextval(%L::regclass)', serial_seq)
-                                       ELSE saved->>'entity_default' END);
+        PERFORM staging._run_as_clone_owner(tbl,
+            pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s',
+                              tbl, entity_column,
+                              CASE WHEN serial_seq IS NOT NULL
+                                    AND saved->>'entity_default' ~ '^nextval\(''.*''::regclass\)$'
+                                   THEN pg_catalog.format('nextval(%L::regclass)', serial_seq)
+                                   ELSE saved->>'entity_default' END),
+            'pg_catalog, pg_temp');
         IF serial_seq IS NOT NULL AND last_id IS NOT NULL THEN
             EXECUTE pg_catalog.format('SELECT pg_catalog.setval(%1$L, GREATEST(%2$s, (SELECT last_value FROM %1$s)))',
                                       serial_seq, last_id);
@@ -1016,6 +1037,16 @@ BEGIN
         PERFORM staging._move_foreign_key(k.oid, tbl, entity_column);
     END LOOP;
     FOR attr IN SELECT * FROM pg_catalog.jsonb_to_recordset(attrs) AS d(relid regclass, entity_column name, saved jsonb) LOOP
+        -- The saved actions are text that the attribute table's owner may
+        -- change in the registry: only what _foreign_key_actions writes.
+        IF NOT coalesce(attr.saved->>'actions', '') ~ staging._foreign_key_actions_pattern() THEN
+            RAISE EXCEPTION 'the saved foreign key actions of attribute table % are not valid: %',
+                            attr.relid, attr.saved->>'actions'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = pg_catalog.format('Set "actions" of its row in staging.attribute_table to a clause such as '
+                                               '%L (or remove it), then call staging.disable_versioning(%L) again.',
+                                               ' ON UPDATE NO ACTION ON DELETE CASCADE', tbl::text);
+        END IF;
         EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES %s (%I)%s',
                                   attr.relid,
                                   coalesce(attr.saved->>'foreign_key',
