@@ -893,7 +893,9 @@ staging_changelog_clone(PG_FUNCTION_ARGS)
  * or defines a table of the clone (rows, keys, indexes, foreign keys,
  * triggers) through this, as the owner of that table, in a
  * security-restricted operation, with the given search_path (the
- * definitions name the clone's objects unqualified).  The expressions
+ * definitions name the clone's objects unqualified);
+ * staging.add_attribute_table() and staging.disable_versioning() the rows
+ * they write and what they restore from the registry.  The expressions
  * such a statement runs are the owner's: they must not run with the
  * rights of whoever clones the schema.  Every role may execute it: the
  * caller must have the privileges of the table's owner, so it gains
