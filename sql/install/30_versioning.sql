@@ -200,7 +200,9 @@ COMMENT ON FUNCTION staging._integer_fits(regtype, bigint, bigint) IS
     'True when an integer column of the type can hold every value from lo to hi.';
 
 -- Widen an integer column to bigint (one rewrite) when it cannot hold
--- every value in [lo, hi], with a NOTICE; otherwise do nothing.
+-- every value in [lo, hi], with a NOTICE; otherwise do nothing.  The
+-- rewrite checks the table's constraints on the column again: it runs as
+-- the table's owner, in a security-restricted operation.
 CREATE OR REPLACE FUNCTION staging._widen_to_fit(tbl regclass, col name, lo bigint, hi bigint) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
@@ -211,7 +213,8 @@ BEGIN
     IF NOT staging._integer_fits(type, lo, hi) THEN
         RAISE NOTICE 'column % of % is widened from % to bigint: it must hold values up to %',
                      pg_catalog.quote_ident(col), tbl, type, GREATEST(-lo, hi);
-        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE bigint', tbl, col);
+        PERFORM staging._run_as_clone_owner(tbl,
+            pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE bigint', tbl, col), 'pg_catalog, pg_temp');
     END IF;
 END
 $$;
@@ -915,8 +918,12 @@ BEGIN
              WHERE a.attrelid = attr.relid AND a.attnum = attr.attnum) <> target_type THEN
             EXECUTE pg_catalog.format('SELECT min(%1$I), max(%1$I) FROM %2$s', attr.entity_column, attr.relid) INTO k;
             IF staging._integer_fits(target_type, k.min, k.max) THEN
-                EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s',
-                                          attr.relid, attr.entity_column, target_type);
+                -- (a rewrite that checks the constraints on the column
+                -- again: as the table's owner, as _widen_to_fit does)
+                PERFORM staging._run_as_clone_owner(attr.relid,
+                    pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s',
+                                      attr.relid, attr.entity_column, target_type),
+                    'pg_catalog, pg_temp');
             ELSE
                 RAISE NOTICE 'column % of % stays bigint: its entity ids do not fit %',
                              pg_catalog.quote_ident(attr.entity_column), attr.relid, target_type;
