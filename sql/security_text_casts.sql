@@ -29,12 +29,16 @@ BEGIN
 END
 $$;
 CREATE CAST (stc.mood AS text) WITH FUNCTION stc.mood_text(stc.mood);
-CREATE TABLE stc.item (entity_id bigint PRIMARY KEY, mood stc.mood, sku text, ok boolean);
+-- (a cast to text of a domain's base type, domains over domains included,
+-- is the domain's cast)
+CREATE DOMAIN stc.mood_d AS stc.mood;
+CREATE DOMAIN stc.mood_dd AS stc.mood_d;
+CREATE TABLE stc.item (entity_id bigint PRIMARY KEY, mood stc.mood, sku text, ok boolean, deep stc.mood_dd);
 CREATE TABLE stc.item_mood (value_id serial PRIMARY KEY,
                             entity_id bigint NOT NULL REFERENCES stc.item,
                             attribute_id int NOT NULL, mood stc.mood,
                             UNIQUE (entity_id, attribute_id));
-INSERT INTO stc.item VALUES (1, 'calm', 'mug', true), (2, 'calm', 'cup', true);
+INSERT INTO stc.item VALUES (1, 'calm', 'mug', true, 'calm'), (2, 'calm', 'cup', true, 'calm');
 INSERT INTO stc.item_mood (entity_id, attribute_id, mood) VALUES (1, 1, 'calm'), (2, 1, 'calm');
 SELECT staging.enable_versioning('stc.item');
 SELECT staging.add_attribute_table('stc.item_mood', 'stc.item');
@@ -43,6 +47,8 @@ GRANT SELECT ON stc.item, stc.item_mood TO regress_stc_editor;
 RESET ROLE;
 SELECT staging.create_changelog('stc_search', 'stc.item');
 SELECT staging.subscribe('stc_search', 'stc.item', ARRAY['mood']);
+SELECT staging.create_changelog('stc_deep', 'stc.item');
+SELECT staging.subscribe('stc_deep', 'stc.item', ARRAY['deep']);
 SELECT staging.subscribe('stc_search', 'stc.item_mood', ARRAY['mood']);
 SELECT staging.create_update('stc sale', '2042-06-07 08:09:10+00') AS sale \gset
 -- The owner changes the moods at the sale (entity 1 in the main table,
@@ -50,7 +56,7 @@ SELECT staging.create_update('stc sale', '2042-06-07 08:09:10+00') AS sale \gset
 -- its cast to text shows it).
 SET ROLE regress_stc_owner;
 SET staging.version = :sale;
-UPDATE stc.item SET mood = 'angry', ok = false WHERE entity_id = 1;
+UPDATE stc.item SET mood = 'angry', ok = false, deep = 'angry' WHERE entity_id = 1;
 UPDATE stc.item_mood SET mood = 'angry' WHERE row_id IN (SELECT row_id FROM stc.item WHERE entity_id = 2);
 RESET staging.version;
 TRUNCATE stc.calls;
@@ -63,12 +69,15 @@ RESET ROLE;
 SELECT count(*) AS cast_calls FROM stc.calls;
 -- The sale goes live: both entities are logged, their moods changed.
 DELETE FROM stc.stc_search_cl;
+DELETE FROM stc.stc_deep_cl;
 SELECT staging.advance('2042-06-07 08:09:10+00') = :sale AS live;
 SELECT entity_id FROM stc.stc_search_cl ORDER BY 1;
+SELECT entity_id FROM stc.stc_deep_cl ORDER BY 1;
 SELECT count(*) AS cast_calls FROM stc.calls;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_stc_owner';
 -- Clean up (and back to the beginning for the tests that follow).
 SELECT staging.drop_changelog('stc_search');
+SELECT staging.drop_changelog('stc_deep');
 DROP SCHEMA stc CASCADE;
 DELETE FROM staging.updates WHERE id = :sale;
 UPDATE staging.live_state SET version = 1;

@@ -805,16 +805,22 @@ COMMENT ON FUNCTION staging._changelog_clone(oid, oid) IS
 -- text is the type's owner's code when that owner wrote it (CREATE CAST
 -- on an enum or composite type it owns): then the value is converted by
 -- the type's output function instead, which only a superuser can write
--- (NULL stays NULL).  Other types keep their cast (boolean, inet, ...).
+-- (NULL stays NULL).  A domain's cast is its base type's (domains over
+-- domains too).  Other types keep their cast (boolean, inet, ...).
 CREATE OR REPLACE FUNCTION staging._text_of(expr text, typ regtype) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
+WITH RECURSIVE chain(t) AS (      -- the type and, for a domain, its base types
+    SELECT typ::pg_catalog.oid
+    UNION ALL
+    SELECT d.typbasetype FROM pg_catalog.pg_type d JOIN chain ON d.oid = chain.t
+     WHERE d.typtype = 'd'
+)
 SELECT CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_cast c
                            JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc
                            JOIN pg_catalog.pg_roles r ON r.oid = p.proowner
-                          WHERE c.castsource = coalesce((SELECT t.typbasetype FROM pg_catalog.pg_type t
-                                                          WHERE t.oid = typ AND t.typtype = 'd'), typ)
+                          WHERE c.castsource IN (SELECT chain.t FROM chain)
                             AND c.casttarget = 'pg_catalog.text'::pg_catalog.regtype
                             AND NOT r.rolsuper)
             THEN pg_catalog.format('CASE WHEN pg_catalog.num_nonnulls(%1$s) = 1 THEN pg_catalog.format(%2$L, %1$s) END',
