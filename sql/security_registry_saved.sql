@@ -12,7 +12,10 @@ BEGIN
     EXECUTE query;
     RETURN 'ok';
 EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
+    -- (PostgreSQL 15 and 18 word the refused ALTER ROLE differently)
+    RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM,
+        '^(must be superuser to alter superuser roles or change superuser attribute|permission denied to alter role)$',
+        'denied: ALTER ROLE');
 END
 $$;
 SET ROLE regress_srs_owner;
