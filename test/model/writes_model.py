@@ -448,15 +448,26 @@ def probes(model, t0):
     return sorted(points)
 
 
-def run_sequence(db, ops, verbose=False):
+def run_sequence(db, ops, verbose=False, observer=None):
     """Run ops against the model and the database; None when they agree,
-    else a description of the first divergence (with the step index)."""
+    else a description of the first divergence (with the step index).
+    An observer (changelog_model.py) extends the check: setup(db) after
+    the tables are made, before(db, model, op) ahead of each operation,
+    after(db, model, op, desc) once the operation's result and the visible
+    data agree (a description of a divergence, or None), finish(db, model)
+    at the end (likewise)."""
+    if observer is not None:
+        observer.teardown(db)
     db.run(SETUP)
     t0 = int(time.time()) + 120
     model = Model()
     row_ids = {}
+    if observer is not None:
+        observer.setup(db)
     for i, op in enumerate(ops):
         now = int(time.time())
+        if observer is not None:
+            observer.before(db, model, op)
         if op[0] == 'create':
             start = op[1] + t0
             end = None if op[2] is None else op[2] + t0
@@ -603,6 +614,14 @@ def run_sequence(db, ops, verbose=False):
                 return i, (f"after {desc}: at version {v}\n"
                            f"      rows {sorted(have[0])}, model {sorted(want[0])}\n"
                            f"      attributes {sorted(have[1])}, model {sorted(want[1])}")
+        if observer is not None:
+            f = observer.after(db, model, op, desc)
+            if f is not None:
+                return i, f
+    if observer is not None:
+        f = observer.finish(db, model)
+        if f is not None:
+            return len(ops), f
     return None
 
 
@@ -687,13 +706,13 @@ SCENARIOS = {
 }
 
 
-def shrink(db, ops):
+def shrink(db, ops, observer=None):
     """Drop operations while the sequence still diverges."""
-    failure = run_sequence(db, ops)
+    failure = run_sequence(db, ops, observer=observer)
     i = 0
     while i < len(ops):
         candidate = ops[:i] + ops[i + 1:]
-        f = run_sequence(db, candidate)
+        f = run_sequence(db, candidate, observer=observer)
         if f is not None:
             ops, failure = candidate, f
         else:
