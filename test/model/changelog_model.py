@@ -17,17 +17,14 @@ version, changed with that step (README, "Changelogs (for indexers)"):
 The expected set of a step is computed from writes_model's reference model:
 the entities whose subscribed data visible at the live version differs
 before and after the step (an entity's existence counts for a subscription
-of t; for one of ta, the attribute rows of a visible main row).  Logged but
-unchanged (a false positive) and changed but not logged (a miss) both
-fail, except where the README defines a superset:
-
-  * a go-live, for a subscription without a column list (cl_all, cl_ta):
-    every entity with a version row that starts or ends in (old live
-    version, new live version] is logged (read from the table at 'all'
-    before the go-live), and that set must hold every changed entity;
-  * a write at the live version, for a subscription of the attribute table
-    only: the triggers log the rows of the subscribed table, so an entity
-    that appears or disappears (a write of t) may be logged or not.
+of t; for one of ta, the attribute rows of a visible main row, so a main
+row with attribute rows appearing or disappearing counts there too).
+Logged but unchanged (a false positive) and changed but not logged (a
+miss) both fail, except where the README defines a superset: at a
+go-live, a subscription without a column list (cl_all, cl_ta) logs every
+entity with a version row that starts or ends in (old live version, new
+live version] (read from the table at 'all' before the go-live), and that
+set must hold every changed entity.
 
 Writes at an update's version that is not live yet change nothing visible:
 they are logged when the update goes live, so nothing is expected at write
@@ -201,22 +198,18 @@ class Observer:
         """(must, may): the entities that must be logged, and those that
         may be logged besides."""
         kind = CHANGELOGS[name][1]
-        new = snapshot(model)
+        new = self.new
         changed = {e for e in wm.ENTITIES if self.old[kind][e] != new[kind][e]}
-        may = set()
         if is_advance(op) and name in NO_COLUMN_LIST and model.live != self.old_live:
             lo, hi = self.old_live, model.live
             rows = {e for e, c, u in self.rows if lo < c <= hi or lo < u <= hi}
             return rows, set(), changed
-        if kind == 'attr' and not is_advance(op):
-            may = {e for e in changed
-                   if self.old['all'][e] is None or new['all'][e] is None}
-            changed -= may
-        return changed, may, changed
+        return changed, set(), changed
 
     def after(self, db, model, op, desc):
         problems = []
         logged_any = set()
+        self.new = snapshot(model)
         for name in CHANGELOGS:
             err, got = self.drain(db, name, 'eager')
             if err:
