@@ -39,7 +39,9 @@ set.  'lazy' takes a batch now and then without finishing it (it must be
 returned again, same id and entities, until finished) and drains only
 every few steps: what it receives must be the union of what 'eager'
 received meanwhile.  A step that logged something must send NOTIFY
-<name>_cl, one that logged nothing must not.
+<name>_cl, one that logged nothing must not.  At the end, once both
+consumers finished everything, staging.prune_changelog must leave
+<name>_cl empty.
 
 Usage: changelog_model.py [--seeds N] [--first S] [--steps K] [--verbose]
 Connects with the libpq environment; prints "N passed, N failed" (one per
@@ -282,6 +284,11 @@ class Observer:
             err = self.lazy_drain(db, name)
             if err:
                 return f"at the end: {err}"
+            # both consumers finished everything: pruning leaves nothing
+            db.run("SELECT staging.prune_changelog(%s)", (name,))
+            st, _, rows = db.run(f"SELECT count(*) FROM {name}_cl")
+            if st is not None or rows[0][0] != 0:
+                return f"at the end: {name}_cl holds {st or rows[0][0]} rows after pruning"
         return None
 
 
