@@ -12,7 +12,12 @@ version, changed with that step (README, "Changelogs (for indexers)"):
   cl_a     t, column a only (a change of b alone is not logged)
   cl_attr  ta only, column value
   cl_ta    ta only, every column
-  cl_search  t's columns a and b, and ta's value
+  cl_rel   tr, a plain table with the entity column, every column
+  cl_search  t's columns a and b, ta's value and tr's tag
+
+The sequences get writes of tr besides (an INSERT, an UPDATE of tag, to
+the same value, of the entity column, a DELETE, a TRUNCATE), at the live
+version or while the session reads a future update.
 
 The expected set of a step is computed from writes_model's reference model:
 the entities whose subscribed data visible at the live version differs
@@ -65,13 +70,39 @@ CHANGELOGS = {
     'cl_a': ([('t', ['a'])], 'a'),
     'cl_attr': ([('ta', ['value'])], 'attr'),
     'cl_ta': ([('ta', None)], 'attr'),
-    'cl_search': ([('t', ['a', 'b']), ('ta', ['value'])], 'all'),
+    'cl_rel': ([('tr', None)], 'rel'),
+    'cl_search': ([('t', ['a', 'b']), ('ta', ['value']), ('tr', ['tag'])], 'search'),
+}
+KINDS = ('all', 'a', 'attr', 'rel', 'search')
+
+# A plain relation table with the entity column (no foreign key: its
+# entities need not exist in t), written at the live version or while the
+# session reads a future update (plain tables are always live).
+REL_SETUP = """
+DROP TABLE IF EXISTS tr;
+CREATE TABLE tr(id serial PRIMARY KEY, entity_id int, tag int);
+INSERT INTO tr(entity_id, tag) VALUES (1, 10), (1, 11), (2, 20), (4, 40);
+"""
+REL_INIT = {1: (1, 10), 2: (1, 11), 3: (2, 20), 4: (4, 40)}
+REL_FIRST = "(SELECT min(id) FROM tr WHERE entity_id = %(e)s)"
+REL_WRITES = {
+    'insert': "INSERT INTO tr(entity_id, tag) VALUES (%(e)s, %(x)s)",
+    'update_tag': "UPDATE tr SET tag = %(x)s WHERE id = " + REL_FIRST,
+    'update_same': "UPDATE tr SET tag = tag WHERE entity_id = %(e)s",
+    'move': "UPDATE tr SET entity_id = %(e2)s WHERE id = " + REL_FIRST,
+    'delete': "DELETE FROM tr WHERE id = " + REL_FIRST,
+    'truncate': "TRUNCATE tr",
 }
 NO_COLUMN_LIST = {'cl_all', 'cl_ta'}
 
 
-def state(model, kind, e, v):
-    """What a subscription of that kind sees of entity e at version v."""
+def state(model, rel, kind, e, v):
+    """What a subscription of that kind sees of entity e at version v (rel:
+    the rows of tr, id -> (entity, tag))."""
+    if kind == 'rel':
+        return tuple(sorted(tag for ent, tag in rel.values() if ent == e))
+    if kind == 'search':
+        return (state(model, rel, 'all', e, v), state(model, rel, 'rel', e, v))
     exists = model.value(e, 'exists', v)
     attrs = frozenset((k, model.value(e, ('attr', k), v)) for k in wm.KEYS
                       if exists and model.value(e, ('attr', k), v) is not None)
@@ -82,10 +113,23 @@ def state(model, kind, e, v):
     return attrs
 
 
-def snapshot(model):
+def snapshot(model, rel):
     """Per changelog kind and entity, what is visible at the live version."""
-    return {kind: {e: state(model, kind, e, model.live) for e in wm.ENTITIES}
-            for kind in ('all', 'a', 'attr')}
+    return {kind: {e: state(model, rel, kind, e, model.live) for e in wm.ENTITIES}
+            for kind in KINDS}
+
+
+def generate(rng, steps):
+    """writes_model's sequence with writes of tr among its operations."""
+    ops = []
+    for op in wm.generate(rng, steps, 0):
+        if rng.random() < 0.25:
+            kind = rng.choice(['insert', 'insert', 'update_tag', 'update_tag', 'update_same',
+                               'move', 'delete', 'delete', 'truncate'])
+            ops.append(('rel', kind, rng.choice(wm.ENTITIES), rng.choice(wm.ENTITIES),
+                        rng.randint(100, 999), rng.random() < 0.3))
+        ops.append(op)
+    return ops
 
 
 def is_advance(op):
@@ -102,6 +146,10 @@ class Observer:
 
     def setup(self, db):
         self.rng = random.Random(self.seed)
+        st, _, _ = db.run(REL_SETUP)
+        assert st is None, f"relation table: {st}"
+        self.rel = dict(REL_INIT)
+        self.next_id = len(REL_INIT) + 1
         for name, (subs, _) in CHANGELOGS.items():
             st, _, _ = db.run("SELECT staging.create_changelog(%s, 't')", (name,))
             assert st is None, f"create_changelog({name}): {st}"
@@ -141,7 +189,8 @@ class Observer:
             select.select([self.listener], [], [], left)
 
     def before(self, db, model, op):
-        self.old = snapshot(model)
+        self.old = snapshot(model, self.rel)
+        self.op_error = None
         self.old_live = model.live
         self.rows = None
         if is_advance(op):
@@ -211,7 +260,9 @@ class Observer:
     def after(self, db, model, op, desc):
         problems = []
         logged_any = set()
-        self.new = snapshot(model)
+        self.new = snapshot(model, self.rel)
+        if self.op_error:
+            problems.append(self.op_error)
         for name in CHANGELOGS:
             err, got = self.drain(db, name, 'eager')
             if err:
@@ -279,6 +330,31 @@ class Observer:
                     f"consumer eager {sorted(want)}")
         return None
 
+    def run_op(self, db, model, op):
+        """A write of tr, in the database and in self.rel."""
+        _, kind, e, e2, x, future = op
+        later = [u for u in sorted(model.updates) if u > model.live]
+        v = later[0] if future and later else model.live
+        args = {'e': e, 'e2': e2, 'x': x}
+        st, _, _ = db.at(v, REL_WRITES[kind], args)
+        db.run("RESET staging.version")
+        desc = f"at {v}: {db.cur.mogrify(REL_WRITES[kind], args).decode()}"
+        if st is not None:
+            self.op_error = f"{desc}: SQLSTATE {st}"
+        mine = sorted(i for i, (ent, _) in self.rel.items() if ent == e)
+        if kind == 'insert':
+            self.rel[self.next_id] = (e, x)
+            self.next_id += 1
+        elif kind == 'update_tag' and mine:
+            self.rel[mine[0]] = (e, x)
+        elif kind == 'move' and mine:
+            self.rel[mine[0]] = (e2, self.rel[mine[0]][1])
+        elif kind == 'delete' and mine:
+            del self.rel[mine[0]]
+        elif kind == 'truncate':
+            self.rel = {}
+        return desc
+
     def finish(self, db, model):
         for name in CHANGELOGS:
             err = self.lazy_drain(db, name)
@@ -305,7 +381,7 @@ def main():
     first_failure = None
     for seed in range(args.first, args.first + args.seeds):
         rng = random.Random(seed)
-        ops = wm.generate(rng, args.steps, 0)
+        ops = generate(rng, args.steps)
         observer.seed = seed
         f = wm.run_sequence(db, ops, verbose=args.verbose, observer=observer)
         if f is None:

@@ -455,7 +455,8 @@ def run_sequence(db, ops, verbose=False, observer=None):
     the tables are made, before(db, model, op) ahead of each operation,
     after(db, model, op, desc) once the operation's result and the visible
     data agree (a description of a divergence, or None), finish(db, model)
-    at the end (likewise)."""
+    at the end (likewise); run_op(db, model, op) runs an operation of its
+    own and returns its description (None: skipped)."""
     if observer is not None:
         observer.teardown(db)
     db.run(SETUP)
@@ -600,6 +601,14 @@ def run_sequence(db, ops, verbose=False, observer=None):
             elif rows != row_ids[e]:
                 return i, f"live row_id of entity {e}: {rows}, was {row_ids[e]}"
             continue
+        elif observer is not None:
+            # an operation of the observer's own (a write of another table)
+            desc = observer.run_op(db, model, op)
+            if desc is None:
+                continue
+            exp = got = None
+        else:
+            raise ValueError(op[0])
         if verbose:
             print(f"  {i}: {desc} -> {got} (model {exp})")
         if got != exp:
