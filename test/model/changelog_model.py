@@ -17,7 +17,8 @@ version, changed with that step (README, "Changelogs (for indexers)"):
 
 The sequences get writes of tr besides (an INSERT, an UPDATE of tag, to
 the same value, of the entity column, a DELETE, a TRUNCATE), at the live
-version or while the session reads a future update.
+version or while the session reads a future update; and transactions that
+roll a live write of t back to a savepoint and then write t again.
 
 The expected set of a step is computed from writes_model's reference model:
 the entities whose subscribed data visible at the live version differs
@@ -128,6 +129,9 @@ def generate(rng, steps):
                                'move', 'delete', 'delete', 'truncate'])
             ops.append(('rel', kind, rng.choice(wm.ENTITIES), rng.choice(wm.ENTITIES),
                         rng.randint(100, 999), rng.random() < 0.3))
+        elif rng.random() < 0.05:
+            ops.append(('savepoint', rng.choice(wm.ENTITIES), rng.choice(wm.ENTITIES),
+                        rng.randint(1000, 1999)))
         ops.append(op)
     return ops
 
@@ -331,7 +335,10 @@ class Observer:
         return None
 
     def run_op(self, db, model, op):
-        """A write of tr, in the database and in self.rel."""
+        """A write of tr, in the database and in self.rel; or a write of t
+        undone by a savepoint before another one in the same transaction."""
+        if op[0] == 'savepoint':
+            return self.savepoint(db, model, op)
         _, kind, e, e2, x, future = op
         later = [u for u in sorted(model.updates) if u > model.live]
         v = later[0] if future and later else model.live
@@ -353,6 +360,26 @@ class Observer:
             del self.rel[mine[0]]
         elif kind == 'truncate':
             self.rel = {}
+        return desc
+
+    def savepoint(self, db, model, op):
+        """UPDATE a of e1 rolled back to a savepoint, then UPDATE b of e2,
+        at the live version, in one transaction: e1 is not logged (unless
+        it is e2: an entity forgotten with its savepoint is logged again)."""
+        _, e1, e2, x = op
+        sql1 = "UPDATE t SET a = %(x)s WHERE entity_id = %(e)s"
+        sql2 = "UPDATE t SET b = %(x)s WHERE entity_id = %(e)s"
+        db.run("BEGIN")
+        db.run("SAVEPOINT s")
+        st1, _, _ = db.run(sql1, {'x': x, 'e': e1})
+        db.run("ROLLBACK TO SAVEPOINT s")
+        st2, rows, _ = db.run(sql2, {'x': x + 1, 'e': e2})
+        db.run("COMMIT")
+        exp, exp_rows = wm.model_write(model, model.live, 'update_b', e2, 1, x + 1)
+        desc = (f"at {model.live}: BEGIN; SAVEPOINT s; {db.cur.mogrify(sql1, {'x': x, 'e': e1}).decode()};"
+                f" ROLLBACK TO SAVEPOINT s; {db.cur.mogrify(sql2, {'x': x + 1, 'e': e2}).decode()}; COMMIT")
+        if (st1, st2, rows) != (None, exp, exp_rows):
+            self.op_error = f"{desc}: SQLSTATE {st1}, {st2}, {rows} rows; model {exp}, {exp_rows} rows"
         return desc
 
     def finish(self, db, model):
