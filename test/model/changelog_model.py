@@ -141,6 +141,11 @@ def is_advance(op):
 
 
 class Observer:
+    """writes_model.run_sequence's observer: makes the changelogs and tr,
+    snapshots the model before each step and compares what the consumers
+    receive after it (the consumers' batch sizes and the lazy one's
+    rhythm come from a generator seeded with the sequence's seed)."""
+
     def __init__(self, seed=0):
         self.seed = seed
         self.listener = None
