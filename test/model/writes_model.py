@@ -456,7 +456,8 @@ def run_sequence(db, ops, verbose=False, observer=None):
     after(db, model, op, desc) once the operation's result and the visible
     data agree (a description of a divergence, or None), finish(db, model)
     at the end (likewise); run_op(db, model, op) runs an operation of its
-    own and returns its description (None: skipped)."""
+    own and returns its description (None: skipped); probes(model, t0)
+    gives the versions where the visible data are compared."""
     if observer is not None:
         observer.teardown(db)
     db.run(SETUP)
@@ -616,7 +617,7 @@ def run_sequence(db, ops, verbose=False, observer=None):
         st, _, rows = db.run("SELECT count(*) FROM staging.verify('t')")
         if st is not None or rows[0][0] != 0:
             return i, f"after {desc}: staging.verify reports problems ({st}, {rows})"
-        for v in probes(model, t0):
+        for v in (probes if observer is None else observer.probes)(model, t0):
             want = model.visible(v)
             have = db.visible(v)
             if want != have:
