@@ -547,7 +547,10 @@ interval_is_live(Datum created_in, Datum updated_in)
  * The main row of an attribute row: its entity and whether it is live.
  * The row is read as this transaction sees it now (SnapshotSelf: also the
  * changes of the current command); a main row deleted by this transaction
- * (a cascade) is found as it was, and counted as live, to log its entity.
+ * (a cascade) is found as it was, among its dead versions, and counts as
+ * live when one of them was: a live row's attribute rows deleted with it
+ * log its entity, those of a future row that delete_update or a layout
+ * removed do not (nothing the live version shows changed).
  */
 static MainRow *
 main_row(WatchedTable *w, int64 row_id)
@@ -584,17 +587,31 @@ main_row(WatchedTable *w, int64 row_id)
 													1, 0);
 
 		index_rescan(scan, &key, 1, NULL, 0);
-		if (index_getnext_slot(scan, ForwardScanDirection, slot))
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
 			bool		isnull;
+			bool		created_null;
+			bool		updated_null;
 			Datum		entity = slot_getattr(slot, w->main_entity_attno, &isnull);
+			Datum		created_in = slot_getattr(slot, w->main_created_in_attno,
+												  &created_null);
+			Datum		updated_in = slot_getattr(slot, w->main_updated_in_attno,
+												  &updated_null);
+			bool		live = !created_null && !updated_null &&
+				interval_is_live(created_in, updated_in);
 
-			row->found = !isnull;
-			if (!isnull)
+			if (isnull)
+				continue;
+			if (!row->found)
+			{
+				row->found = true;
 				row->entity = integer_datum(entity, w->main_entity_type);
-			row->visible = pass == 1 ||
-				interval_is_live(slot_getattr(slot, w->main_created_in_attno, &isnull),
-								 slot_getattr(slot, w->main_updated_in_attno, &isnull));
+				row->visible = false;
+			}
+			row->visible = row->visible || live;
+			/* SnapshotSelf shows one version: no need to look further */
+			if (pass == 0 || row->visible)
+				break;
 		}
 		index_endscan(scan);
 	}

@@ -448,15 +448,28 @@ def probes(model, t0):
     return sorted(points)
 
 
-def run_sequence(db, ops, verbose=False):
+def run_sequence(db, ops, verbose=False, observer=None):
     """Run ops against the model and the database; None when they agree,
-    else a description of the first divergence (with the step index)."""
+    else a description of the first divergence (with the step index).
+    An observer (changelog_model.py) extends the check: setup(db) after
+    the tables are made, before(db, model, op) ahead of each operation,
+    after(db, model, op, desc) once the operation's result and the visible
+    data agree (a description of a divergence, or None), finish(db, model)
+    at the end (likewise); run_op(db, model, op) runs an operation of its
+    own and returns its description (None: skipped); probes(model, t0)
+    gives the versions where the visible data are compared."""
+    if observer is not None:
+        observer.teardown(db)
     db.run(SETUP)
     t0 = int(time.time()) + 120
     model = Model()
     row_ids = {}
+    if observer is not None:
+        observer.setup(db)
     for i, op in enumerate(ops):
         now = int(time.time())
+        if observer is not None:
+            observer.before(db, model, op)
         if op[0] == 'create':
             start = op[1] + t0
             end = None if op[2] is None else op[2] + t0
@@ -589,6 +602,14 @@ def run_sequence(db, ops, verbose=False):
             elif rows != row_ids[e]:
                 return i, f"live row_id of entity {e}: {rows}, was {row_ids[e]}"
             continue
+        elif observer is not None:
+            # an operation of the observer's own (a write of another table)
+            desc = observer.run_op(db, model, op)
+            if desc is None:
+                continue
+            exp = got = None
+        else:
+            raise ValueError(op[0])
         if verbose:
             print(f"  {i}: {desc} -> {got} (model {exp})")
         if got != exp:
@@ -596,13 +617,21 @@ def run_sequence(db, ops, verbose=False):
         st, _, rows = db.run("SELECT count(*) FROM staging.verify('t')")
         if st is not None or rows[0][0] != 0:
             return i, f"after {desc}: staging.verify reports problems ({st}, {rows})"
-        for v in probes(model, t0):
+        for v in (probes if observer is None else observer.probes)(model, t0):
             want = model.visible(v)
             have = db.visible(v)
             if want != have:
                 return i, (f"after {desc}: at version {v}\n"
                            f"      rows {sorted(have[0])}, model {sorted(want[0])}\n"
                            f"      attributes {sorted(have[1])}, model {sorted(want[1])}")
+        if observer is not None:
+            f = observer.after(db, model, op, desc)
+            if f is not None:
+                return i, f
+    if observer is not None:
+        f = observer.finish(db, model)
+        if f is not None:
+            return len(ops), f
     return None
 
 
@@ -687,13 +716,13 @@ SCENARIOS = {
 }
 
 
-def shrink(db, ops):
+def shrink(db, ops, observer=None):
     """Drop operations while the sequence still diverges."""
-    failure = run_sequence(db, ops)
+    failure = run_sequence(db, ops, observer=observer)
     i = 0
     while i < len(ops):
         candidate = ops[:i] + ops[i + 1:]
-        f = run_sequence(db, candidate)
+        f = run_sequence(db, candidate, observer=observer)
         if f is not None:
             ops, failure = candidate, f
         else:
