@@ -11,18 +11,16 @@
  *
  * staging._version_box() is the key of the exclusion constraint that
  * keeps the versions of an entity from overlapping; its operator class
- * staging.version_box_ops sorts the keys, so that the constraint's gist
- * index is built by sorting (as a btree is) rather than by inserting
- * every row, and answers the overlap check and the insert's choice of
- * page with functions of its own.
+ * staging.version_box_ops puts the keys in a hash index by entity, so
+ * that every new or updated row probes one bucket (the versions of its
+ * entity) rather than a gist tree.
  *
  *-------------------------------------------------------------------------
  */
 #include "staging.h"
 
-#include "access/gist.h"
+#include "common/hashfn.h"
 #include "access/htup_details.h"
-#include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/objectaccess.h"
@@ -38,14 +36,11 @@
 #include "utils/geo_decls.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
-#include "utils/sortsupport.h"
 #include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(staging_move_foreign_key);
 PG_FUNCTION_INFO_V1(staging_version_box);
-PG_FUNCTION_INFO_V1(staging_version_box_sortsupport);
-PG_FUNCTION_INFO_V1(staging_version_box_consistent);
-PG_FUNCTION_INFO_V1(staging_version_box_penalty);
+PG_FUNCTION_INFO_V1(staging_version_box_hash);
 
 /*
  * True when every non-null value of column a of relation ra is also a value
@@ -249,8 +244,8 @@ staging_move_foreign_key(PG_FUNCTION_ARGS)
  * [created_in, updated_in) of an entity as a box, a vertical segment at x
  * = entity from y = created_in to y = updated_in - 0.5, so that two rows'
  * boxes overlap exactly when they are of the same entity and their
- * versions overlap.  The exclusion constraint of a versioned table is a
- * gist index on it: one function call instead of an expression of a dozen
+ * versions overlap.  The exclusion constraint of a versioned table is an
+ * index on it: one function call instead of an expression of a dozen
  * nodes, which every planning of a query on the table copies.
  */
 Datum
@@ -268,99 +263,23 @@ staging_version_box(PG_FUNCTION_ARGS)
 	PG_RETURN_BOX_P(box);
 }
 
-/* Version boxes in order of entity, then versions. */
-static int
-version_box_cmp(Datum a, Datum b, SortSupport ssup)
-{
-	BOX		   *x = DatumGetBoxP(a);
-	BOX		   *y = DatumGetBoxP(b);
-
-	if (x->low.x != y->low.x)
-		return x->low.x < y->low.x ? -1 : 1;
-	if (x->low.y != y->low.y)
-		return x->low.y < y->low.y ? -1 : 1;
-	if (x->high.y != y->high.y)
-		return x->high.y < y->high.y ? -1 : 1;
-	return 0;
-}
-
 /*
- * SQL: staging._version_box_sortsupport(internal), the sort support of
- * operator class staging.version_box_ops: PostgreSQL builds a gist index
- * whose keys it can sort by sorting them and filling its pages in order,
- * much faster than inserting each key (box_ops cannot sort boxes).  The
- * boxes of versioned tables are vertical segments at x = entity: in order
- * of entity, each page covers a narrow range of entities.
+ * SQL: staging._version_box_hash(box) -> integer, the hash function of
+ * operator class staging.version_box_ops (hash): the hash of the box's
+ * entity (its x), as hashint8 computes it.  Two version boxes that
+ * overlap are of the same entity, so they hash alike, and an exclusion
+ * check finds every candidate in one bucket; the index keeps only the
+ * hash, and PostgreSQL rechecks each candidate with the operator
+ * (box_overlap) on the row itself.
  */
 Datum
-staging_version_box_sortsupport(PG_FUNCTION_ARGS)
+staging_version_box_hash(PG_FUNCTION_ARGS)
 {
-	SortSupport ssup = (SortSupport) PG_GETARG_POINTER(0);
+	BOX		   *box = PG_GETARG_BOX_P(0);
+	int64		entity = (int64) box->low.x;
+	uint32		lohalf = (uint32) entity;
+	uint32		hihalf = (uint32) (entity >> 32);
 
-	ssup->comparator = version_box_cmp;
-	PG_RETURN_VOID();
-}
-
-/*
- * Do boxes a and b overlap?  The test of box_ops' && operator (box_ov in
- * geo_ops.c, with its tolerance), which rechecks every candidate of an
- * exclusion check.
- */
-static inline bool
-boxes_overlap(const BOX *a, const BOX *b)
-{
-	return FPle(a->low.x, b->high.x) && FPle(b->low.x, a->high.x) &&
-		FPle(a->low.y, b->high.y) && FPle(b->low.y, a->high.y);
-}
-
-/*
- * SQL: staging._version_box_consistent(internal, box, smallint, oid,
- * internal), the consistent function of staging.version_box_ops.  Every
- * new or updated row of a versioned table probes the exclusion
- * constraint's index, testing each key of an inner and a leaf page: this
- * answers the one strategy of the operator class (&&) without the two
- * function calls per key of box_ops' general consistent function.  The
- * answer is the same on both kinds of page (an inner key is the union of
- * its subtree's keys), and exact.
- */
-Datum
-staging_version_box_consistent(PG_FUNCTION_ARGS)
-{
-	GISTENTRY  *entry = (GISTENTRY *) PG_GETARG_POINTER(0);
-	BOX		   *query = PG_GETARG_BOX_P(1);
-	StrategyNumber strategy = (StrategyNumber) PG_GETARG_UINT16(2);
-	bool	   *recheck = (bool *) PG_GETARG_POINTER(4);
-
-	if (strategy != RTOverlapStrategyNumber)
-		elog(ERROR, "staging: unrecognized strategy number %d of version_box_ops", strategy);
-	*recheck = false;
-	if (DatumGetBoxP(entry->key) == NULL || query == NULL)
-		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(boxes_overlap(DatumGetBoxP(entry->key), query));
-}
-
-/*
- * SQL: staging._version_box_penalty(internal, internal, internal), the
- * penalty function of staging.version_box_ops: what box_ops' penalty
- * computes (the growth of the key's area), in plain arithmetic.  An insert
- * asks it for every key of each inner page on its way down; the keys of a
- * versioned table are finite.
- */
-Datum
-staging_version_box_penalty(PG_FUNCTION_ARGS)
-{
-	GISTENTRY  *origentry = (GISTENTRY *) PG_GETARG_POINTER(0);
-	GISTENTRY  *newentry = (GISTENTRY *) PG_GETARG_POINTER(1);
-	float	   *penalty = (float *) PG_GETARG_POINTER(2);
-	BOX		   *orig = DatumGetBoxP(origentry->key);
-	BOX		   *add = DatumGetBoxP(newentry->key);
-	float8		width = orig->high.x - orig->low.x;
-	float8		height = orig->high.y - orig->low.y;
-	float8		uwidth = Max(orig->high.x, add->high.x) - Min(orig->low.x, add->low.x);
-	float8		uheight = Max(orig->high.y, add->high.y) - Min(orig->low.y, add->low.y);
-	float8		area = (width > 0 && height > 0) ? width * height : 0;
-	float8		uarea = (uwidth > 0 && uheight > 0) ? uwidth * uheight : 0;
-
-	*penalty = (float) (uarea - area);
-	PG_RETURN_POINTER(penalty);
+	lohalf ^= (entity >= 0) ? hihalf : ~hihalf;
+	return hash_uint32(lohalf);
 }

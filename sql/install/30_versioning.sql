@@ -261,47 +261,44 @@ CREATE OR REPLACE FUNCTION staging._version_box(entity bigint, created_in bigint
 COMMENT ON FUNCTION staging._version_box(bigint, bigint, bigint) IS
     'Exclusion key of a versioned table: box(point(entity, created_in), point(entity, updated_in - 0.5)).';
 
--- The operator class of that key in the exclusion constraint's gist index:
--- box_ops' overlap operator, union, split and equality; a consistent and a
--- penalty function that answer box_ops' questions for the overlap operator
--- alone without its general dispatch (every insert and update of a
--- versioned table asks them for every key of the pages it passes); and a
--- sort order (by entity, then versions) so that PostgreSQL builds the index
--- by sorting (enable_versioning, clone_schema with data, restores,
--- REINDEX) instead of inserting every key.
-CREATE OR REPLACE FUNCTION staging._version_box_sortsupport(internal) RETURNS void
+-- The operator class of that key in the exclusion constraint's index: a
+-- hash index by entity, whose "equality" is the overlap of two version
+-- boxes.  Overlapping boxes are of the same entity and so hash alike: an
+-- exclusion check reads one bucket (the versions of one entity) and
+-- PostgreSQL rechecks each candidate with the operator, where a gist index
+-- costs a tree descent testing every key of each page passed (and a large
+-- scan state per check).  The operator is staging's own (box_overlap under
+-- another name), so that no query written with && on boxes can be
+-- answered by this index: the index finds the boxes of one entity only.
+-- The operator class is not the default one of box.
+CREATE OR REPLACE FUNCTION staging._version_box_hash(box) RETURNS integer
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'staging_version_box_sortsupport';
-COMMENT ON FUNCTION staging._version_box_sortsupport(internal) IS
-    'Sort support of operator class staging.version_box_ops (gist): version boxes by entity, then versions.';
-CREATE OR REPLACE FUNCTION staging._version_box_consistent(internal, box, smallint, oid, internal) RETURNS boolean
-    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'staging_version_box_consistent';
-COMMENT ON FUNCTION staging._version_box_consistent(internal, box, smallint, oid, internal) IS
-    'Consistent function of operator class staging.version_box_ops (gist): does a key overlap the query box (&&)?';
-CREATE OR REPLACE FUNCTION staging._version_box_penalty(internal, internal, internal) RETURNS internal
-    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'staging_version_box_penalty';
-COMMENT ON FUNCTION staging._version_box_penalty(internal, internal, internal) IS
-    'Penalty function of operator class staging.version_box_ops (gist): the growth of a key''s area, as box_ops computes it.';
+    AS 'MODULE_PATHNAME', 'staging_version_box_hash';
+COMMENT ON FUNCTION staging._version_box_hash(box) IS
+    'Hash function of operator class staging.version_box_ops (hash): the hash of a version box''s entity.';
 DO $$
 BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_operator o
+                    WHERE o.oprname = '&&&' AND o.oprnamespace = 'staging'::regnamespace
+                      AND o.oprleft = 'pg_catalog.box'::pg_catalog.regtype
+                      AND o.oprright = 'pg_catalog.box'::pg_catalog.regtype) THEN
+        CREATE OPERATOR staging.&&& (LEFTARG = box, RIGHTARG = box, FUNCTION = pg_catalog.box_overlap,
+                                     COMMUTATOR = OPERATOR(staging.&&&),
+                                     RESTRICT = pg_catalog.areasel, JOIN = pg_catalog.areajoinsel);
+    END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_am a ON a.oid = c.opcmethod
-                    WHERE c.opcname = 'version_box_ops' AND a.amname = 'gist'
+                    WHERE c.opcname = 'version_box_ops' AND a.amname = 'hash'
                       AND c.opcnamespace = 'staging'::regnamespace) THEN
-        CREATE OPERATOR CLASS staging.version_box_ops FOR TYPE box USING gist AS
-            OPERATOR 3 pg_catalog.&& (box, box),
-            FUNCTION 1 staging._version_box_consistent(internal, box, smallint, oid, internal),
-            FUNCTION 2 pg_catalog.gist_box_union(internal, internal),
-            FUNCTION 5 staging._version_box_penalty(internal, internal, internal),
-            FUNCTION 6 pg_catalog.gist_box_picksplit(internal, internal),
-            FUNCTION 7 pg_catalog.gist_box_same(box, box, internal),
-            FUNCTION 11 staging._version_box_sortsupport(internal);
+        CREATE OPERATOR CLASS staging.version_box_ops FOR TYPE box USING hash AS
+            OPERATOR 1 staging.&&& (box, box),
+            FUNCTION 1 staging._version_box_hash(box);
     END IF;
 END
 $$;
-COMMENT ON OPERATOR CLASS staging.version_box_ops USING gist IS
-    'Exclusion key of versioned tables (overlap, &&): box_ops'' overlap with faster consistent and penalty functions and a sort order, so that the index is built by sorting.';
+COMMENT ON OPERATOR staging.&&& (box, box) IS
+    'Overlap of two version boxes (box_overlap): the operator of the exclusion constraint of versioned tables.';
+COMMENT ON OPERATOR CLASS staging.version_box_ops USING hash IS
+    'Exclusion key of versioned tables: version boxes in a hash index by entity, overlap (staging.&&&) as its equality.';
 
 -- enable_versioning, step 1: the entity column of a table to version and
 -- its single-column unique key, after checking everything that would stop
@@ -511,8 +508,8 @@ BEGIN
         'ALTER COLUMN updated_in SET DEFAULT staging.max_version(), '
         'ADD CONSTRAINT %6$I PRIMARY KEY (row_id), '
         'ADD CONSTRAINT %7$I CHECK (created_in < updated_in), '
-        'ADD CONSTRAINT %8$I EXCLUDE USING gist ('
-        '    staging._version_box(%3$I, created_in, updated_in) staging.version_box_ops WITH OPERATOR(pg_catalog.&&)'
+        'ADD CONSTRAINT %8$I EXCLUDE USING hash ('
+        '    staging._version_box(%3$I, created_in, updated_in) staging.version_box_ops WITH OPERATOR(staging.&&&)'
         ') DEFERRABLE INITIALLY IMMEDIATE, '
         'ADD CONSTRAINT %9$I FOREIGN KEY (%3$I) REFERENCES %4$s (sequence_value) ON DELETE CASCADE',
         tbl, key_name, entity_column, seq::text, NULL,

@@ -2,11 +2,11 @@
 -- follows every code file of sql/install in staging--1.0--1.1.sql.
 
 -- The exclusion constraint of each table versioned under 1.0 gets the
--- operator class that enable_versioning gives it under 1.1,
--- staging.version_box_ops (30_versioning.sql): the same overlaps, found
--- with fewer instructions, and an index built by sorting.  The constraint
--- keeps its name and is checked again as its index is rebuilt, under the
--- table's ACCESS EXCLUSIVE lock.
+-- index that enable_versioning gives it under 1.1: a hash index by entity
+-- with the operator class staging.version_box_ops (30_versioning.sql), the
+-- same overlaps found by reading one bucket instead of a gist tree.  The
+-- constraint keeps its name and is checked again as its index is built,
+-- under the table's ACCESS EXCLUSIVE lock.
 DO $$
 DECLARE
     k record;
@@ -26,11 +26,12 @@ BEGIN
                                AND d.refobjid = 'staging._version_box(bigint, bigint, bigint)'::regprocedure)
                 AND i.indnatts = 1
                 AND i.indclass[0] <> (SELECT o.oid FROM pg_catalog.pg_opclass o
-                                       WHERE o.opcname = 'version_box_ops'
+                                       JOIN pg_catalog.pg_am a ON a.oid = o.opcmethod
+                                       WHERE o.opcname = 'version_box_ops' AND a.amname = 'hash'
                                          AND o.opcnamespace = 'staging'::regnamespace) LOOP
         EXECUTE pg_catalog.format(
             'ALTER TABLE %1$s DROP CONSTRAINT %2$I, '
-            'ADD CONSTRAINT %2$I EXCLUDE USING gist (%3$s staging.version_box_ops WITH OPERATOR(pg_catalog.&&))%4$s',
+            'ADD CONSTRAINT %2$I EXCLUDE USING hash (%3$s staging.version_box_ops WITH OPERATOR(staging.&&&))%4$s',
             k.tbl, k.conname, k.key,
             CASE WHEN NOT k.condeferrable THEN ''
                  WHEN k.condeferred THEN ' DEFERRABLE INITIALLY DEFERRED'
